@@ -1,0 +1,75 @@
+"""The ``zoo`` command. A thin shell: every command calls the library and reports its errors as one line.
+
+Commands live in ``zoo/commands/<name>.py``, each with ``register(app)``; heavy imports stay inside the
+command functions so ``zoo --help`` and ``zoo list`` start fast.
+"""
+from __future__ import annotations
+
+import importlib
+import sys
+import warnings
+
+import typer
+
+COMMAND_MODULES = (
+    "zoo.commands.listing",
+)
+
+app = typer.Typer(
+    name="zoo",
+    help="ceph-zoo: train, evaluate, export and serve cephalometric landmark detectors.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+
+_state = {"debug": False}
+
+
+@app.callback()
+def _root(debug: bool = typer.Option(False, "--debug", help="Show full tracebacks on errors.")):
+    _state["debug"] = debug
+
+
+def _short_warning(message, category, filename, lineno, file=None, line=None):
+    return f"warning: {message}\n"
+
+
+def _register_commands() -> None:
+    for name in COMMAND_MODULES:
+        importlib.import_module(name).register(app)
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Entry point: run the app, turning the zoo's own errors into one line and exit code 2."""
+    from zoo.registry._errors import ZooError
+
+    warnings.formatwarning = _short_warning
+    _register_commands()
+    debug = "--debug" in (argv if argv is not None else sys.argv)
+    try:
+        app(args=argv, standalone_mode=False)
+    except SystemExit as exc:
+        raise
+    except (ZooError, FileNotFoundError, ValueError, KeyError) as exc:
+        if debug:
+            raise
+        message = exc.message if hasattr(exc, "message") else str(exc)
+        typer.echo(f"error: {message}", err=True)
+        raise SystemExit(2) from None
+    except Exception as exc:  # click's own usage errors carry their exit code
+        import click
+
+        if isinstance(exc, click.exceptions.ClickException):
+            exc.show()
+            raise SystemExit(exc.exit_code) from None
+        if isinstance(exc, click.exceptions.Abort):
+            raise SystemExit(1) from None
+        if debug:
+            raise
+        typer.echo(f"error: {type(exc).__name__}: {exc} (run with --debug for the traceback)", err=True)
+        raise SystemExit(1) from None
+
+
+if __name__ == "__main__":
+    main()

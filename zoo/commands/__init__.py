@@ -1,0 +1,1 @@
+"""`zoo` sub-commands; each module has ``register(app)``."""

@@ -1,0 +1,1 @@
+"""data components; each module registers itself on import."""

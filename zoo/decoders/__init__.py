@@ -1,0 +1,1 @@
+"""decoders components; each module registers itself on import."""

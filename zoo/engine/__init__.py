@@ -1,0 +1,1 @@
+"""Glue to mmengine: hooks, safe checkpoints, runner construction."""

@@ -1,0 +1,1 @@
+"""Hooks registered for mmengine Runner."""

@@ -1,0 +1,1 @@
+"""evaluation components; each module registers itself on import."""

@@ -1,0 +1,1 @@
+"""exporters components; each module registers itself on import."""

@@ -1,0 +1,1 @@
+"""heads components; each module registers itself on import."""

@@ -1,0 +1,1 @@
+"""losses components; each module registers itself on import."""

@@ -1,0 +1,1 @@
+"""models components; each module registers itself on import."""

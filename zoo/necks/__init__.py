@@ -1,0 +1,1 @@
+"""necks components; each module registers itself on import."""

@@ -1,0 +1,82 @@
+"""One mmengine Registry per kind of component.
+
+The kinds mmengine's Runner builds itself (models, datasets, transforms, metrics, hooks) are children
+of mmengine's root registries under the scope ``zoo``, so a config with ``default_scope='zoo'`` finds
+ours first and mmengine's own (optimizers, schedulers, loops) through the parent. The parts a detector
+assembles (backbones, necks, heads, losses, decoders) and the exporters have no mmengine counterpart and
+stand alone.
+
+Every registry imports ``zoo.registry._autoload`` on first lookup, so ``BACKBONES.build(cfg)`` in a plain
+script sees core components and installed plugins without an explicit load call.
+"""
+from __future__ import annotations
+
+from mmengine.registry import DATASETS as MM_DATASETS
+from mmengine.registry import HOOKS as MM_HOOKS
+from mmengine.registry import METRICS as MM_METRICS
+from mmengine.registry import MODELS as MM_MODELS
+from mmengine.registry import TRANSFORMS as MM_TRANSFORMS
+from mmengine.registry import Registry
+
+from ._errors import unknown_component
+
+_AUTOLOAD = ["zoo.registry._autoload"]
+
+
+class ZooRegistry(Registry):
+    """An mmengine Registry whose failed lookups name the closest registered components."""
+
+    def get(self, key):
+        found = super().get(key)
+        if found is None and isinstance(key, str) and "." not in key:
+            raise unknown_component(key, f"{self.scope}::{self.name}", self.all_names())
+        return found
+
+    def __contains__(self, key) -> bool:
+        try:
+            return super().get(key) is not None
+        except KeyError:
+            return False
+
+    def all_names(self) -> list[str]:
+        """Names visible from this registry: its own and its parents' (mmengine's built-ins)."""
+        self.import_from_location()
+        names = set(self._module_dict)
+        parent = self.parent
+        while parent is not None:
+            names.update(parent._module_dict)
+            parent = parent.parent
+        return sorted(names)
+
+    def own_names(self) -> list[str]:
+        self.import_from_location()
+        return sorted(self._module_dict)
+
+
+MODELS = ZooRegistry("model", parent=MM_MODELS, scope="zoo", locations=_AUTOLOAD)
+DATASETS = ZooRegistry("dataset", parent=MM_DATASETS, scope="zoo", locations=_AUTOLOAD)
+TRANSFORMS = ZooRegistry("transform", parent=MM_TRANSFORMS, scope="zoo", locations=_AUTOLOAD)
+METRICS = ZooRegistry("metric", parent=MM_METRICS, scope="zoo", locations=_AUTOLOAD)
+HOOKS = ZooRegistry("hook", parent=MM_HOOKS, scope="zoo", locations=_AUTOLOAD)
+
+BACKBONES = ZooRegistry("backbone", scope="zoo", locations=_AUTOLOAD)
+NECKS = ZooRegistry("neck", scope="zoo", locations=_AUTOLOAD)
+HEADS = ZooRegistry("head", scope="zoo", locations=_AUTOLOAD)
+LOSSES = ZooRegistry("loss", scope="zoo", locations=_AUTOLOAD)
+DECODERS = ZooRegistry("decoder", scope="zoo", locations=_AUTOLOAD)
+EXPORTERS = ZooRegistry("exporter", scope="zoo", locations=_AUTOLOAD)
+
+#: kind name (as `zoo list KIND` takes it) -> registry; the order is the data flow's.
+ALL = {
+    "datasets": DATASETS,
+    "transforms": TRANSFORMS,
+    "backbones": BACKBONES,
+    "necks": NECKS,
+    "heads": HEADS,
+    "decoders": DECODERS,
+    "losses": LOSSES,
+    "models": MODELS,
+    "metrics": METRICS,
+    "hooks": HOOKS,
+    "exporters": EXPORTERS,
+}
