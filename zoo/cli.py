@@ -13,6 +13,7 @@ import typer
 
 COMMAND_MODULES = (
     "zoo.commands.listing",
+    "zoo.commands.train",
 )
 
 app = typer.Typer(

@@ -1,1 +1,97 @@
-"""Hooks registered for mmengine Runner."""
+"""Hooks the zoo adds to mmengine's Runner: self-describing safe checkpoints, and a stop on NaN loss."""
+from __future__ import annotations
+
+import math
+
+import torch
+from mmengine.hooks import Hook
+
+from zoo.registry import HOOKS, ZooError
+
+from .safe_checkpoint import from_plain, install, rng_state, set_rng_state, to_plain
+
+
+class NonFiniteLossError(ZooError):
+    """Training produced a NaN or infinite loss; it was stopped before anything was saved from that state."""
+
+
+@HOOKS.register_module()
+class ZooCheckpointHook(Hook):
+    """Makes every checkpoint loadable with ``weights_only=True`` and complete for inference.
+
+    Before saving: the message hub becomes plain data, the RNG states are recorded and ``zoo_meta`` (config,
+    landmark set, preprocessing) is added. After loading: the message hub and RNG are rebuilt when resuming,
+    and when fine-tuning from another landmark set the per-landmark head weights are matched by symbol.
+    """
+
+    priority = "VERY_HIGH"
+
+    def before_run(self, runner) -> None:
+        install()
+
+    def before_save_checkpoint(self, runner, checkpoint: dict) -> None:
+        from .metadata import build_zoo_meta
+
+        model = runner.model.module if hasattr(runner.model, "module") else runner.model
+        checkpoint["message_hub"] = to_plain(checkpoint.get("message_hub", {}))
+        checkpoint["meta"] = to_plain(checkpoint.get("meta", {}))
+        checkpoint["rng_state"] = rng_state()
+        checkpoint["zoo_meta"] = build_zoo_meta(runner.cfg, model)
+
+    def after_load_checkpoint(self, runner, checkpoint: dict) -> None:
+        if "message_hub" in checkpoint:
+            checkpoint["message_hub"] = from_plain(checkpoint["message_hub"])
+        if "meta" in checkpoint:
+            checkpoint["meta"] = from_plain(checkpoint["meta"])
+        if runner._resume and "rng_state" in checkpoint:
+            set_rng_state(checkpoint["rng_state"])
+        source = (checkpoint.get("zoo_meta") or {}).get("landmark_symbols")
+        model = runner.model.module if hasattr(runner.model, "module") else runner.model
+        target = list(getattr(model, "landmark_symbols", []) or [])
+        if source and target and list(source) != target and "state_dict" in checkpoint:
+            remap_landmark_weights(checkpoint["state_dict"], model.state_dict(), list(source), target, runner.logger)
+
+
+def remap_landmark_weights(state: dict, own: dict, source: list[str], target: list[str], logger=None) -> None:
+    """Fine-tuning across landmark sets: keep the rows of per-landmark outputs whose symbols both sets share.
+
+    A head parameter is per-landmark when its first dimension is K (heatmap channels) or 2K (x/y regression)
+    in both the checkpoint and the model; shared symbols copy over, the rest keep the model's fresh init.
+    """
+    shared = [(source.index(s), target.index(s)) for s in target if s in source]
+    ks, kt = len(source), len(target)
+    for key in list(state):
+        if not key.startswith("head.") or key not in own:
+            continue
+        old, new = state[key], own[key]
+        if old.dim() == 0 or old.shape[1:] != new.shape[1:]:
+            continue
+        for per in (1, 2):
+            if old.shape[0] == per * ks and new.shape[0] == per * kt:
+                merged = new.clone()
+                for i_src, i_dst in shared:
+                    merged[per * i_dst:per * i_dst + per] = old[per * i_src:per * i_src + per]
+                state[key] = merged
+                break
+    if logger is not None:
+        logger.info(f"fine-tuning across landmark sets: {len(shared)} of {kt} landmarks share weights by symbol "
+                    f"({', '.join(target[d] for _, d in shared)})")
+
+
+@HOOKS.register_module()
+class NonFiniteLossHook(Hook):
+    """Stops training at the first NaN or infinite loss, naming the iteration; the last checkpoint stays."""
+
+    priority = "HIGHEST"
+
+    def after_train_iter(self, runner, batch_idx: int, data_batch=None, outputs=None) -> None:
+        if not outputs:
+            return
+        for name, value in outputs.items():
+            scalar = float(value.detach().float().mean()) if isinstance(value, torch.Tensor) else float(value)
+            if not math.isfinite(scalar):
+                raise NonFiniteLossError(
+                    f"{name} became {scalar} at iteration {runner.iter + 1}; training stopped. The last good "
+                    f"checkpoint in {runner.work_dir} is untouched. Lower the learning rate or check the data "
+                    f"(`zoo data check`)."
+                )

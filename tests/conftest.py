@@ -1,0 +1,31 @@
+"""Shared fixtures: where the repository and the real ISBI 2015 data are."""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+
+
+def isbi_root() -> Path | None:
+    """The real ISBI 2015 copy beside the checkout (or $ZOO_ISBI_ROOT), or None when absent."""
+    candidates = [os.environ.get("ZOO_ISBI_ROOT"), REPO_ROOT.parent / "shared" / "data" / "isbi2015"]
+    for c in candidates:
+        if c and (Path(c) / "RawImage").is_dir():
+            return Path(c)
+    return None
+
+
+@pytest.fixture(scope="session")
+def repo_root() -> Path:
+    return REPO_ROOT
+
+
+@pytest.fixture(scope="session")
+def isbi_data() -> Path:
+    root = isbi_root()
+    if root is None:
+        pytest.skip("ISBI 2015 data not found (../shared/data/isbi2015 or $ZOO_ISBI_ROOT)")
+    return root

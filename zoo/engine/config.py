@@ -1,0 +1,53 @@
+"""Reading configs and checkpoints into a resolved mmengine Config, with errors a user can act on."""
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+from zoo.registry import ZooError
+
+
+class ConfigError(ZooError):
+    """A config file is missing, malformed, or names keys no component accepts."""
+
+
+def _parse_options(options: list[str] | None) -> dict:
+    """``key=value`` pairs as mmengine's DictAction parses them (lists, tuples, numbers, booleans)."""
+    if not options:
+        return {}
+    from mmengine.config import DictAction
+
+    parsed: dict = {}
+    for item in options:
+        if "=" not in item:
+            raise ConfigError(f"--cfg-options takes key=value pairs, got {item!r}")
+        key, value = item.split("=", 1)
+        parsed[key] = DictAction._parse_iterable(value)
+    return parsed
+
+
+def load_config(path, cfg_options: list[str] | None = None):
+    """Load a config file (or the config inside a checkpoint) and apply ``key=value`` overrides."""
+    from mmengine.config import Config
+
+    path = Path(path)
+    if path.suffix in (".pth", ".pt", ".ckpt"):
+        from .safe_checkpoint import safe_load
+
+        meta = safe_load(path).get("zoo_meta")
+        if not meta or "config" not in meta:
+            raise ConfigError(f"{path} carries no zoo metadata (not saved by the zoo); pass its config file too")
+        cfg = Config.fromstring(meta["config"], file_format=".py")
+    else:
+        if not path.is_file():
+            raise ConfigError(f"config file not found: {path}")
+        if not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", path.stem):
+            raise ConfigError(f"config file names must be valid module names (letters, digits, _): {path.name}")
+        try:
+            cfg = Config.fromfile(str(path))
+        except (SyntaxError, FileNotFoundError, KeyError, TypeError, ValueError) as exc:
+            raise ConfigError(f"cannot read config {path}: {type(exc).__name__}: {exc}") from None
+    overrides = _parse_options(cfg_options)
+    if overrides:
+        cfg.merge_from_dict(overrides)
+    return cfg

@@ -1,0 +1,120 @@
+"""``train`` and ``test`` as functions, plus the one argument parser that ``tools/*.py`` and ``zoo`` share."""
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+
+from .config import load_config
+from .runner import build_runner, prepare
+
+
+def train(config, *, work_dir=None, resume=None, amp=False, cfg_options=None, launcher="none", load_from=None,
+          test_after=True) -> dict | None:
+    """Train a config on mmengine's Runner; then evaluate the best checkpoint on the test split."""
+    cfg = load_config(config, cfg_options)
+    prepare(cfg, work_dir=work_dir, resume=resume, amp=amp, launcher=launcher, load_from=load_from,
+            phases=("train", "val"))
+    runner = build_runner(cfg)
+    runner.train()
+    if not test_after or not cfg.get("test_dataloader"):
+        return None
+    best = runner.message_hub.get_info("best_ckpt")
+    if best and Path(best).is_file():
+        runner.load_checkpoint(best)
+        runner.logger.info(f"evaluating the best checkpoint {best}")
+    metrics = runner.test()
+    _print_report(runner)
+    return metrics
+
+
+def test(target, checkpoint=None, *, out=None, show_dir=None, cfg_options=None, work_dir=None,
+         launcher="none") -> dict:
+    """Evaluate a checkpoint; the config comes from the checkpoint itself unless one is given."""
+    checkpoint = checkpoint or target
+    cfg = load_config(target, cfg_options)
+    cfg.load_from = str(checkpoint)
+    cfg.resume = False
+    prepare(cfg, work_dir=work_dir, launcher=launcher, phases=("test",))
+    runner = build_runner(cfg)
+    metrics = runner.test()
+    metric = _report_metric(runner)
+    _print_report(runner)
+    if out:
+        Path(out).parent.mkdir(parents=True, exist_ok=True)
+        Path(out).write_text(json.dumps({"checkpoint": str(checkpoint), "metrics": metrics,
+                                         "report": metric.last_report if metric else None}, indent=2))
+    if show_dir and metric is not None:
+        from zoo.evaluation.visualize import draw_comparisons
+
+        draw_comparisons(metric.last_predictions, list(metric.dataset_meta["landmark_names"]), show_dir)
+    return metrics
+
+
+def _report_metric(runner):
+    from zoo.evaluation.metric import LandmarkMetric
+
+    for metric in runner.test_evaluator.metrics:
+        if isinstance(metric, LandmarkMetric):
+            return metric
+    return None
+
+
+def _print_report(runner) -> None:
+    from zoo.evaluation import format_report
+
+    metric = _report_metric(runner)
+    if metric is not None and metric.last_report is not None and runner.rank == 0:
+        print(format_report(metric.last_report), flush=True)
+
+
+def train_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="zoo train", description="Train a landmark detector from a config.")
+    p.add_argument("config", help="config file (configs/*.py)")
+    p.add_argument("--work-dir", help="where logs and checkpoints go (default work_dirs/<config name>)")
+    p.add_argument("--resume", nargs="?", const="auto", default=None,
+                   help="resume from CKPT, or from the latest checkpoint in the work dir when no CKPT is given")
+    p.add_argument("--load-from", help="initialise from a checkpoint (fine-tuning; landmarks matched by symbol)")
+    p.add_argument("--amp", action="store_true", help="mixed precision (CUDA)")
+    p.add_argument("--cfg-options", nargs="+", metavar="KEY=VALUE", help="override config entries")
+    p.add_argument("--launcher", choices=["none", "pytorch"], default="none",
+                   help="'pytorch' under torchrun for distributed data parallel")
+    p.add_argument("--no-test", action="store_true", help="skip the test-split evaluation after training")
+    p.add_argument("--debug", action="store_true", help="full tracebacks")
+    p.add_argument("--local-rank", "--local_rank", type=int, default=0, help=argparse.SUPPRESS)
+    return p
+
+
+def test_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="zoo test", description="Evaluate a checkpoint: MRE px/mm, SDR, per landmark.")
+    p.add_argument("target", help="a checkpoint (its own config is used) or a config file")
+    p.add_argument("checkpoint", nargs="?", help="the checkpoint, when TARGET is a config")
+    p.add_argument("--out", help="write metrics and the full report as JSON")
+    p.add_argument("--show-dir", help="write one picture per image: truth, prediction and the error between")
+    p.add_argument("--work-dir")
+    p.add_argument("--cfg-options", nargs="+", metavar="KEY=VALUE")
+    p.add_argument("--launcher", choices=["none", "pytorch"], default="none")
+    p.add_argument("--debug", action="store_true")
+    return p
+
+
+def run_cli(kind: str, argv: list[str]) -> int:
+    """Parse, run, and turn the zoo's errors into one line and exit code 2 (a traceback only with --debug)."""
+    from zoo.registry import ZooError
+
+    args = (train_parser() if kind == "train" else test_parser()).parse_args(argv)
+    try:
+        if kind == "train":
+            train(args.config, work_dir=args.work_dir, resume=args.resume, amp=args.amp, cfg_options=args.cfg_options,
+                  launcher=args.launcher, load_from=args.load_from, test_after=not args.no_test)
+        else:
+            test(args.target, args.checkpoint, out=args.out, show_dir=args.show_dir, cfg_options=args.cfg_options,
+                 work_dir=args.work_dir, launcher=args.launcher)
+    except (ZooError, FileNotFoundError) as exc:
+        if args.debug:
+            raise
+        import sys
+
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    return 0

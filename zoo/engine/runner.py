@@ -1,0 +1,100 @@
+"""Building mmengine's Runner from a zoo config: the one place train and test are wired.
+
+Before the Runner builds anything, the datasets are checked for presence, so a missing data root stops
+with the expected layout and the way out, not a traceback from a dataloader worker.
+"""
+from __future__ import annotations
+
+import logging
+import os
+from pathlib import Path
+
+from zoo.registry import DATASETS, ZooError, load_plugins
+
+from .safe_checkpoint import install as install_safe_checkpoints
+
+_ZOO_HOOKS = ("ZooCheckpointHook", "NonFiniteLossHook")
+
+
+def _dataset_cfgs(cfg, phases):
+    for phase in phases:
+        loader = cfg.get(f"{phase}_dataloader")
+        if loader and loader.get("dataset"):
+            yield phase, loader["dataset"]
+
+
+def check_data(cfg, phases=("train", "val", "test")) -> None:
+    """Raise the dataset's own clear error if a split's data is absent, before building a model."""
+    for phase, ds_cfg in _dataset_cfgs(cfg, phases):
+        cls = DATASETS.get(ds_cfg["type"])
+        check = getattr(cls, "check_available", None)
+        if check is not None:
+            check(**{k: v for k, v in ds_cfg.items() if k != "type"})
+
+
+def _ensure_zoo_hooks(cfg) -> None:
+    hooks = list(cfg.get("custom_hooks") or [])
+    present = {h.get("type") for h in hooks}
+    for name in _ZOO_HOOKS:
+        if name not in present:
+            hooks.append(dict(type=name))
+    cfg.custom_hooks = hooks
+
+
+def _tensorboard_if_installed(cfg) -> None:
+    try:
+        import tensorboard  # noqa: F401
+    except ImportError:
+        return
+    vis = cfg.get("visualizer") or dict(type="Visualizer", vis_backends=[dict(type="LocalVisBackend")])
+    backends = list(vis.get("vis_backends") or [])
+    if not any(b.get("type") == "TensorboardVisBackend" for b in backends):
+        backends.append(dict(type="TensorboardVisBackend"))
+    vis["vis_backends"] = backends
+    cfg.visualizer = vis
+
+
+def prepare(cfg, *, work_dir=None, resume=None, amp=False, launcher="none", load_from=None, phases=None):
+    """Fill the run-specific parts of a config in place and check its data."""
+    import torch
+
+    load_plugins()
+    install_safe_checkpoints()
+    cfg.setdefault("default_scope", "zoo")
+    if work_dir:
+        cfg.work_dir = str(work_dir)
+    elif not cfg.get("work_dir"):
+        name = Path(cfg.filename).stem if cfg.filename else "run"
+        cfg.work_dir = str(Path("work_dirs") / name)
+    cfg.launcher = launcher
+    if launcher != "none" and not torch.cuda.is_available():
+        cfg.setdefault("env_cfg", {}).setdefault("dist_cfg", {})["backend"] = "gloo"
+    if resume is not None:
+        cfg.resume = True
+        cfg.load_from = None if resume in ("auto", True, "") else str(resume)
+    if load_from:
+        cfg.load_from = str(load_from)
+    if amp:
+        if torch.cuda.is_available():
+            cfg.optim_wrapper.type = "AmpOptimWrapper"
+            cfg.optim_wrapper.setdefault("loss_scale", "dynamic")
+        else:
+            logging.getLogger("zoo").warning("--amp needs a CUDA device; training in fp32 on the CPU")
+    _ensure_zoo_hooks(cfg)
+    _tensorboard_if_installed(cfg)
+    check_data(cfg, phases or ("train", "val", "test"))
+    return cfg
+
+
+def build_runner(cfg):
+    from mmengine.runner import Runner
+
+    try:
+        return Runner.from_cfg(cfg)
+    except TypeError as exc:
+        # A config key that no component accepts surfaces as an unexpected keyword argument.
+        raise ZooError(f"config error: {exc}") from None
+
+
+def local_rank() -> int:
+    return int(os.environ.get("LOCAL_RANK", "0"))

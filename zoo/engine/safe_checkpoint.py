@@ -1,0 +1,155 @@
+"""Checkpoints that cannot run code when loaded, and that are never half-written.
+
+torch >= 2.6 loads with ``weights_only=True`` by default, which refuses mmengine's resume checkpoints
+because its message hub pickles ``HistoryBuffer`` objects and numpy arrays (PITFALLS.md). Rather than
+allow-listing unpickling machinery (numpy's reconstruction needs ``builtins.getattr``, which is not safe),
+we make what is *saved* plain: tensors, numbers, strings, lists and dicts, and rebuild the objects after
+loading. Every load in the zoo -- test, predict, export, serve, ``load_from``, resume -- goes through
+:func:`safe_load`, which always passes ``weights_only=True``.
+"""
+from __future__ import annotations
+
+import os
+import pickle
+import random
+import tempfile
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from zoo.registry import ZooError
+
+_BUFFER_TAG = "__zoo_history_buffer__"
+_NDARRAY_TAG = "__zoo_ndarray__"
+
+
+class UnsafeCheckpointError(ZooError):
+    """The file holds objects that only arbitrary-code unpickling could rebuild; it was not loaded."""
+
+
+class CheckpointError(ZooError):
+    """A checkpoint is missing, truncated, or not a zoo checkpoint."""
+
+
+def safe_load(path, map_location="cpu") -> dict:
+    """Load a checkpoint with ``weights_only=True``; refuse, with the reason, anything that needs more."""
+    path = Path(path).expanduser()
+    if not path.is_file():
+        raise CheckpointError(f"checkpoint not found: {path}")
+    try:
+        return torch.load(path, map_location=map_location, weights_only=True)
+    except pickle.UnpicklingError as exc:
+        reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        raise UnsafeCheckpointError(
+            f"refused to load {path}: it needs objects that plain-data loading does not allow, so it could run "
+            f"code when unpickled ({reason}). Zoo checkpoints hold only tensors and plain data; re-save the "
+            f"weights with `torch.save({{'state_dict': model.state_dict()}}, path)` from a trusted session."
+        ) from None
+    except (RuntimeError, EOFError, OSError) as exc:
+        raise CheckpointError(f"cannot read checkpoint {path}: {type(exc).__name__}: {exc}") from None
+
+
+def atomic_write_bytes(data: bytes, path) -> None:
+    """Write to a temporary file beside ``path``, fsync, then rename: a crash leaves the old file intact."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+# -- plain-data form of the runner state --------------------------------------------------------------
+
+def to_plain(obj):
+    """Replace HistoryBuffers, numpy arrays and numpy scalars by tagged plain data and tensors."""
+    from mmengine.logging import HistoryBuffer
+
+    if isinstance(obj, HistoryBuffer):
+        logs, counts = obj.data
+        return {_BUFFER_TAG: True, "log": torch.from_numpy(np.asarray(logs, dtype=np.float64)),
+                "count": torch.from_numpy(np.asarray(counts, dtype=np.float64)), "max_length": obj.max_length}
+    if isinstance(obj, np.ndarray):
+        return {_NDARRAY_TAG: True, "tensor": torch.from_numpy(np.ascontiguousarray(obj))}
+    if isinstance(obj, np.generic):
+        return obj.item()
+    if isinstance(obj, dict):
+        return {k: to_plain(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return type(obj)(to_plain(v) for v in obj)
+    return obj
+
+
+def from_plain(obj):
+    """Inverse of :func:`to_plain`."""
+    from mmengine.logging import HistoryBuffer
+
+    if isinstance(obj, dict):
+        if obj.get(_BUFFER_TAG):
+            buf = HistoryBuffer(obj["log"].numpy().tolist(), obj["count"].numpy().tolist(), obj["max_length"])
+            return buf
+        if obj.get(_NDARRAY_TAG):
+            return obj["tensor"].numpy()
+        return {k: from_plain(v) for k, v in obj.items()}
+    if isinstance(obj, list):
+        return [from_plain(v) for v in obj]
+    return obj
+
+
+def rng_state() -> dict:
+    """Python, numpy and torch random states as plain data, so a resumed run draws what it would have."""
+    version, internal, gauss = random.getstate()
+    np_state = np.random.get_state()
+    state = {
+        "python": {"version": version, "state": list(internal), "gauss": gauss},
+        "numpy": {"kind": np_state[0], "keys": torch.from_numpy(np_state[1].astype(np.int64)),
+                  "pos": int(np_state[2]), "has_gauss": int(np_state[3]), "cached": float(np_state[4])},
+        "torch": torch.get_rng_state(),
+    }
+    if torch.cuda.is_available():
+        state["cuda"] = torch.cuda.get_rng_state_all()
+    return state
+
+
+def set_rng_state(state: dict) -> None:
+    py = state["python"]
+    random.setstate((py["version"], tuple(py["state"]), py["gauss"]))
+    npy = state["numpy"]
+    np.random.set_state((npy["kind"], npy["keys"].numpy().astype(np.uint32), npy["pos"], npy["has_gauss"],
+                         npy["cached"]))
+    torch.set_rng_state(state["torch"])
+    if "cuda" in state and torch.cuda.is_available():
+        torch.cuda.set_rng_state_all(state["cuda"])
+
+
+_installed = False
+
+
+def install() -> None:
+    """Route mmengine's local checkpoint loading through :func:`safe_load` and its writes through renames."""
+    global _installed
+    if _installed:
+        return
+    from mmengine.fileio.backends import LocalBackend, register_backend
+    from mmengine.runner.checkpoint import CheckpointLoader
+
+    class AtomicLocalBackend(LocalBackend):
+        """mmengine's local storage, but a file appears whole or not at all."""
+
+        def put(self, obj: bytes, filepath) -> None:
+            atomic_write_bytes(obj, filepath)
+
+    register_backend("local", AtomicLocalBackend, force=True, prefixes="")
+
+    @CheckpointLoader.register_scheme(prefixes="", force=True)
+    def _load_local(filename, map_location):  # noqa: ANN001 - mmengine's signature
+        return safe_load(filename, map_location=map_location)
+
+    _installed = True
