@@ -1,7 +1,11 @@
-"""Built-in plugin: ResNet backbones from timm (filled by the models work)."""
+"""Built-in plugin `resnet`: ResNet-18/34/50 backbones from timm (the seeds' regression baseline)."""
 from zoo import hookimpl
+
+from .backbone import ResNetBackbone
+
+__all__ = ["ResNetBackbone"]
 
 
 @hookimpl
 def zoo_register(registry):
-    return None
+    registry.BACKBONES.register_module(module=ResNetBackbone)

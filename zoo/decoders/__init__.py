@@ -1,1 +1,2 @@
-"""decoders components; each module registers itself on import."""
+"""Decoders: head output -> (coordinates in input px, confidence), as torch modules that export."""
+from . import argmax, dark, regression, soft_argmax  # noqa: F401

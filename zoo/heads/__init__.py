@@ -1,1 +1,2 @@
-"""heads components; each module registers itself on import."""
+"""Heads: features -> heatmaps or coordinates, plus the training targets they expect (`encode`)."""
+from . import heatmap, regression  # noqa: F401

@@ -1,1 +1,2 @@
-"""necks components; each module registers itself on import."""
+"""Necks: what sits between a backbone's feature list and a head. Importing registers them."""
+from . import hrnetv2, identity  # noqa: F401
