@@ -14,6 +14,7 @@ import typer
 COMMAND_MODULES = (
     "zoo.commands.listing",
     "zoo.commands.train",
+    "zoo.commands.analyze",
 )
 
 app = typer.Typer(
