@@ -1,0 +1,142 @@
+"""The one detector class: backbone -> neck -> head, with a loss for training and a decoder for use.
+
+Each part is built from its own registry, and the neck and head read their input widths and strides
+from the part before them, so swapping a backbone is a one-line config change. The decoder is part of
+the module, so the graph that ``mode='tensor'`` traces (and the exporters export) already ends in
+input-pixel coordinates and confidences: no decoding code outside the model to drift.
+"""
+from __future__ import annotations
+
+import numpy as np
+import torch
+from mmengine.model import BaseModel
+
+from zoo.registry import BACKBONES, DECODERS, HEADS, LOSSES, MODELS, NECKS
+from zoo.structures import to_original
+
+from .errors import ModelConfigError
+
+
+def _build(registry, cfg, **kwargs):
+    if isinstance(cfg, torch.nn.Module):
+        return cfg
+    if not isinstance(cfg, dict) or "type" not in cfg:
+        raise ModelConfigError(f"a {registry.name} config must be a dict with a 'type', got {cfg!r}.")
+    return registry.build(dict(cfg, **kwargs))
+
+
+def _stack(samples, key: str, dtype=torch.float32, device=None) -> torch.Tensor:
+    return torch.stack([torch.as_tensor(np.asarray(s.get(key)) if not isinstance(s.get(key), torch.Tensor)
+                                        else s.get(key), dtype=dtype) for s in samples]).to(device)
+
+
+@MODELS.register_module()
+class LandmarkDetector(BaseModel):
+    """Backbone + neck + head + decoder (+ loss) for one landmark set, in mmengine's loss/predict/tensor modes.
+
+    Args:
+        backbone, neck, head, decoder, loss: component configs (``neck`` defaults to ``IdentityNeck``;
+            ``loss`` may be omitted for inference-only models). ``num_keypoints`` and the channel/stride
+            lists are filled in here.
+        landmark_set: name of a ``zoo.data.landmark_sets`` set; fixes K.
+        data_preprocessor: config (default ``LandmarkDataPreprocessor`` with ImageNet mean/std).
+        test_cfg: ``dict(flip_test=False)``; flip testing averages with the mirrored image's prediction
+            (needs the landmark set's ``flip_pairs``).
+    """
+
+    def __init__(self, backbone: dict, head: dict, decoder: dict, landmark_set: str, neck: dict | None = None,
+                 loss: dict | None = None, data_preprocessor: dict | None = None, test_cfg: dict | None = None,
+                 init_cfg: dict | None = None):
+        if data_preprocessor is None:
+            data_preprocessor = dict(type="LandmarkDataPreprocessor")
+        if isinstance(data_preprocessor, dict):
+            data_preprocessor = MODELS.build(data_preprocessor)
+        super().__init__(data_preprocessor=data_preprocessor, init_cfg=init_cfg)
+        from zoo.data.landmark_sets import get_landmark_set
+
+        self.landmark_set = landmark_set if isinstance(landmark_set, str) else landmark_set.name
+        self.landmarks = get_landmark_set(landmark_set) if isinstance(landmark_set, str) else landmark_set
+        self.test_cfg = dict(flip_test=False, **(test_cfg or {}))
+        self.backbone = _build(BACKBONES, backbone)
+        neck = neck or dict(type="IdentityNeck")
+        self.neck = _build(NECKS, neck, in_channels=list(self.backbone.out_channels),
+                           in_strides=list(self.backbone.out_strides))
+        self.head = _build(HEADS, head, in_channels=list(self.neck.out_channels),
+                           in_strides=list(self.neck.out_strides), num_keypoints=self.num_keypoints)
+        self.decoder = _build(DECODERS, decoder)
+        self.loss_module = _build(LOSSES, loss) if loss is not None else None
+        if self.test_cfg["flip_test"] and not self.landmarks.flip_pairs and self.num_keypoints > 1:
+            raise ModelConfigError(f"flip_test needs flip_pairs, and landmark set {self.landmark_set!r} has none.")
+
+    @property
+    def num_keypoints(self) -> int:
+        return len(self.landmarks)
+
+    @property
+    def landmark_symbols(self) -> list[str]:
+        return list(self.landmarks.symbols)
+
+    def extract_feat(self, inputs: torch.Tensor):
+        return self.neck(self.backbone(inputs))
+
+    def forward_head(self, inputs: torch.Tensor) -> torch.Tensor:
+        return self.head(self.extract_feat(inputs))
+
+    def decode(self, inputs: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """(coords in input px (N, K, 2), confidences (N, K)); flip-averaged when ``test_cfg`` asks."""
+        input_hw = inputs.shape[-2:]
+        coords, scores = self.decoder(self.forward_head(inputs), input_hw)
+        if self.test_cfg["flip_test"]:
+            fcoords, fscores = self.decoder(self.forward_head(inputs.flip(-1)), input_hw)
+            order = list(range(self.num_keypoints))
+            for a, b in self.landmarks.flip_pairs:
+                order[a], order[b] = b, a
+            fcoords = torch.stack((input_hw[1] - 1 - fcoords[..., 0], fcoords[..., 1]), dim=-1)[:, order]
+            coords, scores = (coords + fcoords) / 2, (scores + fscores[:, order]) / 2
+        return coords, scores
+
+    def forward(self, inputs: torch.Tensor, data_samples=None, mode: str = "tensor"):
+        if mode == "tensor":
+            return self.decode(inputs)
+        if mode == "loss":
+            return self.loss(inputs, data_samples)
+        if mode == "predict":
+            return self.predict(inputs, data_samples)
+        raise ModelConfigError(f"LandmarkDetector.forward: mode must be 'tensor', 'loss' or 'predict', got {mode!r}.")
+
+    def loss(self, inputs: torch.Tensor, data_samples) -> dict:
+        """``dict(loss=total, <part>=...)``; parts carry no 'loss' in their names, so mmengine sums only the total."""
+        if self.loss_module is None:
+            raise ModelConfigError("this LandmarkDetector was built without a `loss` config; it cannot train.")
+        output = self.forward_head(inputs)
+        keypoints = _stack(data_samples, "keypoints", device=inputs.device)
+        visible = _stack(data_samples, "keypoints_visible", device=inputs.device)
+        if keypoints.shape[1] != self.num_keypoints:
+            raise ModelConfigError(
+                f"samples have {keypoints.shape[1]} keypoints, the model's landmark set "
+                f"{self.landmark_set!r} has {self.num_keypoints}.")
+        extra = dict(heatmap_hw=tuple(output.shape[-2:])) if self.head.output_kind == "heatmap" else {}
+        targets = self.head.encode(keypoints, visible, tuple(inputs.shape[-2:]), **extra)
+        if hasattr(self.loss_module, "components"):
+            parts = self.loss_module.components(output, targets)
+            total = sum(parts.values())
+            return dict(loss=total, **{k: v.detach() for k, v in parts.items()})
+        return dict(loss=self.loss_module(output, targets))
+
+    @torch.no_grad()
+    def predict(self, inputs: torch.Tensor, data_samples=None) -> list:
+        """Each sample with ``pred_input_keypoints``, ``pred_keypoints`` (original px via its ``warp``), ``pred_scores``."""
+        from zoo.structures import LandmarkSample
+
+        coords, scores = self.decode(inputs)
+        if data_samples is None:
+            data_samples = [LandmarkSample(metainfo=dict(img_shape=tuple(inputs.shape[-2:]))) for _ in range(len(inputs))]
+        coords_np = coords.float().cpu().numpy().astype(np.float64)
+        scores_np = scores.float().cpu().numpy()
+        for sample, xy, conf in zip(data_samples, coords_np, scores_np):
+            warp = sample.metainfo.get("warp")
+            warp = np.eye(3) if warp is None else np.asarray(warp, dtype=np.float64)
+            sample.pred_input_keypoints = xy
+            sample.pred_keypoints = to_original(xy, warp)
+            sample.pred_scores = conf
+        return list(data_samples)
