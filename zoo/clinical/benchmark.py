@@ -1,0 +1,108 @@
+"""The ISBI 2015 classification benchmark: do predicted landmarks give the clinician the same class?
+
+Our ISBI copy has no official class labels, so the truth classes come from the senior annotation's
+landmarks through the same formulas (:mod:`zoo.clinical.isbi`); a prediction scores on a measure when
+it lands in the truth's class, and each measure is scored the challenge's way (diagonal average).
+"""
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+
+import numpy as np
+
+from zoo.clinical import isbi
+from zoo.clinical.errors import ClinicalError
+
+SPLITS = {"train": range(1, 151), "test1": range(151, 301), "test2": range(301, 401), "all": range(1, 401)}
+
+
+def default_isbi_root() -> Path:
+    """``$ZOO_ISBI_ROOT``, else ``../shared/data/isbi2015`` beside the checkout."""
+    env = os.environ.get("ZOO_ISBI_ROOT")
+    if env:
+        return Path(env)
+    return Path(__file__).resolve().parents[2] / ".." / "shared" / "data" / "isbi2015"
+
+
+def _read_xy_lines(path: Path) -> np.ndarray:
+    """The first 19 ``x,y`` lines of an ISBI annotation (the data layer's reader is preferred)."""
+    lines = path.read_text(encoding="utf-8-sig").splitlines()
+    pts = []
+    for n, line in enumerate(lines[: len(isbi.ISBI_SYMBOLS)], start=1):
+        parts = line.replace(" ", "").split(",")
+        try:
+            pts.append((float(parts[0]), float(parts[1])))
+        except (ValueError, IndexError):
+            raise ClinicalError(f"{path}, line {n}: expected 'x,y', got {line!r}") from None
+    if len(pts) != len(isbi.ISBI_SYMBOLS):
+        raise ClinicalError(f"{path}: expected {len(isbi.ISBI_SYMBOLS)} 'x,y' lines, found {len(pts)}")
+    return np.asarray(pts, dtype=np.float64)
+
+
+def read_truth(path: str | Path) -> np.ndarray:
+    """(19, 2) landmarks of one ISBI annotation file."""
+    path = Path(path)
+    if not path.is_file():
+        raise ClinicalError(f"ISBI annotation {str(path)!r} not found")
+    try:
+        from zoo.data.datasets.isbi2015 import read_isbi_annotation
+    except ImportError:
+        return _read_xy_lines(path)
+    return np.asarray(read_isbi_annotation(path), dtype=np.float64)
+
+
+def truth_file(root: Path, image_id: int, annotator: str = "senior") -> Path:
+    return Path(root) / "AnnotationsByMD" / f"400_{annotator}" / f"{image_id:03d}.txt"
+
+
+def image_id(image: str) -> int:
+    """ISBI image number from a path such as ``.../Test1Data/151.bmp``."""
+    stem = Path(str(image).replace("\\", "/")).stem
+    if not stem.isdigit():
+        raise ClinicalError(f"cannot tell the ISBI image number from {image!r} (expected a name like 151.bmp)")
+    return int(stem)
+
+
+def landmarks_array(landmarks: Mapping, where: str) -> np.ndarray:
+    """(19, 2) in ISBI order from a predictions-file ``landmarks`` mapping."""
+    missing = [s for s in isbi.ISBI_SYMBOLS if s not in landmarks]
+    if missing:
+        raise ClinicalError(f"{where}: the ISBI measures need landmarks {', '.join(missing)}")
+    out = []
+    for s in isbi.ISBI_SYMBOLS:
+        v = landmarks[s]
+        out.append((v["x"], v["y"]) if isinstance(v, Mapping) else tuple(v))
+    return np.asarray(out, dtype=np.float64)
+
+
+def score(truth: Sequence[Mapping[str, int]], pred: Sequence[Mapping[str, int]]) -> dict:
+    """Per-measure diagonal average, plain agreement and confusion matrix, plus the mean diagonal average."""
+    if len(truth) != len(pred) or not truth:
+        raise ClinicalError(f"need equal, non-empty lists of classes (got {len(truth)} truth, {len(pred)} predicted)")
+    per = {}
+    for m in isbi.MEASURES:
+        t = [c[m] for c in truth]
+        p = [c[m] for c in pred]
+        classes = sorted(set(t) | set(p))
+        per[m] = {
+            "diagonal_average": isbi.diagonal_average(t, p),
+            "agreement": float(np.mean(np.asarray(t) == np.asarray(p))),
+            "classes": classes,
+            "truth_counts": {int(c): int(t.count(c)) for c in classes},
+            "confusion": isbi.confusion(t, p, classes).tolist(),
+        }
+    overall = float(np.mean([v["diagonal_average"] for v in per.values()]))
+    return {"n_images": len(truth), "measures": per, "average": overall}
+
+
+def to_markdown(report: dict) -> str:
+    lines = ["| measure | diagonal average (%) | same class (%) | truth images per class |", "|---|---|---|---|"]
+    for m, r in report["measures"].items():
+        counts = ", ".join(f"{c}: {n}" for c, n in r["truth_counts"].items() if n)
+        lines.append(f"| {m} | {100 * r['diagonal_average']:.2f} | {100 * r['agreement']:.2f} | {counts} |")
+    lines.append(f"| **average** | **{100 * report['average']:.2f}** | "
+                 f"{100 * np.mean([r['agreement'] for r in report['measures'].values()]):.2f} | "
+                 f"{report['n_images']} images |")
+    return "\n".join(lines)
