@@ -1,7 +1,11 @@
-"""Built-in plugin: ResNet backbones from timm (filled by the models work)."""
+"""Built-in plugin `ceph31`: the 31-landmark HRNet heatmap detector of the seeds' note B."""
 from zoo import hookimpl
+
+from .detector import HRNet31HeatmapDetector
+
+__all__ = ["HRNet31HeatmapDetector"]
 
 
 @hookimpl
 def zoo_register(registry):
-    return None
+    registry.MODELS.register_module(module=HRNet31HeatmapDetector)
