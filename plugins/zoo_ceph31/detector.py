@@ -52,3 +52,8 @@ class HRNet31HeatmapDetector(LandmarkDetector):
                              coord_loss=dict(type="L1CoordLoss"), coord_weight=coord_weight,
                              focal_weight=focal_weight, soft_argmax_beta=soft_argmax_beta), loss),
             landmark_set=landmark_set, data_preprocessor=data_preprocessor, test_cfg=test_cfg, init_cfg=init_cfg)
+
+    @classmethod
+    def _smoke_cfgs(cls) -> list[dict]:
+        """Cheap variants the generated tests build (``tests/models/test_components.py``)."""
+        return [dict(arch="hrnet_w18_small", input_size=64, heatmap_size=32, head_channels=8)]

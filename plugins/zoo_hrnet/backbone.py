@@ -43,5 +43,10 @@ class HRNetBackbone(nn.Module):
         self.out_channels = list(self.model.feature_info.channels())
         self.out_strides = list(self.model.feature_info.reduction())
 
+    @classmethod
+    def _smoke_cfgs(cls) -> list[dict]:
+        """Cheap variants the generated tests build (``tests/models/test_components.py``)."""
+        return [dict(arch='hrnet_w18_small'), dict(arch='hrnet_w18_small_v2', in_channels=1)]
+
     def forward(self, x):
         return list(self.model(x))

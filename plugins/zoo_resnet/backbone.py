@@ -38,5 +38,10 @@ class ResNetBackbone(nn.Module):
         self.out_channels = list(self.model.feature_info.channels())
         self.out_strides = list(self.model.feature_info.reduction())
 
+    @classmethod
+    def _smoke_cfgs(cls) -> list[dict]:
+        """Cheap variants the generated tests build (``tests/models/test_components.py``)."""
+        return [dict(depth=18), dict(depth=18, in_channels=1)]
+
     def forward(self, x):
         return list(self.model(x))

@@ -26,6 +26,8 @@ class ArgmaxDecoder(nn.Module):
     error (``benchmarks/decoders.py`` measures it).
     """
 
+    input_kind = "heatmap"  # what it consumes: a head's heatmaps or coordinates
+
     def forward(self, heatmaps: torch.Tensor, input_hw):
         peaks, values = heatmap_argmax(heatmaps)
         return heatmap_to_input(peaks, input_hw, heatmaps.shape[-2:]), values.clamp(0, 1)

@@ -66,11 +66,18 @@ class DarkDecoder(nn.Module):
         eps: floor before the log.
     """
 
+    input_kind = "heatmap"  # what it consumes: a head's heatmaps or coordinates
+
     def __init__(self, blur_sigma: float = 2.0, max_offset: float = 1.0, eps: float = 1e-10):
         super().__init__()
         self.blur_sigma, self.max_offset, self.eps = float(blur_sigma), float(max_offset), float(eps)
         kernel = gaussian_kernel1d(blur_sigma) if blur_sigma > 0 else torch.ones(1)
         self.register_buffer("kernel", kernel, persistent=False)
+
+    @classmethod
+    def _smoke_cfgs(cls) -> list[dict]:
+        """Cheap variants the generated tests build (``tests/models/test_components.py``)."""
+        return [{}, dict(blur_sigma=0)]
 
     def modulate(self, heatmaps: torch.Tensor) -> torch.Tensor:
         if self.blur_sigma <= 0:

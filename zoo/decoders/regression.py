@@ -13,6 +13,8 @@ from ..heads.convention import normalized_to_input
 class RegressionDecoder(nn.Module):
     """Normalised (N, K, 2) coordinates -> input px; confidence 1, or sigmoid of a 3rd channel if given."""
 
+    input_kind = "coords"  # what it consumes: a head's heatmaps or coordinates
+
     def forward(self, coords: torch.Tensor, input_hw):
         xy = normalized_to_input(coords[..., :2], input_hw)
         if coords.shape[-1] > 2:

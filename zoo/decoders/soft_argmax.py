@@ -28,6 +28,8 @@ def soft_argmax(heatmaps: torch.Tensor, beta: float) -> torch.Tensor:
 class SoftArgmaxDecoder(nn.Module):
     """Expected position under softmax(beta * heatmap); confidence is the peak value clipped to [0, 1]."""
 
+    input_kind = "heatmap"  # what it consumes: a head's heatmaps or coordinates
+
     def __init__(self, beta: float = 20.0):
         super().__init__()
         self.beta = float(beta)

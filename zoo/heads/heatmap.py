@@ -78,6 +78,12 @@ class HeatmapHead(nn.Module):
         nn.init.normal_(self.final.weight, std=1e-3)
         nn.init.zeros_(self.final.bias)
 
+    @classmethod
+    def _smoke_cfgs(cls) -> list[dict]:
+        """Cheap variants the generated tests build (``tests/models/test_components.py``)."""
+        return [dict(output_stride=4), dict(output_stride=2, channels=8),
+                dict(output_stride=1, upsample='pixel_shuffle', channels=8, num_convs=1)]
+
     def forward(self, feats) -> torch.Tensor:
         return self.final(self.layers(feats[self.in_index]))
 

@@ -43,6 +43,11 @@ class RegressionHead(nn.Module):
         nn.init.normal_(self.fc.weight, std=1e-3)
         nn.init.constant_(self.fc.bias, 0.5)
 
+    @classmethod
+    def _smoke_cfgs(cls) -> list[dict]:
+        """Cheap variants the generated tests build (``tests/models/test_components.py``)."""
+        return [{}, dict(hidden_channels=16, dropout=0.1)]
+
     def forward(self, feats) -> torch.Tensor:
         return self.fc(self.layers(feats[self.in_index])).view(-1, self.num_keypoints, 2)
 

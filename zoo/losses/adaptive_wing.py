@@ -18,6 +18,8 @@ from ._weights import as_buffer, keypoint_weights
 class AdaptiveWingLoss(nn.Module):
     """Adaptive wing loss (alpha 2.1, omega 14, epsilon 1, theta 0.5), pixel mean per map, keypoint-weighted."""
 
+    input_kind = "heatmap"  # what it consumes: a head's heatmaps or coordinates
+
     def __init__(self, alpha: float = 2.1, omega: float = 14.0, epsilon: float = 1.0, theta: float = 0.5,
                  landmark_weights=None, loss_weight: float = 1.0):
         super().__init__()

@@ -29,6 +29,8 @@ class CombinedHeatmapCoordLoss(nn.Module):
         loss_weight: multiplies the total.
     """
 
+    input_kind = "heatmap"  # what it consumes: a head's heatmaps or coordinates
+
     def __init__(self, heatmap_loss: dict | None = None, coord_loss: dict | None = None, coord_weight: float = 5.0,
                  focal_weight: float = 0.0, soft_argmax_beta: float = 20.0, focal_loss: dict | None = None,
                  loss_weight: float = 1.0):
@@ -38,6 +40,11 @@ class CombinedHeatmapCoordLoss(nn.Module):
         self.focal_loss = LOSSES.build(focal_loss or dict(type="FocalHeatmapLoss")) if focal_weight else None
         self.coord_weight, self.focal_weight = float(coord_weight), float(focal_weight)
         self.soft_argmax_beta, self.loss_weight = float(soft_argmax_beta), float(loss_weight)
+
+    @classmethod
+    def _smoke_cfgs(cls) -> list[dict]:
+        """Cheap variants the generated tests build (``tests/models/test_components.py``)."""
+        return [{}, dict(focal_weight=0.5, coord_loss=dict(type='WingLoss', omega=0.05, epsilon=0.01))]
 
     def components(self, pred: torch.Tensor, targets: dict) -> dict[str, torch.Tensor]:
         """Each weighted term by name (``heatmap``, ``coord``, ``focal``); their sum is the loss."""

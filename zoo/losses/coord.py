@@ -18,6 +18,8 @@ from ._weights import as_buffer, keypoint_weights
 
 
 class _CoordLoss(nn.Module):
+    input_kind = "coords"  # what it consumes: a head's heatmaps or coordinates
+
     def __init__(self, landmark_weights=None, loss_weight: float = 1.0):
         super().__init__()
         as_buffer(self, landmark_weights)

@@ -26,6 +26,8 @@ class FocalHeatmapLoss(nn.Module):
         landmark_weights, loss_weight: as in ``HeatmapMSELoss``.
     """
 
+    input_kind = "heatmap"  # what it consumes: a head's heatmaps or coordinates
+
     def __init__(self, alpha: float = 2.0, beta: float = 4.0, use_sigmoid: bool = False, eps: float = 1e-4,
                  landmark_weights=None, loss_weight: float = 1.0):
         super().__init__()

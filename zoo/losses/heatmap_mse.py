@@ -21,10 +21,17 @@ class HeatmapMSELoss(nn.Module):
         loss_weight: multiplies the result.
     """
 
+    input_kind = "heatmap"  # what it consumes: a head's heatmaps or coordinates
+
     def __init__(self, landmark_weights=None, loss_weight: float = 1.0):
         super().__init__()
         as_buffer(self, landmark_weights)
         self.loss_weight = float(loss_weight)
+
+    @classmethod
+    def _smoke_cfgs(cls) -> list[dict]:
+        """Cheap variants the generated tests build (``tests/models/test_components.py``)."""
+        return [{}, dict(landmark_weights=[1.0, 2.0, 0.5])]  # the tests use K = 3
 
     def forward(self, pred: torch.Tensor, targets: dict) -> torch.Tensor:
         weight = keypoint_weights(targets, pred, self.landmark_weights)

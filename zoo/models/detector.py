@@ -68,6 +68,18 @@ class LandmarkDetector(BaseModel):
         if self.test_cfg["flip_test"] and not self.landmarks.flip_pairs and self.num_keypoints > 1:
             raise ModelConfigError(f"flip_test needs flip_pairs, and landmark set {self.landmark_set!r} has none.")
 
+    @classmethod
+    def _smoke_cfgs(cls) -> list[dict]:
+        """Cheap variants the generated tests build (``tests/models/test_components.py``)."""
+        return [
+            dict(landmark_set="isbi2015", backbone=dict(type="HRNetBackbone", arch="hrnet_w18_small"),
+                 neck=dict(type="HRNetV2Neck"), head=dict(type="HeatmapHead", output_stride=2, channels=8),
+                 decoder=dict(type="DarkDecoder"), loss=dict(type="HeatmapMSELoss")),
+            dict(landmark_set="ruler", backbone=dict(type="ResNetBackbone", depth=18),
+                 head=dict(type="RegressionHead"), decoder=dict(type="RegressionDecoder"),
+                 loss=dict(type="L1CoordLoss"), data_preprocessor=dict(type="LandmarkDataPreprocessor", channels=3)),
+        ]
+
     @property
     def num_keypoints(self) -> int:
         return len(self.landmarks)

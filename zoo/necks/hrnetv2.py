@@ -46,6 +46,11 @@ class HRNetV2Neck(nn.Module):
         self.out_channels = [width]
         self.out_strides = [in_strides[self.finest]]
 
+    @classmethod
+    def _smoke_cfgs(cls) -> list[dict]:
+        """Cheap variants the generated tests build (``tests/models/test_components.py``)."""
+        return [{}, dict(out_channels=16), dict(in_indices=[0, 1])]
+
     def forward(self, feats):
         size = feats[self.finest].shape[-2:]
         parts = [feats[i] if feats[i].shape[-2:] == size
