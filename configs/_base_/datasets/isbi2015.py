@@ -1,0 +1,49 @@
+# ISBI 2015 lateral cephalograms: 19 landmarks, 0.1 mm/px. Train on TrainingData (150), validate and test
+# on Test1Data (150), senior annotation. `data_root` is relative to the repository root (not the CWD);
+# override it with --cfg-options train_dataloader.dataset.data_root=... (and val_/test_dataloader).
+# A child config that changes `input_size` must redefine the pipelines and dataloaders too: mmengine
+# configs evaluate them here, once.
+dataset_type = 'ISBI2015Dataset'
+data_root = '../shared/data/isbi2015'
+landmark_set = 'isbi2015'
+annotator = 'senior'
+input_size = (512, 512)  # (W, H)
+
+train_pipeline = [
+    # decodes the 1935x2400 JPEG at 1/4 (exact warp), still above the letterboxed resolution
+    dict(type='LoadCephalogram', channels=3, target_size=input_size, reduce_margin=1.25),
+    dict(type='LetterboxResize', size=input_size, pad_value=0),
+    dict(type='RandomAffine', rotate=10.0, scale=(0.9, 1.1), translate=0.05, prob=1.0),
+    dict(type='PhotometricJitter', brightness=0.2, contrast=0.25, prob=1.0),
+    dict(type='RandomGaussianBlur', sigma=(0.1, 1.5), prob=0.3),
+    dict(type='RandomSharpness', factor=(0.5, 2.0), prob=0.3),
+    dict(type='PackLandmarkInputs'),
+]
+# full-resolution decode + letterbox: exactly what the predictor does when serving
+test_pipeline = [
+    dict(type='LoadCephalogram', channels=3),
+    dict(type='LetterboxResize', size=input_size, pad_value=0),
+    dict(type='PackLandmarkInputs'),
+]
+
+train_dataloader = dict(
+    batch_size=8,
+    num_workers=2,
+    persistent_workers=True,
+    sampler=dict(type='DefaultSampler', shuffle=True),
+    collate_fn=dict(type='pseudo_collate'),
+    dataset=dict(type=dataset_type, data_root=data_root, split='train', annotator=annotator,
+                 landmark_set=landmark_set, pipeline=train_pipeline),
+)
+val_dataloader = dict(
+    batch_size=8,
+    num_workers=2,
+    persistent_workers=True,
+    sampler=dict(type='DefaultSampler', shuffle=False),
+    collate_fn=dict(type='pseudo_collate'),
+    dataset=dict(type=dataset_type, data_root=data_root, split='test1', annotator=annotator,
+                 landmark_set=landmark_set, pipeline=test_pipeline, test_mode=True),
+)
+test_dataloader = val_dataloader
+val_evaluator = dict(type='LandmarkMetric')
+test_evaluator = val_evaluator

@@ -1,0 +1,112 @@
+"""Geometric transforms. Each composes its exact matrix onto ``warp`` (pixel centres at integers), so a
+prediction in network pixels maps back to original pixels with ``zoo.structures.to_original``."""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from zoo.registry import TRANSFORMS
+
+from .base import BaseTransform, as_range, compose_warp, rng_uniform
+
+
+def letterbox_warp(hw: tuple[int, int], size: tuple[int, int]) -> tuple[np.ndarray, tuple[int, int], tuple[int, int]]:
+    """The letterbox geometry of an (h, w) image into ``size=(W, H)``: (matrix, resized (w, h), (left, top))."""
+    h, w = hw
+    W, H = int(size[0]), int(size[1])
+    s = min(W / w, H / h)
+    nw, nh = max(1, min(W, int(round(w * s)))), max(1, min(H, int(round(h * s))))
+    sx, sy = nw / w, nh / h  # the scales cv2.resize really applies on each axis
+    left, top = (W - nw) // 2, (H - nh) // 2
+    # cv2.resize maps centres: x_dst = (x_src + 0.5) * sx - 0.5
+    matrix = np.array([[sx, 0, 0.5 * sx - 0.5 + left], [0, sy, 0.5 * sy - 0.5 + top], [0, 0, 1]], np.float64)
+    return matrix, (nw, nh), (left, top)
+
+
+def letterbox(img: np.ndarray, size, pad_value: float = 0, interpolation: int | None = None):
+    """Resize keeping the aspect ratio and pad to ``size=(W, H)``, centred.
+
+    Returns ``(img_out, warp)``: ``warp`` (3x3) maps original pixels to output pixels exactly. Training
+    (``LetterboxResize``) and serving (the predictor) both call this, so preprocessing cannot drift.
+    """
+    import cv2
+
+    matrix, (nw, nh), (left, top) = letterbox_warp(img.shape[:2], size)
+    W, H = int(size[0]), int(size[1])
+    if interpolation is None:
+        interpolation = cv2.INTER_AREA if nw < img.shape[1] else cv2.INTER_LINEAR
+    resized = img if (nw, nh) == (img.shape[1], img.shape[0]) else cv2.resize(img, (nw, nh), interpolation=interpolation)
+    if resized.ndim == 2 and img.ndim == 3:
+        resized = resized[:, :, None]
+    channels = 1 if resized.ndim == 2 else resized.shape[2]
+    out = np.full((H, W) + (() if resized.ndim == 2 else (channels,)), pad_value, dtype=resized.dtype)
+    out[top:top + nh, left:left + nw] = resized
+    return out, matrix
+
+
+@TRANSFORMS.register_module()
+class LetterboxResize(BaseTransform):
+    """Resize to ``size=(W, H)`` keeping the aspect ratio, padding with ``pad_value`` (centred)."""
+
+    def __init__(self, size=(512, 512), pad_value: float = 0):
+        self.size = (int(size[0]), int(size[1]))
+        self.pad_value = pad_value
+
+    def transform(self, results: dict) -> dict:
+        img, matrix = letterbox(results["img"], self.size, self.pad_value)
+        results["img"] = img
+        compose_warp(results, matrix, img.shape[:2])
+        return results
+
+
+_INTERP = {"nearest": 0, "linear": 1, "cubic": 2, "area": 3}
+
+
+@TRANSFORMS.register_module()
+class RandomAffine(BaseTransform):
+    """Random rotation, scale and translation about the image centre; keypoints move with the image.
+
+    Args:
+        rotate: max degrees either way, or a ``(low, high)`` range.
+        scale: ``(low, high)`` zoom factors.
+        translate: max shift as a fraction of width/height, either way.
+        prob: probability of applying it at all.
+        border_value: fill outside the source image.
+    Keypoints that leave the output are marked invisible (weight 0), not clipped.
+    """
+
+    def __init__(self, rotate=10.0, scale=(0.9, 1.1), translate=0.05, prob: float = 1.0,
+                 border_value: float = 0, interpolation: str = "linear"):
+        self.rotate = as_range(rotate)
+        self.scale = as_range(scale, 1.0)
+        self.translate = as_range(translate)
+        self.prob = prob
+        self.border_value = border_value
+        self.interpolation = interpolation
+
+    def matrix(self, hw, angle_deg: float, scale: float, tx: float, ty: float) -> np.ndarray:
+        """The affine of given parameters: about the image centre, then shifted by (tx, ty) px."""
+        h, w = hw
+        cx, cy = (w - 1) / 2.0, (h - 1) / 2.0
+        a = math.radians(angle_deg)
+        c, s = math.cos(a) * scale, math.sin(a) * scale
+        return np.array([[c, s, (1 - c) * cx - s * cy + tx], [-s, c, s * cx + (1 - c) * cy + ty], [0, 0, 1]])
+
+    def transform(self, results: dict) -> dict:
+        import cv2
+
+        if self.prob < 1.0 and np.random.rand() >= self.prob:
+            return results
+        img = results["img"]
+        h, w = img.shape[:2]
+        m = self.matrix((h, w), rng_uniform(*self.rotate), rng_uniform(*self.scale),
+                        rng_uniform(*self.translate) * w, rng_uniform(*self.translate) * h)
+        channels = 1 if img.ndim == 2 else img.shape[2]
+        out = cv2.warpAffine(img, m[:2], (w, h), flags=_INTERP[self.interpolation],
+                             borderMode=cv2.BORDER_CONSTANT, borderValue=(self.border_value,) * max(channels, 1))
+        if out.ndim == 2 and img.ndim == 3:
+            out = out[:, :, None]
+        results["img"] = out
+        compose_warp(results, m, (h, w))
+        return results

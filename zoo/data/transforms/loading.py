@@ -1,0 +1,118 @@
+"""Loading a cephalogram: any bit depth or colour to uint8 with the model's channels, safely and fast."""
+from __future__ import annotations
+
+import numpy as np
+
+from zoo.registry import TRANSFORMS
+
+from ..errors import ImageReadError
+from ..imageio import MAX_PIXELS, decode, image_size, sniff_format
+from .base import BaseTransform, compose_warp
+
+_REDUCED = {  # (channels, factor) -> cv2 flag name
+    (1, 2): "IMREAD_REDUCED_GRAYSCALE_2", (1, 4): "IMREAD_REDUCED_GRAYSCALE_4", (1, 8): "IMREAD_REDUCED_GRAYSCALE_8",
+    (3, 2): "IMREAD_REDUCED_COLOR_2", (3, 4): "IMREAD_REDUCED_COLOR_4", (3, 8): "IMREAD_REDUCED_COLOR_8",
+}
+
+
+def reduction_factor(hw: tuple[int, int], target_size, margin: float = 1.0) -> int:
+    """Largest JPEG DCT reduction (1, 2, 4, 8) that still leaves at least the letterboxed resolution."""
+    if not target_size:
+        return 1
+    h, w = hw
+    tw, th = target_size
+    max_factor = min(w / tw, h / th) / margin  # 1 / letterbox scale
+    return max((f for f in (1, 2, 4, 8) if f <= max_factor), default=1)
+
+
+def reduction_warp(factor: int) -> np.ndarray:
+    """Original px -> reduced px for a JPEG decoded at 1/factor: pixel j averages originals f*j..f*j+f-1."""
+    s = 1.0 / factor
+    return np.array([[s, 0, -(factor - 1) / 2 * s], [0, s, -(factor - 1) / 2 * s], [0, 0, 1]], np.float64)
+
+
+def to_uint8(img: np.ndarray) -> np.ndarray:
+    """16-bit (or float) to uint8 by the image's own min..max: X-ray detectors rarely fill 16 bits."""
+    if img.dtype == np.uint8:
+        return img
+    img = img.astype(np.float32)
+    lo, hi = float(img.min()), float(img.max())
+    if hi <= lo:
+        return np.zeros(img.shape, np.uint8)
+    return np.clip((img - lo) * (255.0 / (hi - lo)) + 0.5, 0, 255).astype(np.uint8)
+
+
+def to_channels(img: np.ndarray, channels: int, path) -> np.ndarray:
+    """OpenCV's gray/BGR/BGRA to (H, W, channels) RGB or gray."""
+    import cv2
+
+    if img.ndim == 2:
+        img = img[:, :, None]
+    c = img.shape[2]
+    if c == 4:
+        img, c = img[:, :, :3], 3
+    if c == 2:  # gray + alpha
+        img, c = img[:, :, :1], 1
+    if channels == 1:
+        return img if c == 1 else cv2.cvtColor(np.ascontiguousarray(img), cv2.COLOR_BGR2GRAY)[:, :, None]
+    if channels == 3:
+        if c == 1:
+            return np.repeat(img, 3, axis=2)
+        return cv2.cvtColor(np.ascontiguousarray(img), cv2.COLOR_BGR2RGB)
+    raise ValueError(f"LoadCephalogram: channels must be 1 or 3, got {channels} (loading {path})")
+
+
+@TRANSFORMS.register_module()
+class LoadCephalogram(BaseTransform):
+    """Decode ``img_path`` to uint8 (H, W, channels) RGB/gray; 8/16-bit, gray or colour; errors name the file.
+
+    Args:
+        channels: 3 (gray replicated, colour as RGB) or 1.
+        target_size: ``(W, H)`` the sample will be letterboxed to. With it, a JPEG much larger than the
+            target is decoded at 1/2, 1/4 or 1/8 resolution by libjpeg (several times faster); the exact
+            original->decoded mapping goes into ``warp`` and the keypoints, so nothing is lost but pixels
+            the resize would discard anyway.
+        reduce_margin: keep at least ``reduce_margin`` x the letterboxed resolution (e.g. 1.25 when
+            augmentation zooms in by up to 25%).
+        max_pixels: refuse images above this many pixels (decompression bombs); None disables.
+    """
+
+    def __init__(self, channels: int = 3, target_size=None, reduce_margin: float = 1.0,
+                 max_pixels: int | None = MAX_PIXELS):
+        if channels not in (1, 3):
+            raise ValueError(f"LoadCephalogram: channels must be 1 or 3, got {channels}")
+        self.channels = channels
+        self.target_size = tuple(target_size) if target_size else None
+        self.reduce_margin = float(reduce_margin)
+        self.max_pixels = max_pixels
+
+    def transform(self, results: dict) -> dict:
+        import cv2
+
+        path = results["img_path"]
+        factor = 1
+        if self.target_size is not None:
+            with open(path, "rb") as fh:
+                fmt = sniff_format(fh.read(16))
+            if fmt == "jpeg":
+                factor = reduction_factor(image_size(path), self.target_size, self.reduce_margin)
+        if factor > 1:
+            img = decode(path, getattr(cv2, _REDUCED[(self.channels, factor)]), self.max_pixels)
+            ori_hw = image_size(path)
+        else:
+            img = decode(path, cv2.IMREAD_UNCHANGED, self.max_pixels)
+            ori_hw = img.shape[:2]
+        img = to_channels(to_uint8(img), self.channels, path)
+        known = results.get("ori_shape")
+        if known is not None and tuple(known) != tuple(ori_hw):
+            raise ImageReadError(f"{path}: image is {ori_hw[1]}x{ori_hw[0]} but the annotation expects "
+                                 f"{known[1]}x{known[0]}", reason="image size mismatch")
+        results["img"] = img
+        results["ori_shape"] = (int(ori_hw[0]), int(ori_hw[1]))
+        results.setdefault("warp", np.eye(3))
+        if factor > 1:
+            compose_warp(results, reduction_warp(factor), img.shape[:2])
+        else:
+            results["img_shape"] = img.shape[:2]
+        results["decode_factor"] = factor
+        return results
