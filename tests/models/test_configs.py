@@ -1,0 +1,40 @@
+"""Every top-level config builds its model, and a forward pass returns K coordinates in input pixels.
+
+Only the ``model`` part of each config is built, so these tests need no dataset on disk.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import torch
+
+from zoo.registry import MODELS, load_plugins
+
+CONFIGS = sorted((Path(__file__).resolve().parents[2] / "configs").glob("*.py"))
+SIZE = 128
+
+
+def test_there_are_configs():
+    assert len(CONFIGS) >= 8
+
+
+@pytest.mark.parametrize("path", CONFIGS, ids=[p.stem for p in CONFIGS])
+def test_config_builds_and_predicts_input_pixels(path):
+    from mmengine.config import Config
+
+    from zoo.data.landmark_sets import get_landmark_set
+
+    load_plugins()
+    cfg = Config.fromfile(str(path))
+    torch.manual_seed(0)
+    model = MODELS.build(cfg.model).eval()
+    k = len(get_landmark_set(model.landmark_set))
+    assert model.num_keypoints == k
+    with torch.no_grad():
+        coords, scores = model(torch.randn(2, 3, SIZE, SIZE), mode="tensor")
+    assert coords.shape == (2, k, 2) and scores.shape == (2, k)
+    assert torch.isfinite(coords).all() and ((scores >= 0) & (scores <= 1)).all()
+    # input px: inside the image, give or take one heatmap cell of sub-pixel refinement
+    margin = getattr(model.head, "output_stride", 0) + 0.5
+    assert ((coords >= -margin) & (coords <= SIZE - 1 + margin)).all()
