@@ -115,3 +115,14 @@ def test_all_test1_truth_files_give_finite_measures_and_truth_scores_100(isbi_da
     assert len(classes) == 150
     rep = score(classes, [dict(c) for c in classes])
     assert rep["average"] == 1.0
+
+
+@pytest.mark.realdata
+def test_simulated_errors_reference(isbi_data):
+    from zoo.clinical.benchmark import simulated_report
+
+    xys = [read_truth(truth_file(isbi_data, i)) for i in range(151, 191)]
+    assert simulated_report(xys, 0.0, seeds=1)["average"] == 1.0
+    small, large = simulated_report(xys, 0.5, seeds=2), simulated_report(xys, 3.0, seeds=2)
+    assert 0.0 < large["average"] < small["average"] < 1.0
+    assert large["simulated"]["sigma_px"] == pytest.approx(30.0 / math.sqrt(math.pi / 2))
