@@ -133,3 +133,13 @@ def test_unknown_profile_direction_is_noted():
     a = analyze({"LIT": (1, 2), "UIT": (4, 2)}, 0.1)
     assert a.facing == "unknown" and a.notes
     assert a["ISBI:MW"].value == pytest.approx(0.3)
+
+
+def test_the_clinical_layer_does_not_load_torch():
+    import subprocess
+    import sys
+
+    code = ("import sys, zoo.clinical, zoo.clinical.benchmark, zoo.commands.analyze; "
+            "print(sorted(m for m in ('torch', 'timm', 'cv2') if m in sys.modules))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.strip() == "[]"
