@@ -46,6 +46,9 @@ def test_mm_rows_need_a_scale_and_a_ruler_provides_it(layout):
     assert b["LAFH"].value == pytest.approx(analyze(layout, 0.1)["LAFH"].value)
     with pytest.raises(ClinicalError, match="mm_per_pixel"):
         analyze(layout, -1.0)
+    entry = _entry(layout, mm_per_pixel=0.1, mm_per_pixel_source="ruler",
+                   ruler={"length_mm": 20.0, "length_px": 200.0, "low_confidence": True})
+    assert "low-confidence ruler" in analyze_prediction(entry).notes[0]
 
 
 def test_which_rows_each_landmark_set_allows():

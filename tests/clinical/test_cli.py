@@ -70,8 +70,8 @@ def test_analyze_through_a_model(tmp_path, monkeypatch):
             calls.append(("from_path", path))
             return cls()
 
-        def predict(self, image_path):
-            calls.append(("predict", Path(image_path).name))
+        def predict(self, image_path, **kwargs):
+            calls.append(("predict", Path(image_path).name, kwargs))
             return _entry(image_path, skull())
 
     fake = types.ModuleType("zoo.inference.predictor")
@@ -81,7 +81,9 @@ def test_analyze_through_a_model(tmp_path, monkeypatch):
     img.write_bytes(b"not read by the stand-in")
     r = CliRunner().invoke(_app(), ["analyze", "--model", "m.pth", str(img), "-f", "json"])
     assert r.exit_code == 0, r.output
-    assert calls == [("from_path", "m.pth"), ("predict", "a ceph.png")]
+    assert calls == [("from_path", "m.pth"), ("predict", "a ceph.png", {})]
+    r = CliRunner().invoke(_app(), ["analyze", "-m", "m.pth", str(img), "--ruler-mm", "10"])
+    assert r.exit_code == 0 and calls[-1] == ("predict", "a ceph.png", {"ruler_mm": 10.0})
     assert json.loads(r.output)["analyses"][0]["analysis"]["measurements"][0]["value"] == pytest.approx(82.0)
 
 

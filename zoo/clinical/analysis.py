@@ -232,7 +232,11 @@ def analyze_prediction(entry: Mapping, norms=None, *, ruler_mm: float | None = N
     if not isinstance(entry, Mapping) or not isinstance(entry.get("landmarks"), Mapping):
         raise ClinicalError(f"{where}: expected an object with a 'landmarks' mapping")
     try:
-        return analyze(entry["landmarks"], entry.get("mm_per_pixel"), norms, ruler_mm=ruler_mm,
-                       mm_per_pixel_source=entry.get("mm_per_pixel_source"))
+        result = analyze(entry["landmarks"], entry.get("mm_per_pixel"), norms, ruler_mm=ruler_mm,
+                         mm_per_pixel_source=entry.get("mm_per_pixel_source"))
     except ClinicalError as exc:
         raise ClinicalError(f"{where}: {exc.message}") from None
+    ruler = entry.get("ruler")
+    if result.mm_per_pixel_source == "ruler" and isinstance(ruler, Mapping) and ruler.get("low_confidence"):
+        result.notes.append("pixel size comes from a low-confidence ruler detection (p1/p2): check mm values")
+    return result

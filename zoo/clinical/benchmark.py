@@ -26,31 +26,11 @@ def default_isbi_root() -> Path:
     return Path(__file__).resolve().parents[2] / ".." / "shared" / "data" / "isbi2015"
 
 
-def _read_xy_lines(path: Path) -> np.ndarray:
-    """The first 19 ``x,y`` lines of an ISBI annotation (the data layer's reader is preferred)."""
-    lines = path.read_text(encoding="utf-8-sig").splitlines()
-    pts = []
-    for n, line in enumerate(lines[: len(isbi.ISBI_SYMBOLS)], start=1):
-        parts = line.replace(" ", "").split(",")
-        try:
-            pts.append((float(parts[0]), float(parts[1])))
-        except (ValueError, IndexError):
-            raise ClinicalError(f"{path}, line {n}: expected 'x,y', got {line!r}") from None
-    if len(pts) != len(isbi.ISBI_SYMBOLS):
-        raise ClinicalError(f"{path}: expected {len(isbi.ISBI_SYMBOLS)} 'x,y' lines, found {len(pts)}")
-    return np.asarray(pts, dtype=np.float64)
-
-
 def read_truth(path: str | Path) -> np.ndarray:
-    """(19, 2) landmarks of one ISBI annotation file."""
-    path = Path(path)
-    if not path.is_file():
-        raise ClinicalError(f"ISBI annotation {str(path)!r} not found")
-    try:
-        from zoo.data.datasets.isbi2015 import read_isbi_annotation
-    except ImportError:
-        return _read_xy_lines(path)
-    return np.asarray(read_isbi_annotation(path), dtype=np.float64)
+    """(19, 2) landmarks of one ISBI annotation file (the data layer's reader; it imports torch, so lazily)."""
+    from zoo.data.datasets.isbi2015 import read_isbi_annotation
+
+    return np.asarray(read_isbi_annotation(Path(path)), dtype=np.float64)
 
 
 def truth_file(root: Path, image_id: int, annotator: str = "senior") -> Path:

@@ -17,7 +17,7 @@ def _entries_from_predictions(files: list[Path]):
             yield entry, f"predictions file {f}, entry {i}"
 
 
-def _entries_from_model(model: str, images: list[Path]):
+def _entries_from_model(model: str, images: list[Path], ruler_mm: float | None = None):
     from zoo.inference.predictor import Predictor  # heavy (torch); only when a model is asked for
 
     predictor = Predictor.from_path(model)
@@ -26,7 +26,8 @@ def _entries_from_model(model: str, images: list[Path]):
             from zoo.clinical import ClinicalError
 
             raise ClinicalError(f"image {str(img)!r} not found")
-        yield predictor.predict(img), f"image {img}"
+        kwargs = {"ruler_mm": ruler_mm} if ruler_mm is not None else {}
+        yield predictor.predict(img, **kwargs), f"image {img}"
 
 
 def _header(entry: dict, analysis) -> str:
@@ -46,7 +47,7 @@ def run_analyze(inputs: list[Path], model: str | None = None, norms: str | None 
     if not inputs:
         raise ClinicalError("give a predictions file, or --model MODEL and one or more images")
     table = load_norms(norms)
-    source = _entries_from_model(model, inputs) if model else _entries_from_predictions(inputs)
+    source = _entries_from_model(model, inputs, ruler_mm) if model else _entries_from_predictions(inputs)
     blocks, records = [], []
     for entry, where in source:
         if mm_per_pixel is not None:
