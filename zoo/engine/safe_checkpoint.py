@@ -149,7 +149,7 @@ def install() -> None:
     register_backend("local", AtomicLocalBackend, force=True, prefixes="")
 
     @CheckpointLoader.register_scheme(prefixes="", force=True)
-    def _load_local(filename, map_location):  # noqa: ANN001 - mmengine's signature
+    def load_from_safe_local(filename, map_location):  # noqa: ANN001
         return safe_load(filename, map_location=map_location)
 
     _installed = True

@@ -1,0 +1,5 @@
+"""Inference: one predictor for checkpoints and exported models, preprocessing from model metadata only."""
+from .backends import ModelFileError, open_backend
+from .predictor import Predictor, PredictionError
+
+__all__ = ["ModelFileError", "PredictionError", "Predictor", "open_backend"]

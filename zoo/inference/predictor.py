@@ -1,0 +1,145 @@
+"""The one predictor: image -> landmarks in original pixels, from a checkpoint or an exported model.
+
+``zoo test`` (through the same letterbox function), ``zoo predict``, ``zoo serve``, the export self-check
+and the leaderboard all come here, and the preprocessing comes *only* from the model's own metadata
+(SEEDS.md, note C: a served model normalised with the wrong mean/std and squashed instead of letterboxed).
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from zoo.registry import ZooError
+from zoo.structures import to_original
+
+from .backends import open_backend
+
+DEFAULT_MIN_CONFIDENCE = 0.25
+RULER = ("p1", "p2")
+
+
+class PredictionError(ZooError):
+    """One image could not be predicted; the message names it."""
+
+
+class Predictor:
+    """Runs a model on images exactly as it was evaluated.
+
+    Args:
+        backend: callable normalised batch -> (coords input px, scores).
+        meta: the model's ``zoo_meta`` (preprocess, landmark symbols, ruler length).
+        min_confidence: landmarks scoring below are flagged ``low_confidence`` (never hidden).
+    """
+
+    def __init__(self, backend, meta: dict, min_confidence: float = DEFAULT_MIN_CONFIDENCE):
+        self.backend = backend
+        self.meta = meta
+        pre = meta["preprocess"]
+        self.input_size = tuple(int(v) for v in pre["input_size"])  # (W, H)
+        self.channels = int(pre["channels"])
+        self.pad_value = float(pre["pad_value"])
+        self.mean = np.asarray(pre["mean"], np.float32).reshape(1, 1, -1)
+        self.std = np.asarray(pre["std"], np.float32).reshape(1, 1, -1)
+        self.symbols = list(meta["landmark_symbols"])
+        self.min_confidence = min_confidence
+
+    @classmethod
+    def from_path(cls, path, threads: int | None = None, min_confidence: float = DEFAULT_MIN_CONFIDENCE,
+                  channels_last: bool = False) -> "Predictor":
+        backend, meta = open_backend(path, threads=threads, channels_last=channels_last)
+        predictor = cls(backend, meta, min_confidence)
+        predictor.source = str(path)
+        return predictor
+
+    @property
+    def runtime(self) -> str:
+        return getattr(self.backend, "name", type(self.backend).__name__)
+
+    # -- preprocessing: the same functions as the test pipeline ------------------------------------------
+    def load(self, image, name: str = "<array>") -> np.ndarray:
+        """A path, encoded bytes or a decoded array -> uint8 (H, W, channels) in the model's channel order."""
+        from zoo.data.transforms.loading import LoadCephalogram, to_channels, to_uint8
+
+        if isinstance(image, (str, Path)):
+            return LoadCephalogram(channels=self.channels)({"img_path": str(image)})["img"]
+        if isinstance(image, (bytes, bytearray, memoryview)):
+            from zoo.data.imageio import decode_bytes
+
+            return to_channels(to_uint8(decode_bytes(bytes(image), name)), self.channels, name)
+        array = np.asarray(image)
+        return to_channels(to_uint8(array), self.channels, name)
+
+    def preprocess(self, img: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """uint8 image -> normalised (1, C, H, W) float32 and the original->input warp."""
+        from zoo.data.transforms.geometric import letterbox
+
+        boxed, warp = letterbox(img, self.input_size, self.pad_value)
+        if boxed.ndim == 2:
+            boxed = boxed[:, :, None]
+        x = (boxed.astype(np.float32) - self.mean) / self.std
+        return np.ascontiguousarray(x.transpose(2, 0, 1)[None]), warp
+
+    # -- inference ------------------------------------------------------------------------------------
+    def predict_array(self, img: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """(K, 2) original-pixel coordinates and (K,) scores for one decoded image."""
+        batch, warp = self.preprocess(img)
+        coords, scores = self.backend(batch)
+        return to_original(coords[0], warp), np.asarray(scores[0], dtype=np.float64)
+
+    def predict(self, image, name: str | None = None, ruler_mm: float | None = None,
+                spacing_mm: float | None = None) -> dict:
+        """One entry of the predictions file (see ``zoo.structures``): landmarks by symbol, confidences,
+        mm per pixel from the ruler (``p1``/``p2`` and a known ruler length) or a given spacing."""
+        label = str(name if name is not None else (image if isinstance(image, (str, Path)) else "<image>"))
+        img = self.load(image, label)
+        coords, scores = self.predict_array(img)
+        if not np.isfinite(coords).all():
+            raise PredictionError(f"{label}: the model produced non-finite coordinates")
+        h, w = img.shape[:2]
+        landmarks = {
+            s: {"x": float(coords[k, 0]), "y": float(coords[k, 1]), "confidence": float(scores[k]),
+                "low_confidence": bool(scores[k] < self.min_confidence)}
+            for k, s in enumerate(self.symbols)
+        }
+        mm_per_pixel, source = self._calibration(landmarks, ruler_mm, spacing_mm)
+        if mm_per_pixel is not None:
+            for lm in landmarks.values():
+                lm["x_mm"], lm["y_mm"] = lm["x"] * mm_per_pixel, lm["y"] * mm_per_pixel
+        entry = {"image": label, "width": int(w), "height": int(h), "landmark_set": self.meta["landmark_set"],
+                 "mm_per_pixel": mm_per_pixel, "mm_per_pixel_source": source, "landmarks": landmarks}
+        if source == "ruler":
+            p1, p2 = landmarks["p1"], landmarks["p2"]
+            entry["ruler"] = {"length_mm": float(ruler_mm or self.meta.get("ruler_mm")),
+                              "length_px": float(np.hypot(p1["x"] - p2["x"], p1["y"] - p2["y"])),
+                              "low_confidence": p1["low_confidence"] or p2["low_confidence"]}
+        return entry
+
+    def _calibration(self, landmarks, ruler_mm, spacing_mm):
+        ruler_mm = ruler_mm if ruler_mm is not None else self.meta.get("ruler_mm")
+        if ruler_mm and all(s in landmarks for s in RULER):
+            p1, p2 = landmarks["p1"], landmarks["p2"]
+            length = float(np.hypot(p1["x"] - p2["x"], p1["y"] - p2["y"]))
+            if length > 1e-6:
+                return float(ruler_mm) / length, "ruler"
+        if spacing_mm:
+            return float(spacing_mm), "given"
+        return None, None
+
+    def predict_many(self, images, **kwargs) -> tuple[list[dict], list[dict]]:
+        """Predict each image; a bad file is reported and the batch goes on."""
+        done, failed = [], []
+        for image in images:
+            try:
+                done.append(self.predict(image, **kwargs))
+            except ZooError as exc:
+                failed.append({"image": str(image), "error": str(exc)})
+        return done, failed
+
+    def describe(self) -> dict:
+        """What ``GET /v1/model`` and the predictions file say about the model."""
+        return {"source": getattr(self, "source", None), "runtime": self.runtime,
+                "landmark_set": self.meta["landmark_set"], "landmarks": self.symbols,
+                "preprocess": self.meta["preprocess"], "zoo_version": self.meta.get("zoo_version"),
+                "model_type": self.meta.get("model_type"), "ruler_mm": self.meta.get("ruler_mm"),
+                "min_confidence": self.min_confidence}
