@@ -82,9 +82,9 @@ def test_analyze_through_a_model(tmp_path, monkeypatch):
     r = CliRunner().invoke(_app(), ["analyze", "--model", "m.pth", str(img), "-f", "json"])
     assert r.exit_code == 0, r.output
     assert calls == [("from_path", "m.pth"), ("predict", "a ceph.png", {})]
+    assert json.loads(r.output)["analyses"][0]["analysis"]["measurements"][0]["value"] == pytest.approx(82.0)
     r = CliRunner().invoke(_app(), ["analyze", "-m", "m.pth", str(img), "--ruler-mm", "10"])
     assert r.exit_code == 0 and calls[-1] == ("predict", "a ceph.png", {"ruler_mm": 10.0})
-    assert json.loads(r.output)["analyses"][0]["analysis"]["measurements"][0]["value"] == pytest.approx(82.0)
 
 
 def test_errors_are_one_line_with_exit_code_2(tmp_path):
