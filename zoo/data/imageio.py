@@ -85,13 +85,35 @@ def _size_with_pillow(path: Path) -> tuple[int, int]:
     return int(h), int(w)
 
 
-def _check_complete(data: bytes, fmt: str, path: Path) -> None:
+def _check_complete(data: bytes, fmt: str, name) -> None:
     if fmt == "jpeg":
         tail = data.rstrip(b"\x00")[-2:]
         if tail != b"\xff\xd9":
-            raise ImageReadError(f"{path}: truncated JPEG (no end-of-image marker); the file is incomplete")
+            raise ImageReadError(f"{name}: truncated JPEG (no end-of-image marker); the file is incomplete")
     elif fmt == "png" and b"IEND" not in data[-16:]:
-        raise ImageReadError(f"{path}: truncated PNG (no IEND chunk); the file is incomplete")
+        raise ImageReadError(f"{name}: truncated PNG (no IEND chunk); the file is incomplete")
+
+
+def _size_from_bytes(data: bytes, fmt: str, name: str) -> tuple[int, int]:
+    """``(height, width)`` from an encoded image's header, read from memory (no pixels decoded)."""
+    if fmt == "png" and len(data) >= 24:
+        w, h = struct.unpack(">II", data[16:24])
+        return int(h), int(w)
+    if fmt == "bmp" and len(data) >= 26:
+        w, h = struct.unpack("<ii", data[18:26])
+        return abs(int(h)), int(w)
+    import io
+
+    from PIL import Image
+
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # DecompressionBombWarning: we only read the header
+            with Image.open(io.BytesIO(data)) as im:
+                w, h = im.size
+    except Exception as exc:
+        raise ImageReadError(f"{name}: unreadable image header ({type(exc).__name__}: {exc})") from None
+    return int(h), int(w)
 
 
 def decode(path: "str | Path", flags: int | None = None, max_pixels: int | None = MAX_PIXELS):
@@ -100,9 +122,6 @@ def decode(path: "str | Path", flags: int | None = None, max_pixels: int | None 
     ``flags`` are cv2.IMREAD_* flags (default IMREAD_UNCHANGED). Returns the array as OpenCV gives it
     (BGR order for colour, uint8 or uint16).
     """
-    import cv2
-    import numpy as np
-
     path = Path(path)
     try:
         data = path.read_bytes()
@@ -110,20 +129,29 @@ def decode(path: "str | Path", flags: int | None = None, max_pixels: int | None 
         raise ImageReadError(f"{path}: image file not found") from None
     except OSError as exc:
         raise ImageReadError(f"{path}: cannot read image ({exc.strerror or exc})") from None
+    return decode_bytes(data, str(path), flags, max_pixels)
+
+
+def decode_bytes(data: bytes, name: str, flags: int | None = None, max_pixels: int | None = MAX_PIXELS):
+    """:func:`decode` for bytes already in memory (an upload), with the same checks; errors name ``name``."""
+    import cv2
+    import numpy as np
+
+    data = bytes(data)
     fmt = sniff_format(data[:16])
     if fmt is None:
-        raise ImageReadError(f"{path}: not a JPEG/PNG/BMP/TIFF image ({_describe(data[:32])})")
+        raise ImageReadError(f"{name}: not a JPEG/PNG/BMP/TIFF image ({_describe(data[:32])})")
     if max_pixels:
-        h, w = image_size(path)
+        h, w = _size_from_bytes(data, fmt, name)
         if h * w > max_pixels:
             raise ImageReadError(
-                f"{path}: {w}x{h} = {w * h / 1e6:.0f} megapixels exceeds the cap of {max_pixels / 1e6:.0f} MP "
+                f"{name}: {w}x{h} = {w * h / 1e6:.0f} megapixels exceeds the cap of {max_pixels / 1e6:.0f} MP "
                 "(a decompression bomb guard); raise max_pixels in LoadCephalogram if the image is genuine"
             )
-    _check_complete(data, fmt, path)
+    _check_complete(data, fmt, name)
     img = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_UNCHANGED if flags is None else flags)
     if img is None or img.size == 0:
-        raise ImageReadError(f"{path}: corrupt {fmt.upper()} image (OpenCV could not decode it)")
+        raise ImageReadError(f"{name}: corrupt {fmt.upper()} image (OpenCV could not decode it)")
     return img
 
 
