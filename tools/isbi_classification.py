@@ -52,7 +52,8 @@ def collect(pred: Path | None, root: Path, split: str, annotator: str) -> tuple[
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--pred", type=Path, help="predictions JSON (zoo predict --out)")
-    ap.add_argument("--data", type=Path, default=None, help="ISBI 2015 root (default $ZOO_ISBI_ROOT or ../shared/data/isbi2015)")
+    ap.add_argument("--data", type=Path, default=None,
+                    help="ISBI 2015 root (default $ZOO_ISBI_ROOT or ../shared/data/isbi2015)")
     ap.add_argument("--split", choices=sorted(SPLITS), default="test1")
     ap.add_argument("--annotator", choices=("senior", "junior"), default="senior")
     ap.add_argument("--truth-vs-truth", action="store_true", help="score the truth against itself (must be 100%%)")

@@ -67,15 +67,19 @@ def run_analyze(inputs: list[Path], model: str | None = None, norms: str | None 
 def register(app: typer.Typer) -> None:
     @app.command("analyze")
     def analyze_command(
-        inputs: list[Path] = typer.Argument(..., help="A predictions JSON file (zoo predict --out), or images with --model."),
-        model: str = typer.Option(None, "--model", "-m", help="Model to run on the images first (checkpoint, export or name)."),
-        norms: str = typer.Option(None, "--norms", help="Built-in norms name (default 'classic') or a JSON/YAML norms file."),
+        inputs: list[Path] = typer.Argument(
+            ..., help="A predictions JSON file (zoo predict --out), or images with --model."),
+        model: str = typer.Option(
+            None, "--model", "-m", help="Model to run on the images first (checkpoint, export or name)."),
+        norms: str = typer.Option(
+            None, "--norms", help="Built-in norms name (default 'classic') or a JSON/YAML norms file."),
         fmt: str = typer.Option("text", "--format", "-f", help="text, markdown or json."),
         out: Path = typer.Option(None, "--out", "-o", help="Write here instead of printing."),
         mm_per_pixel: float = typer.Option(None, "--mm-per-pixel", help="Override the pixel size of every image."),
-        ruler_mm: float = typer.Option(None, "--ruler-mm", help="Distance between ruler marks p1 and p2, in mm, when the pixel size is unknown."),
+        ruler_mm: float = typer.Option(
+            None, "--ruler-mm", help="Distance between ruler marks p1 and p2 in mm, when the pixel size is unknown."),
     ):
-        """Cephalometric analysis (Steiner, Downs, Tweed, McNamara, ..., ISBI 2015 classes) of predicted landmarks."""
+        """Cephalometric analysis (Steiner, Downs, Tweed, McNamara, ISBI 2015 classes...) of predicted landmarks."""
         text = run_analyze(list(inputs), model, norms, fmt, mm_per_pixel, ruler_mm)
         if out:
             Path(out).write_text(text + "\n", encoding="utf-8")
