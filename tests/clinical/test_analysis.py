@@ -146,3 +146,17 @@ def test_the_clinical_layer_does_not_load_torch():
             "print(sorted(m for m in ('torch', 'timm', 'cv2') if m in sys.modules))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip() == "[]"
+
+
+def test_synthetic_cephalograms_analyse_fully_with_the_ruler():
+    """The synthetic generator's truth: every row available, scale from p1/p2 equal to its spacing."""
+    from zoo.data.synthetic.generator import RULER_MM, SYMBOLS_31, make_sample
+
+    for index in range(3):
+        s = make_sample(seed=7, index=index, size=(160, 192))
+        a = analyze(dict(zip(SYMBOLS_31, s.keypoints)), None, ruler_mm=RULER_MM)
+        assert a.mm_per_pixel_source == "ruler" and a.mm_per_pixel == pytest.approx(s.spacing, rel=1e-6)
+        assert a.facing == "right"
+        assert [r.key for r in a.rows if not r.available] == []
+        assert a["FMA"].value + a["IMPA"].value + a["FMIA"].value == pytest.approx(180.0)
+        assert 70 < a["IMPA"].value < 120 and 40 < a["GonialAngle"].value < 160
