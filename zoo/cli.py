@@ -12,6 +12,7 @@ import warnings
 import typer
 
 COMMAND_MODULES = (
+    "zoo.commands.data",
     "zoo.commands.listing",
     "zoo.commands.train",
     "zoo.commands.analyze",
