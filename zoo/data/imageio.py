@@ -141,6 +141,7 @@ def decode_bytes(data: bytes, name: str, flags: int | None = None, max_pixels: i
     fmt = sniff_format(data[:16])
     if fmt is None:
         raise ImageReadError(f"{name}: not a JPEG/PNG/BMP/TIFF image ({_describe(data[:32])})")
+    _check_complete(data, fmt, name)
     if max_pixels:
         h, w = _size_from_bytes(data, fmt, name)
         if h * w > max_pixels:
@@ -148,7 +149,6 @@ def decode_bytes(data: bytes, name: str, flags: int | None = None, max_pixels: i
                 f"{name}: {w}x{h} = {w * h / 1e6:.0f} megapixels exceeds the cap of {max_pixels / 1e6:.0f} MP "
                 "(a decompression bomb guard); raise max_pixels in LoadCephalogram if the image is genuine"
             )
-    _check_complete(data, fmt, name)
     img = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_UNCHANGED if flags is None else flags)
     if img is None or img.size == 0:
         raise ImageReadError(f"{name}: corrupt {fmt.upper()} image (OpenCV could not decode it)")
