@@ -87,7 +87,7 @@ def datasets_for_path(path, landmark_set: str | None = None, split: str | None =
                       annotator: str = "senior") -> list[tuple[str, dict]]:
     """Dataset configs (``(label, cfg)``) for a folder or file, recognising the layout by its files."""
     root = resolve_data_root(path)
-    common = dict(skip_invalid=True)
+    common = dict(skip_invalid=True, allow_empty=True)
     if landmark_set:
         common["landmark_set"] = landmark_set
     if root.is_file():
@@ -138,7 +138,7 @@ def datasets_for_config(config_path) -> list[tuple[str, dict]]:
         if not loader or "dataset" not in loader:
             continue
         ds = dict(loader["dataset"])
-        ds.update(skip_invalid=True, pipeline=[])
+        ds.update(skip_invalid=True, allow_empty=True, pipeline=[])
         ds.pop("test_mode", None)
         signature = json.dumps(ds, sort_keys=True, default=str)
         if signature in seen:

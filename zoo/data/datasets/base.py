@@ -51,6 +51,7 @@ class LandmarkDataset(BaseDataset):
         check_images: read every image header up front (size, format) so bad files fail before
             training and ``ori_shape`` is known; no pixels are decoded.
         indices: a subset: int (first N), list of indices or ``'start:stop'``.
+        allow_empty: accept a dataset with no samples (``zoo data check``); otherwise that is an error.
         min_visible: leave out samples with fewer labelled landmarks (e.g. 2 for ruler-only training);
             how many were left out is logged.
         pipeline: transform configs (built from the zoo's TRANSFORMS) or callables.
@@ -63,12 +64,13 @@ class LandmarkDataset(BaseDataset):
     def __init__(self, data_root="", landmark_set=None, skip_invalid: bool = False,
                  check_images: bool = True, indices=None, pipeline=(), test_mode: bool = False,
                  lazy_init: bool = False, serialize_data: bool = True, max_refetch: int = 1000,
-                 metainfo: dict | None = None, min_visible: int = 0):
+                 metainfo: dict | None = None, min_visible: int = 0, allow_empty: bool = False):
         self.landmark_set: LandmarkSet = get_landmark_set(landmark_set or self.DEFAULT_SET)
         self.root = resolve_data_root(data_root)
         self.skip_invalid = skip_invalid
         self.check_images = check_images
         self.min_visible = int(min_visible)
+        self.allow_empty = allow_empty
         self.skipped: list[tuple[str, str, str]] = []  # (source, reason, message)
         self.check_layout()
         from zoo.registry import TRANSFORMS
@@ -132,6 +134,14 @@ class LandmarkDataset(BaseDataset):
                           f"{len(data_list)} samples with fewer than {self.min_visible} labelled landmarks "
                           "(min_visible)", logger="current", level=logging.WARNING)
             data_list = kept
+        if not data_list and not self.allow_empty:
+            from ..errors import DataNotFoundError, how_to_fix_missing
+
+            why = ("\n" + self.skip_report()) if self.skipped else ""
+            raise DataNotFoundError(f"{type(self).__name__} at {self.root}: no usable samples.{why}\n"
+                                    + how_to_fix_missing(), reason="no samples")
+        if not data_list:
+            self.serialize_data = False  # mmengine cannot serialise an empty list
         return data_list
 
     def skip_report(self) -> str:
