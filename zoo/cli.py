@@ -16,6 +16,7 @@ COMMAND_MODULES = (
     "zoo.commands.listing",
     "zoo.commands.train",
     "zoo.commands.analyze",
+    "zoo.commands.serve",
 )
 
 app = typer.Typer(

@@ -1,0 +1,32 @@
+"""``zoo serve MODEL``: the HTTP API and the viewer page for a checkpoint or an exported model."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+
+
+def register(app: typer.Typer) -> None:
+    @app.command("serve")
+    def serve(
+        model: Path = typer.Argument(..., help="Checkpoint (.pth), ONNX (.onnx) or TorchScript (.ts) with zoo metadata."),
+        host: str = typer.Option("127.0.0.1", help="Address to bind; the default answers this machine only."),
+        port: int = typer.Option(8000, help="TCP port (0 picks a free one)."),
+        workers: int = typer.Option(1, help="Server processes, each with its own copy of the model."),
+        max_upload_mb: float = typer.Option(64.0, help="Largest accepted upload, MiB (larger: 413)."),
+        max_pixels: int = typer.Option(100_000_000, help="Largest accepted image, width x height (larger: 413)."),
+        timeout_s: float = typer.Option(60.0, help="Whole-request budget in seconds: upload, queue, inference."),
+        max_concurrency: int = typer.Option(2, help="Images predicted at once per worker; more wait, then 503."),
+        queue_wait_s: float = typer.Option(10.0, help="How long a request waits for a free slot before 503."),
+        max_queue: int = typer.Option(None, help="Requests allowed to wait per worker (default 4 x max-concurrency)."),
+        threads: int = typer.Option(None, help="Intra-op threads of the runtime (default: its own choice)."),
+        log_level: str = typer.Option("info", help="uvicorn log level: critical, error, warning, info, debug."),
+    ):
+        """Serve a model over HTTP: POST /v1/landmarks, GET /v1/model, GET /healthz, /docs, viewer at /."""
+        from zoo.serve.limits import ServeLimits
+        from zoo.serve.run import serve_model
+
+        limits = ServeLimits(max_upload_mb=max_upload_mb, max_pixels=max_pixels, timeout_s=timeout_s,
+                             max_concurrency=max_concurrency, queue_wait_s=queue_wait_s, max_queue=max_queue)
+        serve_model(model, host=host, port=port, workers=workers, limits=limits, threads=threads,
+                    log_level=log_level, echo=typer.echo)

@@ -1,0 +1,222 @@
+"""The FastAPI app around one :class:`zoo.inference.Predictor`.
+
+The predictor does everything model-specific (decoding, letterbox and normalisation from the model's own
+metadata, original-pixel coordinates), so the API answers exactly what ``zoo predict`` writes for the same
+file. This module adds the HTTP side: the form, the limits, the thread pool that keeps the event loop free
+while an image is being predicted, and the viewer page.
+"""
+from __future__ import annotations
+
+import hashlib
+import math
+import time
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import asynccontextmanager
+from pathlib import Path
+
+from fastapi import Request  # at module level: FastAPI resolves the endpoint's annotations by name
+
+from .errors import ApiError, install_error_handlers
+from .guard import BodySizeLimit
+from .limits import Gate, ServeLimits
+from .schemas import ErrorResponse, Health, LandmarksResponse, ModelInfo
+from .upload import FIELDS, MAX_RULER_MM, MAX_SPACING_MM, check_image, read_form
+
+STATIC = Path(__file__).resolve().parent / "static"
+#: multipart boundaries and the small fields on top of the file itself
+FORM_OVERHEAD = 64 * 1024
+
+_FORM_SCHEMA = {
+    "type": "object",
+    "required": ["file"],
+    "additionalProperties": False,
+    "properties": {
+        "file": {"type": "string", "format": "binary",
+                 "description": "the cephalogram: PNG (8 or 16 bit), JPEG, BMP or TIFF"},
+        "ruler_mm": {"type": "number", "exclusiveMinimum": 0, "maximum": MAX_RULER_MM,
+                     "description": "known p1-p2 ruler length in mm (models that detect p1/p2)"},
+        "spacing_mm": {"type": "number", "exclusiveMinimum": 0, "maximum": MAX_SPACING_MM,
+                       "description": "pixel size in mm, when known and no ruler calibrates it"},
+        "analyze": {"type": "boolean", "default": True,
+                    "description": "add the cephalometric measurements the landmark set allows"},
+    },
+}
+assert set(_FORM_SCHEMA["properties"]) == set(FIELDS)
+
+_ERRORS = {
+    400: "empty body, empty file or malformed multipart",
+    408: "the upload did not arrive within the request timeout",
+    413: "upload larger than --max-upload-mb, or image larger than --max-pixels",
+    415: "not multipart/form-data, or the file is not an image",
+    422: "missing/unknown/invalid field, or an image that cannot be decoded",
+    503: "busy: every inference slot and the queue are taken (see Retry-After)",
+    504: "the image was not processed within the request timeout",
+}
+
+
+def _sha256(path) -> str | None:
+    try:
+        digest = hashlib.sha256()
+        with Path(path).open("rb") as fh:
+            for chunk in iter(lambda: fh.read(1 << 20), b""):
+                digest.update(chunk)
+        return digest.hexdigest()
+    except (OSError, TypeError):
+        return None
+
+
+def _landmark_names(meta: dict, symbols: list[str]) -> list[str]:
+    try:
+        from zoo.data.landmark_sets import get_landmark_set
+
+        known = get_landmark_set(meta["landmark_set"])
+        names = dict(zip(known.symbols, known.names))
+    except Exception:  # a model with a landmark set this install does not ship: symbols are still right
+        names = {}
+    return [names.get(s, s) for s in symbols]
+
+
+def _finite(obj):
+    """JSON has no NaN/inf: a non-finite float becomes null instead of a 500 while serialising."""
+    if isinstance(obj, float):
+        return obj if math.isfinite(obj) else None
+    if isinstance(obj, dict):
+        return {k: _finite(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [_finite(v) for v in obj]
+    return obj
+
+
+def model_info(predictor, limits: ServeLimits) -> dict:
+    """What ``GET /v1/model`` answers, and (its summary) what every prediction is stamped with."""
+    from zoo.clinical import MEASUREMENTS
+
+    described = predictor.describe()
+    source = described.get("source")
+    symbols = list(described["landmarks"])
+    info = dict(described)
+    info.update(
+        name=Path(source).stem if source else str(described.get("model_type") or "model"),
+        source=Path(source).name if source else None,  # never the server's directory layout
+        version=described.get("zoo_version"),
+        sha256=_sha256(source) if source else None,
+        landmark_names=_landmark_names(predictor.meta, symbols),
+        measurements=[m.key for m in MEASUREMENTS if set(m.needs) <= set(symbols)],
+        limits=limits.to_dict(),
+    )
+    return info
+
+
+def _summary(info: dict) -> dict:
+    keys = ("name", "version", "sha256", "runtime", "model_type", "landmark_set", "source")
+    return {k: info.get(k) for k in keys}
+
+
+def create_app(predictor, limits: ServeLimits | None = None):
+    """A FastAPI app serving ``predictor`` under ``limits``; every request goes through the same predictor."""
+    from fastapi import FastAPI
+    from fastapi.responses import FileResponse, JSONResponse
+    from fastapi.staticfiles import StaticFiles
+
+    import zoo
+
+    limits = limits or ServeLimits()
+    info = model_info(predictor, limits)
+    summary = _summary(info)
+    gate = Gate(limits.max_concurrency, limits.queue)
+    executor = ThreadPoolExecutor(max_workers=limits.max_concurrency, thread_name_prefix="zoo-infer")
+
+    @asynccontextmanager
+    async def lifespan(app):
+        yield
+        executor.shutdown(wait=False, cancel_futures=True)
+
+    kwargs = dict(
+        title="ceph-zoo landmark API",
+        version=zoo.__version__,
+        description=(
+            f"Cephalometric landmark detection with model **{info['name']}** ({info['landmark_set']}, "
+            f"{len(info['landmarks'])} landmarks, {info['runtime']}). Coordinates are original image pixels "
+            "(integer values are pixel centres). Errors are `{\"error\": code, \"message\": text}`. "
+            "The viewer page is at `/`."),
+        lifespan=lifespan,
+    )
+    try:  # Swagger UI and ReDoc from a local package instead of a CDN: /docs works offline
+        from fastapi_offline import FastAPIOffline as App
+    except ImportError:  # pragma: no cover - the serve extra installs it
+        App = FastAPI
+    app = App(**kwargs)
+    app.state.predictor, app.state.limits, app.state.gate, app.state.info = predictor, limits, gate, info
+    install_error_handlers(app)
+    app.add_middleware(BodySizeLimit, max_bytes=limits.max_upload_bytes + FORM_OVERHEAD,
+                       max_upload_mb=limits.max_upload_mb)
+    app.mount("/static", StaticFiles(directory=STATIC), name="static")
+    supports_analysis = bool(info["measurements"])
+
+    @app.get("/", include_in_schema=False)
+    async def viewer():
+        return FileResponse(STATIC / "index.html", headers={"Cache-Control": "no-cache"})
+
+    @app.get("/healthz", response_model=Health, tags=["service"], summary="Liveness and load")
+    async def healthz():
+        return {"status": "ok", "model": info["name"], "running": gate.running, "waiting": gate.waiting,
+                "max_concurrency": gate.slots}
+
+    @app.get("/v1/model", response_model=ModelInfo, tags=["landmarks"],
+             summary="The served model: landmark set, input size, preprocessing, version, limits")
+    async def get_model():
+        return JSONResponse(_finite(info))
+
+    @app.post(
+        "/v1/landmarks", tags=["landmarks"], summary="Detect the landmarks on one cephalogram",
+        response_model=LandmarksResponse,
+        responses={status: {"model": ErrorResponse, "description": text} for status, text in _ERRORS.items()},
+        openapi_extra={"requestBody": {"required": True, "content": {"multipart/form-data": {"schema": _FORM_SCHEMA}}}},
+    )
+    async def landmarks(request: Request):
+        """Landmarks by symbol in original pixels with confidences; mm per pixel and mm coordinates when a
+        ruler (p1/p2 and ``ruler_mm`` or the model's ruler length) or ``spacing_mm`` gives the pixel size.
+        The answer is a predictions file with one entry."""
+        import asyncio
+
+        deadline = time.monotonic() + limits.timeout_s
+        gate.enter()
+        try:
+            try:
+                form = await asyncio.wait_for(read_form(request, limits.max_upload_bytes), limits.timeout_s)
+            except TimeoutError:
+                raise ApiError(408, "upload_timeout", f"the upload did not arrive within {limits.timeout_s:g} s") from None
+            check_image(form.data, form.filename, limits.max_pixels)
+
+            def job():
+                return _predict(predictor, form, supports_analysis)
+
+            entry = await gate.run(executor, job, min(limits.queue_wait_s, deadline - time.monotonic()),
+                                   deadline - time.monotonic())
+        finally:
+            gate.leave()
+        return JSONResponse(_finite({"model": summary, "predictions": [entry]}))
+
+    return app
+
+
+def _predict(predictor, form, supports_analysis: bool) -> dict:
+    """Runs in the inference thread: decode, predict, analyse. Bad image bytes are the client's 422."""
+    import cv2
+
+    from zoo.data.errors import ImageReadError
+
+    try:
+        entry = predictor.predict(form.data, name=form.filename, ruler_mm=form.ruler_mm, spacing_mm=form.spacing_mm)
+    except ImageReadError as exc:
+        raise ApiError(422, "unreadable_image", str(exc)) from None
+    except cv2.error as exc:  # a header that passed the checks but pixels OpenCV rejects
+        raise ApiError(422, "unreadable_image", f"{form.filename}: OpenCV cannot decode it ({exc.err or exc})") from None
+    if form.analyze and supports_analysis:
+        from zoo.clinical import ClinicalError, analyze_prediction
+
+        try:
+            entry["analysis"] = analyze_prediction(entry, ruler_mm=form.ruler_mm, where=form.filename).to_dict()
+        except ClinicalError as exc:
+            entry["analysis"] = {"error": str(exc)}
+    return entry

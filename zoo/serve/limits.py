@@ -1,0 +1,119 @@
+"""What one server accepts and how much work it takes on at once.
+
+Inference is CPU-bound: running more images at once than there are slots only makes every answer later
+and can exhaust memory. So a request first needs admission (at most ``max_concurrency + max_queue`` are
+inside at once; the rest get 503 straight away), then waits at most ``queue_wait_s`` for an inference
+slot (else 503), and a slot stays taken until its thread really finishes -- a request that timed out
+(504) cannot free a slot its computation still uses.
+"""
+from __future__ import annotations
+
+import asyncio
+import math
+from dataclasses import asdict, dataclass
+
+from zoo.registry import ZooError
+
+from .errors import ApiError
+
+
+class ServeConfigError(ZooError):
+    """A serving limit is out of range."""
+
+
+@dataclass(frozen=True)
+class ServeLimits:
+    """Caps of one server process.
+
+    Args:
+        max_upload_mb: largest accepted request body (the image plus a few form fields), in MiB.
+        max_pixels: largest accepted image, width x height, read from the header before decoding (a
+            decompression bomb guard; 100 MP is above the largest Aariz cephalograms, ~95 MP).
+        timeout_s: a request's whole budget: upload, queueing and inference.
+        max_concurrency: images predicted at the same time (threads of the inference pool).
+        queue_wait_s: how long a request waits for a free slot before 503.
+        max_queue: requests allowed to wait; ``None`` means ``4 * max_concurrency``.
+    """
+
+    max_upload_mb: float = 64.0
+    max_pixels: int = 100_000_000
+    timeout_s: float = 60.0
+    max_concurrency: int = 2
+    queue_wait_s: float = 10.0
+    max_queue: int | None = None
+
+    def __post_init__(self):
+        for name in ("max_upload_mb", "timeout_s", "queue_wait_s"):
+            value = getattr(self, name)
+            if not (isinstance(value, (int, float)) and math.isfinite(value) and value > 0):
+                raise ServeConfigError(f"{name} must be a positive number, got {value!r}")
+        if int(self.max_pixels) < 1:
+            raise ServeConfigError(f"max_pixels must be at least 1, got {self.max_pixels!r}")
+        if int(self.max_concurrency) < 1:
+            raise ServeConfigError(f"max_concurrency must be at least 1, got {self.max_concurrency!r}")
+        if self.max_queue is not None and int(self.max_queue) < 0:
+            raise ServeConfigError(f"max_queue must be 0 or more, got {self.max_queue!r}")
+
+    @property
+    def max_upload_bytes(self) -> int:
+        return int(self.max_upload_mb * 1024 * 1024)
+
+    @property
+    def queue(self) -> int:
+        return 4 * int(self.max_concurrency) if self.max_queue is None else int(self.max_queue)
+
+    def to_dict(self) -> dict:
+        return dict(asdict(self), max_queue=self.queue)
+
+
+class Gate:
+    """Admission count plus inference slots, shared by every request of one app (one event loop)."""
+
+    def __init__(self, slots: int, queue: int):
+        self.slots = int(slots)
+        self.capacity = self.slots + int(queue)
+        self.inside = 0  # admitted and not finished answering
+        self.running = 0  # holding a slot (their thread may outlive a timed-out request)
+        self._sem = asyncio.Semaphore(self.slots)
+
+    @property
+    def waiting(self) -> int:
+        return max(0, self.inside - self.running)
+
+    def enter(self) -> None:
+        if self.inside >= self.capacity:
+            raise ApiError(503, "busy", f"server busy: {self.running} images in progress and "
+                           f"{self.waiting} waiting (limit {self.capacity}); retry shortly",
+                           headers={"Retry-After": "1"})
+        self.inside += 1
+
+    def leave(self) -> None:
+        self.inside -= 1
+
+    def _release(self, future) -> None:
+        self.running -= 1
+        self._sem.release()
+        if not future.cancelled():
+            future.exception()  # retrieved here, so an abandoned (timed-out) failure is not logged as lost
+
+    async def run(self, executor, fn, wait_s: float, timeout_s: float):
+        """Run ``fn`` in ``executor`` once a slot is free; 503 if none frees within ``wait_s``, 504 past
+        ``timeout_s``."""
+        try:
+            await asyncio.wait_for(self._sem.acquire(), max(wait_s, 0.0))
+        except TimeoutError:
+            raise ApiError(503, "busy", f"all {self.slots} inference slots stayed busy for {wait_s:.1f} s; "
+                           "retry shortly", headers={"Retry-After": "1"}) from None
+        self.running += 1
+        try:
+            future = asyncio.get_running_loop().run_in_executor(executor, fn)
+        except BaseException:
+            self.running -= 1
+            self._sem.release()
+            raise
+        future.add_done_callback(self._release)
+        try:
+            return await asyncio.wait_for(asyncio.shield(future), max(timeout_s, 0.0))
+        except TimeoutError:
+            raise ApiError(504, "timeout", f"the image was not processed within the request timeout "
+                           f"({timeout_s:.1f} s left of it); try a smaller image or retry later") from None

@@ -1,0 +1,138 @@
+"""The ``POST /v1/landmarks`` form, read and checked before any pixel is decoded.
+
+Each failure is answered with what was wrong and how to send it right: an empty body (400), something
+other than multipart (415), a missing or misspelled field (422), a file that is not an image (415), one
+larger than the caps (413), a bad number (422). Decoding itself happens later, in the inference thread.
+"""
+from __future__ import annotations
+
+import math
+import re
+from dataclasses import dataclass
+
+from .errors import ApiError, UploadTooLarge
+
+FIELDS = ("file", "ruler_mm", "spacing_mm", "analyze")
+HOW = "send the image as multipart/form-data in a field named 'file', e.g. curl -F file=@ceph.png URL"
+#: upper bounds that keep every derived mm value finite (a 10 m ruler, 100 mm pixels: far beyond real ones)
+MAX_RULER_MM = 10_000.0
+MAX_SPACING_MM = 100.0
+_TRUE = {"true", "1", "yes", "on"}
+_FALSE = {"false", "0", "no", "off"}
+
+
+@dataclass
+class LandmarkRequest:
+    data: bytes
+    filename: str
+    ruler_mm: float | None
+    spacing_mm: float | None
+    analyze: bool
+
+
+def clean_filename(name: str | None) -> str:
+    """The client's file name without directories or control characters (it is echoed in the answer)."""
+    base = (name or "").replace("\\", "/").rsplit("/", 1)[-1]
+    base = re.sub(r"[\x00-\x1f\x7f]", "", base).strip()[:200]
+    return base or "upload"
+
+
+def _number(form, key: str, upper: float) -> float | None:
+    value = form.get(key)
+    if value is None or (isinstance(value, str) and not value.strip()):
+        return None
+    if not isinstance(value, str):
+        raise ApiError(422, "invalid_field", f"'{key}' must be a number (mm), not a file")
+    try:
+        number = float(value)
+    except ValueError:
+        raise ApiError(422, "invalid_field", f"'{key}' must be a number in mm, got {value[:40]!r}") from None
+    if not (math.isfinite(number) and 0 < number <= upper):
+        raise ApiError(422, "invalid_field", f"'{key}' must be a positive number of mm up to {upper:g}, got {value[:40]!r}")
+    return number
+
+
+def _flag(form, key: str, default: bool) -> bool:
+    value = form.get(key)
+    if value is None or (isinstance(value, str) and not value.strip()):
+        return default
+    text = value.strip().lower() if isinstance(value, str) else ""
+    if text in _TRUE:
+        return True
+    if text in _FALSE:
+        return False
+    raise ApiError(422, "invalid_field", f"'{key}' must be true or false, got {str(value)[:40]!r}")
+
+
+def _check_fields(form) -> None:
+    keys = list(form.keys())
+    if not keys:
+        raise ApiError(400, "empty_form", f"the form has no fields: {HOW}")
+    unknown = [k for k in dict.fromkeys(keys) if k not in FIELDS]
+    if "file" not in keys:
+        got = f" (got {', '.join(repr(k) for k in unknown)})" if unknown else ""
+        raise ApiError(422, "missing_file", f"no 'file' field in the form{got}: {HOW}")
+    if unknown:
+        raise ApiError(422, "unknown_field", f"unknown form field(s) {', '.join(repr(k) for k in unknown)}; "
+                       f"known: {', '.join(FIELDS)}")
+    for key in FIELDS:
+        if len(form.getlist(key)) > 1:
+            raise ApiError(422, "repeated_field", f"'{key}' is given {len(form.getlist(key))} times; send it once")
+
+
+async def read_form(request, max_bytes: int) -> LandmarkRequest:
+    """Parse and check the form; the image bytes are only sniffed, not decoded."""
+    ctype = request.headers.get("content-type", "")
+    if not ctype.lower().startswith("multipart/form-data"):
+        body = await request.body()
+        if not body:
+            raise ApiError(400, "empty_body", f"the request body is empty: {HOW}")
+        raise ApiError(415, "not_multipart", f"expected multipart/form-data, got {ctype[:80] or 'no content type'!r}: {HOW}")
+    try:
+        form = await request.form(max_files=1, max_fields=len(FIELDS))
+    except UploadTooLarge:
+        raise
+    except Exception as exc:  # starlette's HTTPException(400) for malformed multipart, or the parser's own
+        detail = getattr(exc, "detail", None) or str(exc) or type(exc).__name__
+        raise ApiError(400, "malformed_form", f"cannot parse the multipart body ({detail}): {HOW}") from None
+    try:
+        _check_fields(form)
+        upload = form["file"]
+        if isinstance(upload, str):
+            raise ApiError(422, "file_not_uploaded",
+                           f"'file' arrived as a text value, not a file upload (give it a filename): {HOW}")
+        data = await upload.read()
+        filename = clean_filename(upload.filename)
+        if not data:
+            raise ApiError(400, "empty_file", f"the uploaded file {filename!r} is empty (0 bytes)")
+        if len(data) > max_bytes:
+            raise ApiError(413, "upload_too_large", f"{filename}: {len(data)} bytes exceeds the upload limit "
+                           f"of {max_bytes} bytes (zoo serve --max-upload-mb)")
+        return LandmarkRequest(data=data, filename=filename,
+                               ruler_mm=_number(form, "ruler_mm", MAX_RULER_MM),
+                               spacing_mm=_number(form, "spacing_mm", MAX_SPACING_MM),
+                               analyze=_flag(form, "analyze", True))
+    finally:
+        await form.close()
+
+
+def check_image(data: bytes, name: str, max_pixels: int) -> tuple[str, int, int]:
+    """``(format, width, height)`` from the first bytes and the header; 415 if not an image, 413 if too big."""
+    from zoo.data.errors import ImageReadError
+    from zoo.data.imageio import _size_from_bytes, sniff_format
+
+    fmt = sniff_format(data[:16])
+    if fmt is None:
+        from zoo.data.imageio import _describe
+
+        raise ApiError(415, "not_an_image", f"{name}: not a JPEG/PNG/BMP/TIFF image ({_describe(data[:32])})")
+    try:
+        h, w = _size_from_bytes(data, fmt, name)
+    except ImageReadError as exc:
+        raise ApiError(422, "unreadable_image", str(exc)) from None
+    if w < 1 or h < 1:
+        raise ApiError(422, "unreadable_image", f"{name}: the header says the image is {w}x{h} pixels")
+    if w * h > max_pixels:
+        raise ApiError(413, "image_too_large", f"{name}: {w}x{h} = {w * h / 1e6:.1f} megapixels exceeds the "
+                       f"cap of {max_pixels / 1e6:g} MP (zoo serve --max-pixels)")
+    return fmt, w, h
