@@ -6,6 +6,9 @@ differences. Real heatmaps are not exact Gaussians (multiple peaks, noise), so D
 each map with a Gaussian ("modulation") and rescales it to keep its peak value. Everything is
 convolutions, gathers and ``torch.where`` so the decoder exports inside an ONNX/TorchScript graph;
 the 2x2 inverse is written out, and the step is dropped where the log-map is not locally concave.
+Any blur is biased within about two sigmas of the map's border (replicate, reflect or normalised
+padding drag peaks outwards by up to a pixel, zero padding inwards), so there the unblurred map is
+refined instead: exact on clean Gaussians, only noisier. The blur pads with zeros, as in DARK.
 """
 from __future__ import annotations
 
@@ -28,16 +31,21 @@ def gaussian_kernel1d(sigma: float) -> torch.Tensor:
     return k / k.sum()
 
 
-def taylor_offsets(log_maps: torch.Tensor, peaks: torch.Tensor, max_offset: float) -> torch.Tensor:
-    """Newton step on (N, K, h, w) log-heatmaps at integer (N, K, 2) peaks; borders replicate."""
+def taylor_refine(log_maps: torch.Tensor, peaks: torch.Tensor, max_offset: float) -> torch.Tensor:
+    """Newton step on (N, K, h, w) log-heatmaps from integer (N, K, 2) peaks; maps must be >= 3 x 3.
+
+    Derivatives are taken at the peak moved one pixel inside the map when it lies on the border (a
+    log-Gaussian is one quadratic, so any point near the peak fits it), so no padding invents values.
+    The result stays within ``max_offset`` of the argmax; where the log-map is not concave there the
+    argmax is kept.
+    """
     n, k, h, w = log_maps.shape
-    padded = F.pad(log_maps.reshape(n * k, 1, h, w), (1, 1, 1, 1), mode="replicate").reshape(n, k, -1)
-    pw = w + 2
-    x = peaks[..., 0].long() + 1
-    y = peaks[..., 1].long() + 1
+    flat = log_maps.reshape(n, k, h * w)
+    x = peaks[..., 0].long().clamp(1, w - 2)
+    y = peaks[..., 1].long().clamp(1, h - 2)
 
     def at(dx: int, dy: int) -> torch.Tensor:
-        return padded.gather(-1, ((y + dy) * pw + (x + dx)).unsqueeze(-1)).squeeze(-1)
+        return flat.gather(-1, ((y + dy) * w + (x + dx)).unsqueeze(-1)).squeeze(-1)
 
     c = at(0, 0)
     gx = 0.5 * (at(1, 0) - at(-1, 0))
@@ -50,8 +58,9 @@ def taylor_offsets(log_maps: torch.Tensor, peaks: torch.Tensor, max_offset: floa
     safe_det = torch.where(concave, det, torch.ones_like(det))
     dx = -(hyy * gx - hxy * gy) / safe_det
     dy = -(hxx * gy - hxy * gx) / safe_det
-    offset = torch.stack((dx, dy), dim=-1).clamp(-max_offset, max_offset)
-    return torch.where(concave.unsqueeze(-1), offset, torch.zeros_like(offset))
+    refined = torch.stack((x.to(log_maps.dtype) + dx, y.to(log_maps.dtype) + dy), dim=-1)
+    refined = torch.minimum(torch.maximum(refined, peaks - max_offset), peaks + max_offset)
+    return torch.where(concave.unsqueeze(-1), refined, peaks)
 
 
 @DECODERS.register_module()
@@ -61,8 +70,8 @@ class DarkDecoder(nn.Module):
     Args:
         blur_sigma: sigma (heatmap px) of the modulation blur; about the target sigma. 0 disables it
             (right for clean Gaussian maps, where the log is exactly quadratic already).
-        max_offset: the step is clipped to this many heatmap px (a true peak lies within half a
-            pixel of the argmax of a smooth map; 1 leaves room for noise).
+        max_offset: the result is kept within this many heatmap px of the argmax (a true peak lies
+            within half a pixel of the argmax of a smooth map; 1 leaves room for noise).
         eps: floor before the log.
     """
 
@@ -84,9 +93,8 @@ class DarkDecoder(nn.Module):
             return heatmaps
         n, k, h, w = heatmaps.shape
         r = self.kernel.numel() // 2
-        flat = heatmaps.reshape(n * k, 1, h, w)
-        blurred = F.conv2d(F.pad(flat, (r, r, 0, 0), mode="replicate"), self.kernel.view(1, 1, 1, -1))
-        blurred = F.conv2d(F.pad(blurred, (0, 0, r, r), mode="replicate"), self.kernel.view(1, 1, -1, 1))
+        kx, ky = self.kernel.view(1, 1, 1, -1), self.kernel.view(1, 1, -1, 1)
+        blurred = F.conv2d(F.conv2d(heatmaps.reshape(n * k, 1, h, w), kx, padding=(0, r)), ky, padding=(r, 0))
         blurred = blurred.reshape(n, k, h, w)
         peak = heatmaps.amax(dim=(-2, -1), keepdim=True)
         bpeak = blurred.amax(dim=(-2, -1), keepdim=True)
@@ -94,6 +102,12 @@ class DarkDecoder(nn.Module):
 
     def forward(self, heatmaps: torch.Tensor, input_hw):
         peaks, values = heatmap_argmax(heatmaps)
-        log_maps = torch.log(self.modulate(heatmaps).clamp_min(self.eps))
-        refined = peaks + taylor_offsets(log_maps, peaks, self.max_offset)
+        refined = taylor_refine(torch.log(self.modulate(heatmaps).clamp_min(self.eps)), peaks, self.max_offset)
+        if self.blur_sigma > 0:  # near the border the blur is biased: refine the raw map there
+            h, w = heatmaps.shape[-2:]
+            margin = 2 * self.blur_sigma
+            near = ((peaks[..., 0] < margin) | (peaks[..., 0] > w - 1 - margin)
+                    | (peaks[..., 1] < margin) | (peaks[..., 1] > h - 1 - margin))
+            raw = taylor_refine(torch.log(heatmaps.clamp_min(self.eps)), peaks, self.max_offset)
+            refined = torch.where(near.unsqueeze(-1), raw, refined)
         return heatmap_to_input(refined, input_hw, heatmaps.shape[-2:]), values.clamp(0, 1)

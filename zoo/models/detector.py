@@ -40,8 +40,8 @@ class LandmarkDetector(BaseModel):
             lists are filled in here.
         landmark_set: name of a ``zoo.data.landmark_sets`` set; fixes K.
         data_preprocessor: config (default ``LandmarkDataPreprocessor`` with ImageNet mean/std).
-        test_cfg: ``dict(flip_test=False)``; flip testing averages with the mirrored image's prediction
-            (needs the landmark set's ``flip_pairs``).
+        test_cfg: ``dict(flip_test=False)``; flip testing averages with the mirrored image's prediction,
+            swapping the landmark set's ``flip_pairs`` (none on a lateral view: each landmark stays itself).
     """
 
     def __init__(self, backbone: dict, head: dict, decoder: dict, landmark_set: str, neck: dict | None = None,
@@ -56,7 +56,7 @@ class LandmarkDetector(BaseModel):
 
         self.landmark_set = landmark_set if isinstance(landmark_set, str) else landmark_set.name
         self.landmarks = get_landmark_set(landmark_set) if isinstance(landmark_set, str) else landmark_set
-        self.test_cfg = dict(flip_test=False, **(test_cfg or {}))
+        self.test_cfg = {"flip_test": False, **(test_cfg or {})}
         self.backbone = _build(BACKBONES, backbone)
         neck = neck or dict(type="IdentityNeck")
         self.neck = _build(NECKS, neck, in_channels=list(self.backbone.out_channels),
@@ -65,8 +65,6 @@ class LandmarkDetector(BaseModel):
                            in_strides=list(self.neck.out_strides), num_keypoints=self.num_keypoints)
         self.decoder = _build(DECODERS, decoder)
         self.loss_module = _build(LOSSES, loss) if loss is not None else None
-        if self.test_cfg["flip_test"] and not self.landmarks.flip_pairs and self.num_keypoints > 1:
-            raise ModelConfigError(f"flip_test needs flip_pairs, and landmark set {self.landmark_set!r} has none.")
 
     @classmethod
     def _smoke_cfgs(cls) -> list[dict]:
