@@ -16,6 +16,8 @@ COMMAND_MODULES = (
     "zoo.commands.listing",
     "zoo.commands.train",
     "zoo.commands.analyze",
+    "zoo.commands.export",
+    "zoo.commands.predict",
     "zoo.commands.serve",
 )
 

@@ -1,0 +1,194 @@
+"""``zoo predict MODEL IMAGES...``: landmarks by name, in original pixels, from a checkpoint or an exported file.
+
+Everything goes through :class:`zoo.inference.Predictor`, so the preprocessing is the model's own. A bad
+image is reported on its own line and the batch goes on; the exit code is 1 when any image failed.
+"""
+from __future__ import annotations
+
+import csv
+import json
+import sys
+from pathlib import Path
+
+import typer
+
+CSV_FIELDS = ("image", "width", "height", "landmark_set", "landmark", "x", "y", "confidence", "low_confidence",
+              "mm_per_pixel", "mm_per_pixel_source", "x_mm", "y_mm")
+
+
+def expand_images(items) -> list[Path]:
+    """Files as given, folders as their images (sorted), and ``*`` patterns expanded (Windows shells don't)."""
+    from zoo.data.imageio import find_images
+
+    out: list[Path] = []
+    for item in items:
+        p = Path(item)
+        if p.is_dir():
+            out += find_images(p)
+        elif any(c in str(item) for c in "*?[") and not p.exists():
+            import glob
+
+            out += [Path(m) for m in sorted(glob.glob(str(item)))] or [p]  # no match: reported as missing
+        else:
+            out.append(p)
+    return out
+
+
+def pixel_notes(raw, channels: int) -> list[str]:
+    """What loading changes about an image, said once per file (the prediction still runs)."""
+    import numpy as np
+
+    notes = []
+    if raw.dtype != np.uint8:
+        notes.append(f"{raw.dtype} pixels ({'16-bit' if raw.dtype == np.uint16 else raw.dtype.name}), "
+                     "rescaled to 8 bit by the image's own min..max")
+    c = 1 if raw.ndim == 2 else raw.shape[2]
+    if c in (1, 2) and channels == 3:
+        notes.append("grayscale, replicated to the model's 3 channels")
+    if c in (2, 4):
+        notes.append("alpha channel ignored")
+    if c >= 3 and channels == 1:
+        notes.append("colour, converted to the model's 1 channel")
+    return notes
+
+
+def _draw(raw, entry: dict, out_dir: Path) -> Path:
+    """The image with each landmark marked and named; low-confidence ones in yellow with a '?'."""
+    import cv2
+    import numpy as np
+
+    from zoo.data.transforms.loading import to_uint8
+
+    img = to_uint8(raw)
+    canvas = cv2.cvtColor(img, cv2.COLOR_GRAY2BGR) if img.ndim == 2 or img.shape[2] == 1 else img[:, :, :3].copy()
+    canvas = np.ascontiguousarray(canvas)
+    scale = max(canvas.shape[:2]) / 1000.0
+    radius, thick, font = max(2, round(4 * scale)), max(1, round(2 * scale)), 0.45 * scale
+    for symbol, lm in entry["landmarks"].items():
+        p = (int(round(lm["x"])), int(round(lm["y"])))
+        colour = (0, 220, 255) if lm["low_confidence"] else (60, 60, 255)
+        label = symbol + ("?" if lm["low_confidence"] else "")
+        cv2.circle(canvas, p, radius, colour, thick, cv2.LINE_AA)
+        org = (p[0] + radius + 2, p[1] - radius - 2)
+        cv2.putText(canvas, label, org, cv2.FONT_HERSHEY_SIMPLEX, font, (0, 0, 0), thick + 2, cv2.LINE_AA)
+        cv2.putText(canvas, label, org, cv2.FONT_HERSHEY_SIMPLEX, font, colour, thick, cv2.LINE_AA)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    path = out_dir / (Path(entry["image"]).stem + ".png")
+    ok, buf = cv2.imencode(".png", canvas)
+    path.write_bytes(buf.tobytes())
+    return path
+
+
+def run_predict(model, images, *, ruler_mm=None, spacing_mm=None, min_confidence=None, analyze=False,
+                show_dir=None, max_pixels=None, threads=None, log=None) -> dict:
+    """Predict every image; returns ``{"model", "predictions", "failed"}`` (the predictions-file layout).
+
+    ``log(kind, message)`` receives per-file notes and errors as they happen (kind 'note' or 'error').
+    """
+    from zoo.data.imageio import MAX_PIXELS, decode
+    from zoo.inference import Predictor
+    from zoo.inference.predictor import DEFAULT_MIN_CONFIDENCE
+    from zoo.registry import ZooError
+
+    log = log or (lambda kind, message: None)
+    predictor = Predictor.from_path(model, threads=threads,
+                                    min_confidence=DEFAULT_MIN_CONFIDENCE if min_confidence is None else min_confidence)
+    predictions, failed = [], []
+    for path in expand_images(images):
+        try:
+            raw = decode(path, max_pixels=MAX_PIXELS if max_pixels is None else max_pixels)
+            for note in pixel_notes(raw, predictor.channels):
+                log("note", f"{path}: {note}")
+            entry = predictor.predict(raw, name=str(path), ruler_mm=ruler_mm, spacing_mm=spacing_mm)
+            if entry.get("ruler", {}).get("low_confidence"):
+                log("note", f"{path}: the ruler marks p1/p2 are low-confidence; mm figures are doubtful")
+            if analyze:
+                from zoo.clinical import analyze_prediction
+
+                entry["analysis"] = analyze_prediction(entry, ruler_mm=ruler_mm, where=str(path)).to_dict()
+            if show_dir:
+                _draw(raw, entry, Path(show_dir))
+            predictions.append(entry)
+        except Exception as exc:  # one bad file must not stop the batch
+            message = str(exc) if isinstance(exc, ZooError) else f"{path}: {type(exc).__name__}: {exc}"
+            if str(path) not in message:
+                message = f"{path}: {message}"
+            failed.append({"image": str(path), "error": message})
+            log("error", message)
+    return {"model": predictor.describe(), "predictions": predictions, "failed": failed}
+
+
+def write_csv(result: dict, out: Path) -> None:
+    """One row per image and landmark (spreadsheet-friendly); mm columns empty when the scale is unknown."""
+    with out.open("w", newline="", encoding="utf-8") as fh:
+        writer = csv.DictWriter(fh, fieldnames=CSV_FIELDS)
+        writer.writeheader()
+        for entry in result["predictions"]:
+            for symbol, lm in entry["landmarks"].items():
+                writer.writerow({
+                    "image": entry["image"], "width": entry["width"], "height": entry["height"],
+                    "landmark_set": entry["landmark_set"], "landmark": symbol, "x": f"{lm['x']:.3f}",
+                    "y": f"{lm['y']:.3f}", "confidence": f"{lm['confidence']:.4f}",
+                    "low_confidence": int(lm["low_confidence"]),
+                    "mm_per_pixel": "" if entry["mm_per_pixel"] is None else f"{entry['mm_per_pixel']:.6g}",
+                    "mm_per_pixel_source": entry["mm_per_pixel_source"] or "",
+                    "x_mm": f"{lm['x_mm']:.3f}" if "x_mm" in lm else "", "y_mm": f"{lm['y_mm']:.3f}" if "y_mm" in lm else ""})
+
+
+def write_result(result: dict, out: Path) -> None:
+    out.parent.mkdir(parents=True, exist_ok=True)
+    if out.suffix.lower() == ".csv":
+        write_csv(result, out)
+    else:
+        out.write_text(json.dumps(result, indent=2), encoding="utf-8")
+
+
+def format_entry(entry: dict) -> str:
+    scale = (f"{entry['mm_per_pixel']:.4g} mm/px ({entry['mm_per_pixel_source']})" if entry["mm_per_pixel"]
+             else "pixel size unknown")
+    lines = [f"{entry['image']}  {entry['width']}x{entry['height']}  {scale}"]
+    for symbol, lm in entry["landmarks"].items():
+        flag = "  LOW CONFIDENCE" if lm["low_confidence"] else ""
+        mm = f"  ({lm['x_mm']:.2f}, {lm['y_mm']:.2f}) mm" if "x_mm" in lm else ""
+        lines.append(f"  {symbol:<6} {lm['x']:9.2f} {lm['y']:9.2f}  conf {lm['confidence']:.3f}{mm}{flag}")
+    if "ruler" in entry:
+        r = entry["ruler"]
+        lines.append(f"  ruler: {r['length_mm']:g} mm over {r['length_px']:.1f} px")
+    return "\n".join(lines)
+
+
+def register(app: typer.Typer) -> None:
+    @app.command("predict")
+    def predict_command(
+        model: Path = typer.Argument(..., help="A checkpoint (.pth) or an exported model (.onnx, .torchscript.pt)."),
+        images: list[str] = typer.Argument(..., help="Image files, folders of images, or patterns like 'x/*.jpg'."),
+        out: Path = typer.Option(None, "--out", "-o", help="Write predictions.json or predictions.csv."),
+        show_dir: Path = typer.Option(None, "--show-dir", help="Write each image with its landmarks drawn here."),
+        ruler_mm: float = typer.Option(None, "--ruler-mm", help="Length between ruler marks p1 and p2 in mm."),
+        spacing_mm: float = typer.Option(None, "--spacing-mm", help="Pixel size in mm when there is no ruler."),
+        min_confidence: float = typer.Option(None, "--min-confidence",
+                                             help="Flag landmarks below this confidence (default 0.25)."),
+        analyze: bool = typer.Option(False, "--analyze", help="Add cephalometric measurements per image."),
+        max_pixels: int = typer.Option(None, "--max-pixels", help="Refuse images above this many pixels."),
+        threads: int = typer.Option(None, "--threads", help="CPU threads (default: all cores)."),
+    ):
+        """Predict landmarks (by name, with confidences) for images; bad files are reported, the rest go on."""
+        def log(kind, message):
+            typer.echo(f"{kind}: {message}", err=True)
+
+        result = run_predict(model, images, ruler_mm=ruler_mm, spacing_mm=spacing_mm, min_confidence=min_confidence,
+                             analyze=analyze, show_dir=show_dir, max_pixels=max_pixels, threads=threads, log=log)
+        if out:
+            write_result(result, out)
+            typer.echo(f"wrote {len(result['predictions'])} prediction(s) to {out}", err=True)
+        else:
+            for entry in result["predictions"]:
+                typer.echo(format_entry(entry))
+                if analyze:
+                    from zoo.clinical import analyze_prediction
+
+                    typer.echo(analyze_prediction(entry, ruler_mm=ruler_mm, where=entry["image"]).to_text())
+        if result["failed"]:
+            typer.echo(f"{len(result['failed'])} of {len(result['failed']) + len(result['predictions'])} image(s) "
+                       "failed (see above)", err=True)
+            raise SystemExit(1)  # typer.Exit is swallowed by the non-standalone app in zoo.cli
