@@ -31,7 +31,9 @@ def _centroid(img, around, radius):
 def test_load_gray_colour_16bit_and_channels(tmp_path):
     gray = write_image(tmp_path / "g.png", hw=(30, 20), value=100)
     out = LoadCephalogram(channels=3)(_sample(gray, [[1, 1]]))
-    assert out["img"].shape == (30, 20, 3) and out["img"].dtype == np.uint8 and out["ori_shape"] == (30, 20)
+    # a gray source stays one channel through the transforms; packing expands it to the 3 asked for
+    assert out["img"].shape == (30, 20, 1) and out["img"].dtype == np.uint8 and out["ori_shape"] == (30, 20)
+    assert out["channels"] == 3 and tuple(PackLandmarkInputs()(out)["inputs"].shape) == (3, 30, 20)
     assert LoadCephalogram(channels=1)(_sample(gray, [[1, 1]]))["img"].shape == (30, 20, 1)
     colour = np.zeros((10, 12, 3), np.uint8)
     colour[..., 2] = 255  # red in OpenCV's BGR
@@ -64,6 +66,16 @@ def test_bad_images_raise_naming_the_file(tmp_path):
         load(_sample(tmp_path / "gone.png", [[1, 1]]))
 
 
+def test_reduction_factor_leaves_at_least_the_letterboxed_resolution():
+    from zoo.data.transforms import reduction_factor
+
+    assert reduction_factor((2400, 1935), (512, 512)) == 4  # 600x484 >= the 512x413 letterbox content
+    assert reduction_factor((2400, 1935), (512, 512), margin=1.25) == 2
+    assert reduction_factor((2400, 1935), (768, 768)) == 2
+    assert reduction_factor((640, 512), (256, 256)) == 2 and reduction_factor((300, 200), (256, 256)) == 1
+    assert reduction_factor((9000, 10000), (512, 512)) == 8 and reduction_factor((10, 10), None) == 1
+
+
 def test_reduced_jpeg_decoding_keeps_the_warp_exact(tmp_path):
     dot = (203.3, 311.7)
     path = write_image(tmp_path / "big.jpg", hw=(480, 400), dot=dot)
@@ -81,7 +93,7 @@ def test_letterbox_maps_back_within_a_hundredth_of_a_pixel(tmp_path):
     path = write_image(tmp_path / "tall.png", hw=(240, 130), dot=dot)
     s = LoadCephalogram()(_sample(path, [dot, [0, 0], [129, 239]]))
     s = LetterboxResize(size=(64, 64), pad_value=0)(s)
-    assert s["img"].shape == (64, 64, 3) and s["img_shape"] == (64, 64)
+    assert s["img"].shape == (64, 64, 1) and s["img_shape"] == (64, 64)
     np.testing.assert_allclose(to_original(s["keypoints"], s["warp"]), s["ori_keypoints"], atol=0.01)
     np.testing.assert_allclose(_centroid(s["img"], s["keypoints"][0], 3), s["keypoints"][0], atol=0.15)
     assert s["keypoints_visible"].tolist() == [1, 1, 1]

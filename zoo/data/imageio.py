@@ -45,12 +45,51 @@ def _describe(head: bytes) -> str:
     return f"it starts with bytes {text[:8]!r}"
 
 
+_SOF = {0xC0, 0xC1, 0xC2, 0xC3, 0xC5, 0xC6, 0xC7, 0xC9, 0xCA, 0xCB, 0xCD, 0xCE, 0xCF}
+
+
+def _jpeg_sof(data: bytes):
+    """``(height, width, components)`` from a JPEG's start-of-frame segment, or None if not found."""
+    i, n = 2, len(data)
+    while i + 9 < n:
+        if data[i] != 0xFF:
+            return None
+        marker = data[i + 1]
+        if marker == 0xFF:  # fill byte
+            i += 1
+            continue
+        if marker in (0xD8, 0x01) or 0xD0 <= marker <= 0xD7:
+            i += 2
+            continue
+        length = (data[i + 2] << 8) | data[i + 3]
+        if marker in _SOF:
+            h, w = struct.unpack(">HH", data[i + 5:i + 9])
+            return int(h), int(w), int(data[i + 9])
+        i += 2 + length
+    return None
+
+
+def probe(data: bytes, fmt: str) -> tuple[int, int, int] | None:
+    """``(height, width, channels)`` from an encoded image's first bytes when the format says it cheaply."""
+    if fmt == "jpeg":
+        return _jpeg_sof(data)
+    if fmt == "png" and len(data) >= 26:
+        w, h = struct.unpack(">II", data[16:24])
+        channels = {0: 1, 2: 3, 3: 3, 4: 2, 6: 4}.get(data[25], 3)
+        return int(h), int(w), channels
+    if fmt == "bmp" and len(data) >= 30:
+        w, h = struct.unpack("<ii", data[18:26])
+        bpp = struct.unpack("<H", data[28:30])[0]
+        return abs(int(h)), int(w), (1 if bpp <= 8 else 3)
+    return None
+
+
 def image_size(path: "str | Path") -> tuple[int, int]:
     """``(height, width)`` from the file header without decoding pixels; raises naming the file."""
     path = Path(path)
     try:
         with path.open("rb") as fh:
-            head = fh.read(32)
+            head = fh.read(65536)  # JPEG frame headers may follow up to 64 kB of EXIF
     except FileNotFoundError:
         raise ImageReadError(f"{path}: image file not found") from None
     except OSError as exc:
@@ -58,12 +97,9 @@ def image_size(path: "str | Path") -> tuple[int, int]:
     fmt = sniff_format(head)
     if fmt is None:
         raise ImageReadError(f"{path}: not a JPEG/PNG/BMP/TIFF image ({_describe(head)})")
-    if fmt == "png" and len(head) >= 24:
-        w, h = struct.unpack(">II", head[16:24])
-        return int(h), int(w)
-    if fmt == "bmp" and len(head) >= 26:
-        w, h = struct.unpack("<ii", head[18:26])
-        return abs(int(h)), int(w)
+    found = probe(head, fmt)
+    if found is not None:
+        return found[0], found[1]
     return _size_with_pillow(path)
 
 
@@ -96,6 +132,9 @@ def _check_complete(data: bytes, fmt: str, name) -> None:
 
 def _size_from_bytes(data: bytes, fmt: str, name: str) -> tuple[int, int]:
     """``(height, width)`` from an encoded image's header, read from memory (no pixels decoded)."""
+    found = probe(data[:65536], fmt)
+    if found is not None:
+        return found[0], found[1]
     if fmt == "png" and len(data) >= 24:
         w, h = struct.unpack(">II", data[16:24])
         return int(h), int(w)
@@ -114,6 +153,19 @@ def _size_from_bytes(data: bytes, fmt: str, name: str) -> tuple[int, int]:
     except Exception as exc:
         raise ImageReadError(f"{name}: unreadable image header ({type(exc).__name__}: {exc})") from None
     return int(h), int(w)
+
+
+def read_bytes(path: "str | Path") -> bytes:
+    """A file's bytes, with the zoo's error naming the file."""
+    path = Path(path)
+    try:
+        return path.read_bytes()
+    except FileNotFoundError:
+        raise ImageReadError(f"{path}: image file not found", reason="missing image") from None
+    except IsADirectoryError:
+        raise ImageReadError(f"{path}: is a folder, not an image") from None
+    except OSError as exc:
+        raise ImageReadError(f"{path}: cannot read image ({exc.strerror or exc})") from None
 
 
 def decode(path: "str | Path", flags: int | None = None, max_pixels: int | None = MAX_PIXELS):

@@ -31,6 +31,9 @@ class PackLandmarkInputs(BaseTransform):
         img = results["img"]
         if img.ndim == 2:
             img = img[:, :, None]
+        channels = int(results.get("channels", img.shape[2]))
+        if img.shape[2] == 1 and channels == 3:  # a gray source kept single-channel by LoadCephalogram
+            img = np.repeat(img, 3, axis=2)
         inputs = torch.from_numpy(np.ascontiguousarray(img.transpose(2, 0, 1)))
         meta = {k: results[k] for k in self.meta_keys if k in results}
         meta["spacing"] = float("nan") if results.get("spacing") is None else float(results["spacing"])

@@ -6,7 +6,7 @@ import numpy as np
 from zoo.registry import TRANSFORMS
 
 from ..errors import ImageReadError
-from ..imageio import MAX_PIXELS, decode, image_size, sniff_format
+from ..imageio import MAX_PIXELS, decode_bytes, probe, read_bytes, sniff_format
 from .base import BaseTransform, compose_warp
 
 _REDUCED = {  # (channels, factor) -> cv2 flag name
@@ -21,7 +21,7 @@ def reduction_factor(hw: tuple[int, int], target_size, margin: float = 1.0) -> i
         return 1
     h, w = hw
     tw, th = target_size
-    max_factor = min(w / tw, h / th) / margin  # 1 / letterbox scale
+    max_factor = max(w / tw, h / th) / margin  # 1 / letterbox scale = 1 / min(tw / w, th / h)
     return max((f for f in (1, 2, 4, 8) if f <= max_factor), default=1)
 
 
@@ -64,7 +64,11 @@ def to_channels(img: np.ndarray, channels: int, path) -> np.ndarray:
 
 @TRANSFORMS.register_module()
 class LoadCephalogram(BaseTransform):
-    """Decode ``img_path`` to uint8 (H, W, channels) RGB/gray; 8/16-bit, gray or colour; errors name the file.
+    """Decode ``img_path`` to uint8 RGB/gray; 8/16-bit, gray or colour; errors name the file.
+
+    ``img`` is (H, W, 3) RGB for a colour source and (H, W, 1) for a gray one: a gray image is expanded to
+    ``channels`` by :class:`PackLandmarkInputs` (``results['channels']``), after the per-channel
+    transforms, which then run on one channel instead of three with identical results.
 
     Args:
         channels: 3 (gray replicated, colour as RGB) or 1.
@@ -90,24 +94,32 @@ class LoadCephalogram(BaseTransform):
         import cv2
 
         path = results["img_path"]
+        data = read_bytes(path)
+        fmt = sniff_format(data[:16])
+        header = probe(data[:65536], fmt) if fmt else None
+        gray_source = header is not None and header[2] == 1
         factor = 1
-        if self.target_size is not None:
-            with open(path, "rb") as fh:
-                fmt = sniff_format(fh.read(16))
-            if fmt == "jpeg":
-                factor = reduction_factor(image_size(path), self.target_size, self.reduce_margin)
-        if factor > 1:
-            img = decode(path, getattr(cv2, _REDUCED[(self.channels, factor)]), self.max_pixels)
-            ori_hw = image_size(path)
-        else:
-            img = decode(path, cv2.IMREAD_UNCHANGED, self.max_pixels)
-            ori_hw = img.shape[:2]
-        img = to_channels(to_uint8(img), self.channels, path)
+        if self.target_size is not None and fmt == "jpeg" and header is not None:
+            factor = reduction_factor(header[:2], self.target_size, self.reduce_margin)
+        if fmt == "jpeg":  # 8-bit: decode straight to what is needed, gray when the source is gray
+            channels = 1 if (self.channels == 1 or gray_source) else 3
+            flag = getattr(cv2, _REDUCED[(channels, factor)]) if factor > 1 else (
+                cv2.IMREAD_GRAYSCALE if channels == 1 else cv2.IMREAD_COLOR)
+        else:  # keeps 16-bit depth and alpha, handled below
+            flag = cv2.IMREAD_UNCHANGED
+        img = decode_bytes(data, str(path), flag, self.max_pixels)
+        ori_hw = header[:2] if (factor > 1 and header is not None) else img.shape[:2]
+        # a gray source stays one channel until PackLandmarkInputs: every transform is per channel,
+        # so expanding at the end gives the same pixels at a third of the cost
+        img = to_uint8(img)
+        source_channels = 1 if img.ndim == 2 else img.shape[2]
+        img = to_channels(img, 1 if (self.channels == 1 or source_channels <= 2) else 3, path)
         known = results.get("ori_shape")
         if known is not None and tuple(known) != tuple(ori_hw):
             raise ImageReadError(f"{path}: image is {ori_hw[1]}x{ori_hw[0]} but the annotation expects "
                                  f"{known[1]}x{known[0]}", reason="image size mismatch")
         results["img"] = img
+        results["channels"] = self.channels
         results["ori_shape"] = (int(ori_hw[0]), int(ori_hw[1]))
         results.setdefault("warp", np.eye(3))
         if factor > 1:
