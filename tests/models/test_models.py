@@ -267,3 +267,22 @@ def test_ceph31_detector_defaults():
     assert MODELS.get("HRNet31HeatmapDetector").__init__.__defaults__[0] == "hrnet_w32"
     with pytest.raises(ZooError, match="heatmap_size"):
         MODELS.build(dict(type="HRNet31HeatmapDetector", arch="hrnet_w18_small", heatmap_size=300))
+
+
+def test_detector_tensor_mode_exports_with_its_decoder(tmp_path):
+    """The graph the exporters take ends in input-px coordinates: ONNX (opset 17) agrees with eager.
+
+    (Each decoder's own trace and ONNX export are covered by the generated tests.)
+    """
+    ort = pytest.importorskip("onnxruntime")
+    model = _small_detector(decoder=dict(type="DarkDecoder"), head=dict(type="HeatmapHead", output_stride=2, channels=8))
+    model.eval()
+    x = torch.randn(1, 3, 64, 64)
+    with torch.no_grad():
+        coords, scores = model(x)
+    path = tmp_path / "small model.onnx"
+    torch.onnx.export(model, (x,), str(path), opset_version=17, dynamo=False, input_names=["image"],
+                      output_names=["coords", "scores"])
+    o_coords, o_scores = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"]).run(None, {"image": x.numpy()})
+    np.testing.assert_allclose(o_coords, coords.numpy(), atol=1e-2)
+    np.testing.assert_allclose(o_scores, scores.numpy(), atol=1e-4)
