@@ -145,8 +145,8 @@ def _molar(film: Film, cusp, up: bool, width: float = 10.0, crown_h: float = 7.0
     roots = [(x0 + 0.5, c[1] + s * crown_h), (x0 + 1.5, c[1] + s * (crown_h + root_h)),
              (x0 + width * 0.4, c[1] + s * (crown_h + 2)), (c[0] - 1, c[1] + s * (crown_h + root_h * 0.9)),
              (c[0] + 0.3, c[1] + s * crown_h)]
-    film.fill(catmull_rom(roots, closed=True, samples=5), 0.9)
-    film.fill(catmull_rom(crown, closed=True, samples=5), 1.6)
+    film.fill(catmull_rom(roots, closed=True, samples=5), 0.6)
+    film.fill(catmull_rom(crown, closed=True, samples=5), 1.05)
 
 
 def _vertebra(film: Film, centre, angle_deg: float, w: float, h: float, dens: bool = False) -> None:
@@ -190,7 +190,7 @@ def draw_skull(film: Film, p: dict, rng: np.random.Generator) -> None:
                           p["c3"] + np.array([16, 0]), p["c5"] + np.array([16, 20]), p["c5"] + np.array([28, 20]),
                           p["c3"] + np.array([28, 0]), p["c2"] + np.array([30, 8]), p["md11"] + np.array([-6, 4]),
                           p["PNS"] + np.array([-2, 12]), p["PNS"] + np.array([6, 2])], closed=True)
-    film.fill(airway, -0.55)
+    film.fill(airway, -0.42)
     film.fill(catmull_rom([p["PNS"], p["PNS"] + np.array([-9, 9]), p["PNS"] + np.array([-13, 20]),
                            p["PNS"] + np.array([-6, 14]), p["PNS"] + np.array([6, 6])], closed=True), 0.25)
     # skull vault: two bright tables with diploe between; the brain reads as a smooth mid-grey
@@ -198,7 +198,7 @@ def draw_skull(film: Film, p: dict, rng: np.random.Generator) -> None:
     full = (0, 0, film.w, film.h)
     _, outer_m = film.mask([vault], roi=full)
     _, inner_m = film.mask([inner], roi=full)
-    film.add_mask(full, inner_m, 0.35, 1.0 + 0.05 * _smooth_noise(rng, hw, 4.0))
+    film.add_mask(full, inner_m, 0.35, 1.0 + 0.08 * _smooth_noise(rng, hw, 2.5 * film.w / 512))
     film.add_mask(full, cv2.subtract(outer_m, inner_m), 0.75, trab)
     film.stroke(dome, 0.5, 1.6)
     film.stroke(centre + (dome - centre) * 0.93, 0.45, 1.4)
@@ -302,6 +302,8 @@ def expose(att: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     img += veil * rng.uniform(0.05, 0.15)  # scatter veil
     img += rng.normal(0, rng.uniform(0.012, 0.025), img.shape).astype(np.float32)
     img = cv2.GaussianBlur(img, (0, 0), rng.uniform(0.3, 0.6))
+    # the edge enhancement clinical software applies to every cephalogram
+    img = img + rng.uniform(0.4, 0.8) * (img - cv2.GaussianBlur(img, (0, 0), 3.0 * w / 512))
     lo, hi = np.percentile(img, [0.5, 99.8])
     img = (img - lo) / max(hi - lo, 1e-6)
     gamma = rng.uniform(0.85, 1.15)
