@@ -16,7 +16,7 @@ from pathlib import Path
 
 from fastapi import Request  # at module level: FastAPI resolves the endpoint's annotations by name
 
-from .errors import ApiError, install_error_handlers
+from .errors import ApiError, install_error_handlers, log
 from .guard import BodySizeLimit
 from .limits import Gate, ServeLimits
 from .schemas import ErrorResponse, Health, LandmarksResponse, ModelInfo
@@ -49,6 +49,7 @@ _ERRORS = {
     413: "upload larger than --max-upload-mb, or image larger than --max-pixels",
     415: "not multipart/form-data, or the file is not an image",
     422: "missing/unknown/invalid field, or an image that cannot be decoded",
+    500: "the model produced no valid answer (model_error), or an unexpected error the server logged",
     503: "busy: every inference slot and the queue are taken (see Retry-After)",
     504: "the image was not processed within the request timeout",
 }
@@ -205,11 +206,14 @@ def _predict(predictor, form, supports_analysis: bool) -> dict:
     import cv2
 
     from zoo.data.errors import ImageReadError
+    from zoo.inference import PredictionError
 
     try:
         entry = predictor.predict(form.data, name=form.filename, ruler_mm=form.ruler_mm, spacing_mm=form.spacing_mm)
     except ImageReadError as exc:
         raise ApiError(422, "unreadable_image", str(exc)) from None
+    except PredictionError as exc:  # the model's fault, not the request's
+        raise ApiError(500, "model_error", str(exc)) from None
     except cv2.error as exc:  # a header that passed the checks but pixels OpenCV rejects
         raise ApiError(422, "unreadable_image", f"{form.filename}: OpenCV cannot decode it ({exc.err or exc})") from None
     if form.analyze and supports_analysis:
@@ -217,6 +221,8 @@ def _predict(predictor, form, supports_analysis: bool) -> dict:
 
         try:
             entry["analysis"] = analyze_prediction(entry, ruler_mm=form.ruler_mm, where=form.filename).to_dict()
-        except ClinicalError as exc:
-            entry["analysis"] = {"error": str(exc)}
+        except (ClinicalError, ArithmeticError, ValueError) as exc:  # e.g. coinciding landmarks
+            # the landmarks stand on their own; the measurements say why they are missing
+            log.warning("analysis failed on %s: %s: %s", form.filename, type(exc).__name__, exc)
+            entry["analysis"] = {"error": f"measurements unavailable ({type(exc).__name__}: {exc})"}
     return entry

@@ -1,12 +1,17 @@
 """Refuse oversized request bodies before they are read, not after they fill memory or disk.
 
 Starlette spools a multipart upload completely before the endpoint sees it, so the cap must sit below
-the app: a declared ``Content-Length`` over the cap is answered 413 at once, and a chunked body is
-counted as it arrives and cut off when it passes the cap.
+the app: a declared ``Content-Length`` over the cap is refused without storing a byte, and a chunked body
+is counted as it arrives and cut off when it passes the cap.
+
+Before the 413 goes out, the rest of the body is read and thrown away (up to a bound in bytes and
+time): closing a socket with unread data makes the kernel send a reset, and the client would see
+"connection reset" instead of the JSON that says what was wrong.
 """
 from __future__ import annotations
 
 import json
+import time
 
 from .errors import UploadTooLarge
 
@@ -14,10 +19,32 @@ from .errors import UploadTooLarge
 class BodySizeLimit:
     """Pure ASGI middleware: 413 with the JSON error shape for bodies above ``max_bytes``."""
 
-    def __init__(self, app, max_bytes: int, max_upload_mb: float):
+    def __init__(self, app, max_bytes: int, max_upload_mb: float, drain_bytes: int | None = None,
+                 drain_s: float = 5.0):
         self.app = app
         self.max_bytes = int(max_bytes)
         self.max_upload_mb = max_upload_mb
+        self.drain_bytes = int(drain_bytes if drain_bytes is not None else max(8 << 20, 2 * self.max_bytes))
+        self.drain_s = drain_s
+
+    async def _drain(self, receive, already: int = 0) -> None:
+        """Discard what is left of the body (bounded), so the answer reaches the client."""
+        import asyncio
+
+        total, deadline = already, time.monotonic() + self.drain_s
+        while total <= self.drain_bytes:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                return
+            try:
+                message = await asyncio.wait_for(receive(), left)
+            except TimeoutError:
+                return
+            if message["type"] != "http.request":
+                return
+            total += len(message.get("body", b""))
+            if not message.get("more_body", False):
+                return
 
     async def _reject(self, send, status: int, code: str, message: str) -> None:
         body = json.dumps({"error": code, "message": message}).encode()
@@ -40,6 +67,8 @@ class BodySizeLimit:
             except ValueError:
                 return await self._reject(send, 400, "bad_request", "Content-Length is not a number")
             if length > self.max_bytes:
+                if length <= self.drain_bytes:
+                    await self._drain(receive)
                 return await self._reject(send, 413, "upload_too_large", self._too_large(f"of {length} bytes"))
 
         received = 0
@@ -65,4 +94,5 @@ class BodySizeLimit:
         except UploadTooLarge:
             if started:
                 raise
+            await self._drain(receive, received)
             await self._reject(send, 413, "upload_too_large", self._too_large(f"of more than {self.max_bytes} bytes"))
