@@ -24,12 +24,16 @@ def _dataset_cfgs(cfg, phases):
 
 
 def check_data(cfg, phases=("train", "val", "test")) -> None:
-    """Raise the dataset's own clear error if a split's data is absent, before building a model."""
+    """Raise the dataset's own clear error if a split's data is absent, before building a model.
+
+    The readers check their layout in ``__init__``; building them lazily, without a pipeline and without
+    reading image headers, costs a directory listing.
+    """
     for phase, ds_cfg in _dataset_cfgs(cfg, phases):
-        cls = DATASETS.get(ds_cfg["type"])
-        check = getattr(cls, "check_available", None)
-        if check is not None:
-            check(**{k: v for k, v in ds_cfg.items() if k != "type"})
+        probe = dict(ds_cfg, pipeline=[], lazy_init=True)
+        if "check_images" in DATASETS.get(ds_cfg["type"]).__init__.__code__.co_varnames:
+            probe["check_images"] = False
+        DATASETS.build(probe)
 
 
 def _ensure_zoo_hooks(cfg) -> None:
@@ -68,7 +72,10 @@ def prepare(cfg, *, work_dir=None, resume=None, amp=False, launcher="none", load
         cfg.work_dir = str(Path("work_dirs") / name)
     cfg.launcher = launcher
     if launcher != "none" and not torch.cuda.is_available():
+        from .distributed import setup_cpu_distributed
+
         cfg.setdefault("env_cfg", {}).setdefault("dist_cfg", {})["backend"] = "gloo"
+        setup_cpu_distributed(cfg)
     if resume is not None:
         cfg.resume = True
         cfg.load_from = None if resume in ("auto", True, "") else str(resume)
