@@ -16,12 +16,22 @@ import time
 from pathlib import Path
 
 
+def cpu_name() -> str:
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine()
+
+
 def machine() -> str:
     import os
 
     import torch
 
-    return (f"{platform.platform()}, {platform.processor() or platform.machine()}, "
+    return (f"{platform.platform()}, {cpu_name()}, "
             f"{os.cpu_count()} logical CPUs, torch {torch.__version__}, {torch.get_num_threads()} threads")
 
 
