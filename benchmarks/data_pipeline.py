@@ -24,7 +24,7 @@ def _default_root() -> Path:
 def _pipeline(size: int, reduced: bool):
     from zoo.registry import TRANSFORMS
 
-    load = dict(type="LoadCephalogram", channels=3)
+    load = dict(type="LoadCephalogram", channels=3, keep_gray=True)
     if reduced:
         load.update(target_size=(size, size), reduce_margin=1.1)
     cfgs = [load,

@@ -30,8 +30,9 @@ def _centroid(img, around, radius):
 
 def test_load_gray_colour_16bit_and_channels(tmp_path):
     gray = write_image(tmp_path / "g.png", hw=(30, 20), value=100)
-    out = LoadCephalogram(channels=3)(_sample(gray, [[1, 1]]))
-    # a gray source stays one channel through the transforms; packing expands it to the 3 asked for
+    assert LoadCephalogram(channels=3)(_sample(gray, [[1, 1]]))["img"].shape == (30, 20, 3)
+    out = LoadCephalogram(channels=3, keep_gray=True)(_sample(gray, [[1, 1]]))
+    # kept one channel through the transforms; packing expands it to the 3 asked for
     assert out["img"].shape == (30, 20, 1) and out["img"].dtype == np.uint8 and out["ori_shape"] == (30, 20)
     assert out["channels"] == 3 and tuple(PackLandmarkInputs()(out)["inputs"].shape) == (3, 30, 20)
     assert LoadCephalogram(channels=1)(_sample(gray, [[1, 1]]))["img"].shape == (30, 20, 1)
@@ -93,7 +94,7 @@ def test_letterbox_maps_back_within_a_hundredth_of_a_pixel(tmp_path):
     path = write_image(tmp_path / "tall.png", hw=(240, 130), dot=dot)
     s = LoadCephalogram()(_sample(path, [dot, [0, 0], [129, 239]]))
     s = LetterboxResize(size=(64, 64), pad_value=0)(s)
-    assert s["img"].shape == (64, 64, 1) and s["img_shape"] == (64, 64)
+    assert s["img"].shape == (64, 64, 3) and s["img_shape"] == (64, 64)
     np.testing.assert_allclose(to_original(s["keypoints"], s["warp"]), s["ori_keypoints"], atol=0.01)
     np.testing.assert_allclose(_centroid(s["img"], s["keypoints"][0], 3), s["keypoints"][0], atol=0.15)
     assert s["keypoints_visible"].tolist() == [1, 1, 1]

@@ -11,7 +11,7 @@ input_size = (512, 512)  # (W, H)
 
 train_pipeline = [
     # decodes the 1935x2400 JPEG at 1/4 (exact warp): 484x600, above the letterbox even zoomed 1.1x
-    dict(type='LoadCephalogram', channels=3, target_size=input_size, reduce_margin=1.1),
+    dict(type='LoadCephalogram', channels=3, target_size=input_size, reduce_margin=1.1, keep_gray=True),
     dict(type='LetterboxResize', size=input_size, pad_value=0),
     dict(type='RandomAffine', rotate=10.0, scale=(0.9, 1.1), translate=0.05, prob=1.0),
     dict(type='PhotometricJitter', brightness=0.2, contrast=0.25, prob=1.0),

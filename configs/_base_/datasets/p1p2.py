@@ -15,7 +15,7 @@ annotator = 'senior'
 input_size = (512, 512)  # (W, H)
 
 train_pipeline = [
-    dict(type='LoadCephalogram', channels=3, target_size=input_size, reduce_margin=1.1),
+    dict(type='LoadCephalogram', channels=3, target_size=input_size, reduce_margin=1.1, keep_gray=True),
     dict(type='LetterboxResize', size=input_size, pad_value=0),
     dict(type='RandomAffine', rotate=10.0, scale=(0.9, 1.1), translate=0.05, prob=1.0),
     dict(type='PhotometricJitter', brightness=0.2, contrast=0.25, prob=1.0),

@@ -11,7 +11,7 @@ synthesize = dict(n=200, seed=0, size=(512, 640))  # 160 train / 20 valid / 20 t
 input_size = (256, 256)  # (W, H)
 
 train_pipeline = [
-    dict(type='LoadCephalogram', channels=3),
+    dict(type='LoadCephalogram', channels=3, keep_gray=True),
     dict(type='LetterboxResize', size=input_size, pad_value=0),
     dict(type='RandomAffine', rotate=8.0, scale=(0.9, 1.1), translate=0.04, prob=1.0),
     dict(type='PhotometricJitter', brightness=0.15, contrast=0.2, prob=1.0),

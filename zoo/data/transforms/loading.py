@@ -66,9 +66,9 @@ def to_channels(img: np.ndarray, channels: int, path) -> np.ndarray:
 class LoadCephalogram(BaseTransform):
     """Decode ``img_path`` to uint8 RGB/gray; 8/16-bit, gray or colour; errors name the file.
 
-    ``img`` is (H, W, 3) RGB for a colour source and (H, W, 1) for a gray one: a gray image is expanded to
-    ``channels`` by :class:`PackLandmarkInputs` (``results['channels']``), after the per-channel
-    transforms, which then run on one channel instead of three with identical results.
+    ``img`` is (H, W, channels). With ``keep_gray=True`` a gray source stays (H, W, 1) and
+    :class:`PackLandmarkInputs` expands it to ``channels`` (``results['channels']``) after the per-channel
+    transforms, which then run on one channel instead of three with identical results (training speed).
 
     Args:
         channels: 3 (gray replicated, colour as RGB) or 1.
@@ -79,16 +79,18 @@ class LoadCephalogram(BaseTransform):
         reduce_margin: keep at least ``reduce_margin`` x the letterboxed resolution (e.g. 1.25 when
             augmentation zooms in by up to 25%).
         max_pixels: refuse images above this many pixels (decompression bombs); None disables.
+        keep_gray: keep a gray source single-channel until packing (see above).
     """
 
     def __init__(self, channels: int = 3, target_size=None, reduce_margin: float = 1.0,
-                 max_pixels: int | None = MAX_PIXELS):
+                 max_pixels: int | None = MAX_PIXELS, keep_gray: bool = False):
         if channels not in (1, 3):
             raise ValueError(f"LoadCephalogram: channels must be 1 or 3, got {channels}")
         self.channels = channels
         self.target_size = tuple(target_size) if target_size else None
         self.reduce_margin = float(reduce_margin)
         self.max_pixels = max_pixels
+        self.keep_gray = keep_gray
 
     def transform(self, results: dict) -> dict:
         import cv2
@@ -113,7 +115,8 @@ class LoadCephalogram(BaseTransform):
         # so expanding at the end gives the same pixels at a third of the cost
         img = to_uint8(img)
         source_channels = 1 if img.ndim == 2 else img.shape[2]
-        img = to_channels(img, 1 if (self.channels == 1 or source_channels <= 2) else 3, path)
+        gray = self.channels == 1 or (source_channels <= 2 and self.keep_gray)
+        img = to_channels(img, 1 if gray else 3, path)
         known = results.get("ori_shape")
         if known is not None and tuple(known) != tuple(ori_hw):
             raise ImageReadError(f"{path}: image is {ori_hw[1]}x{ori_hw[0]} but the annotation expects "
