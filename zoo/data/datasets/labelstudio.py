@@ -24,7 +24,7 @@ from zoo.registry import DATASETS
 
 from ..errors import AnnotationError, DataNotFoundError, ImageReadError, how_to_fix_missing
 from ..imageio import IMAGE_SUFFIXES
-from ..landmark_sets import LandmarkSet, get_landmark_set, is_known_symbol
+from ..landmark_sets import LandmarkSet, is_known_symbol
 from .base import LandmarkDataset
 
 _UPLOAD_PREFIX = re.compile(r"^[0-9a-f]{8}-", re.IGNORECASE)
