@@ -7,7 +7,7 @@
 (function () {
   const $ = (id) => document.getElementById(id);
   const SVG = "http://www.w3.org/2000/svg";
-  const state = { names: {}, imageUrl: null, jsonUrl: null };
+  const state = { names: {}, imageUrl: null, jsonUrl: null, entry: null };
 
   function setStatus(text, isError) {
     $("status").textContent = text;
@@ -59,25 +59,41 @@
     return node;
   }
 
-  function drawLandmarks(entry) {
+  // Display scale: the whole image fits the page width and most of the window height, small images
+  // are enlarged; markers and labels keep a constant size on screen whatever the image's resolution.
+  function displayScale(entry) {
+    const available = Math.max(200, $("result").clientWidth - 48);
+    return Math.min(available / entry.width, (0.8 * window.innerHeight) / entry.height);
+  }
+
+  function layout(entry) {
+    const scale = displayScale(entry);
+    const w = `${entry.width * scale}px`, h = `${entry.height * scale}px`;
+    for (const node of [$("image"), $("figure")]) { node.style.width = w; node.style.height = h; }
+    return scale;
+  }
+
+  function drawLandmarks(entry, scale) {
     const svg = $("overlay");
     svg.replaceChildren();
     svg.setAttribute("viewBox", `0 0 ${entry.width} ${entry.height}`);
-    const size = Math.max(entry.width, entry.height);
-    const r = Math.max(1.5, size / 250);
-    const fontSize = Math.max(6, size / 55);
+    const r = 4 / scale, fontSize = 13 / scale;
     for (const [symbol, lm] of Object.entries(entry.landmarks)) {
       const cx = lm.x + 0.5, cy = lm.y + 0.5;
       const g = el("g", { class: lm.low_confidence ? "lm low" : "lm", "data-symbol": symbol }, svg);
-      el("circle", { class: "hit", cx, cy, r: 3 * r }, g);
+      el("circle", { class: "hit", cx, cy, r: 2.5 * r }, g);
       el("circle", { class: "dot", cx, cy, r, "stroke-width": r / 3 }, g);
-      const label = el("text", { x: cx + 1.6 * r, y: cy - 1.2 * r, "font-size": fontSize, "stroke-width": fontSize / 8 }, g);
+      const label = el("text", { x: cx + 1.6 * r, y: cy - 1.2 * r, "font-size": fontSize, "stroke-width": fontSize / 6 }, g);
       label.textContent = symbol;
       const lines = landmarkLines(symbol, lm);
       g.addEventListener("mouseenter", (ev) => { g.classList.add("active"); showTooltip(ev, lines); });
       g.addEventListener("mousemove", (ev) => showTooltip(ev, lines));
       g.addEventListener("mouseleave", () => { g.classList.remove("active"); hideTooltip(); });
     }
+  }
+
+  function render(entry) {
+    drawLandmarks(entry, layout(entry));
   }
 
   function fillLandmarkTable(entry) {
@@ -111,7 +127,7 @@
       const value = m.available ? `${fmt(m.value, 2)} ${m.unit}` : "n/a";
       const meaning = m.available ? [m.class !== null && m.class !== undefined ? `class ${m.class}` : "", m.interpretation || ""]
         .filter(Boolean).join(": ") : `unavailable: ${m.reason || ""}`;
-      [m.name, value, m.normal_range || "", meaning].forEach((t) => { row.insertCell().textContent = t; });
+      [m.analysis || "", m.name, value, m.normal_range || "", meaning].forEach((t) => { row.insertCell().textContent = t; });
     }
     box.hidden = false;
   }
@@ -131,7 +147,6 @@
       if (state.imageUrl) URL.revokeObjectURL(state.imageUrl);
       state.imageUrl = URL.createObjectURL(file);
       figure.classList.remove("no-image");
-      figure.style.width = figure.style.aspectRatio = "";
       note.hidden = true;
       img.onload = () => {
         if (img.naturalWidth !== entry.width || img.naturalHeight !== entry.height) {
@@ -143,8 +158,6 @@
       };
       img.onerror = () => {  // e.g. TIFF: the landmarks still come, on a blank canvas of the image's size
         figure.classList.add("no-image");
-        figure.style.width = `min(100%, ${entry.width}px)`;
-        figure.style.aspectRatio = `${entry.width} / ${entry.height}`;
         note.textContent = "This browser cannot display the image format; the landmarks are drawn on a blank canvas.";
         note.hidden = false;
         resolve();
@@ -175,8 +188,10 @@
         return;
       }
       const entry = result.predictions[0];
+      $("result").hidden = false;
       await showImage(file, entry);
-      drawLandmarks(entry);
+      state.entry = entry;
+      render(entry);
       fillLandmarkTable(entry);
       fillAnalysis(entry);
       offerJson(result, file.name);
@@ -193,5 +208,6 @@
   }
 
   $("upload-form").addEventListener("submit", submit);
+  window.addEventListener("resize", () => { if (state.entry) render(state.entry); });
   loadModel();
 })();
