@@ -54,7 +54,9 @@ def main(argv: list[str] | None = None) -> None:
     _register_commands()
     debug = "--debug" in (argv if argv is not None else sys.argv)
     try:
-        app(args=argv, standalone_mode=False)
+        code = app(args=argv, standalone_mode=False)
+        if isinstance(code, int) and code:  # typer.Exit(n) is returned, not raised, outside standalone mode
+            raise SystemExit(code)
     except SystemExit as exc:
         raise
     except (ZooError, FileNotFoundError, ValueError, KeyError) as exc:
