@@ -12,6 +12,7 @@ from __future__ import annotations
 import os
 import pickle
 import random
+import re
 import tempfile
 from pathlib import Path
 
@@ -40,7 +41,7 @@ def safe_load(path, map_location="cpu") -> dict:
     try:
         return torch.load(path, map_location=map_location, weights_only=True)
     except pickle.UnpicklingError as exc:
-        reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        reason = _refusal_reason(exc)
         raise UnsafeCheckpointError(
             f"refused to load {path}: it needs objects that plain-data loading does not allow, so it could run "
             f"code when unpickled ({reason}). Zoo checkpoints hold only tensors and plain data; re-save the "
@@ -48,6 +49,19 @@ def safe_load(path, map_location="cpu") -> dict:
         ) from None
     except (RuntimeError, EOFError, OSError) as exc:
         raise CheckpointError(f"cannot read checkpoint {path}: {type(exc).__name__}: {exc}") from None
+
+
+def _refusal_reason(exc: Exception) -> str:
+    """What the file asked for, from torch's long message (which also suggests loading it unsafely)."""
+    text = re.sub(r"\x1b\[[0-9;]*m", "", str(exc))
+    found = re.search(r"Unsupported global: GLOBAL ([\w.]+)", text)
+    if found:
+        return f"it names the Python callable {found.group(1)}"
+    found = re.search(r"Unsupported operand (\d+)", text)
+    if found:
+        return f"it uses pickle opcode {found.group(1)}, which the plain-data loader does not accept"
+    found = re.search(r"WeightsUnpickler error:\s*(.+)", text)
+    return found.group(1).strip() if found else type(exc).__name__
 
 
 def atomic_write_bytes(data: bytes, path) -> None:
