@@ -107,8 +107,9 @@ def test_wrong_and_unknown_fields(strict, png_bytes):
            "'rulermm'")
     expect(post(strict, files=[("file", (None, b"a.png"))]), 422, "file_not_uploaded", "text value")
     expect(post(strict, data={"file": "a.png"}), 415, "not_multipart", "x-www-form-urlencoded")
-    expect(post(strict, files={"file": ("a.png", png_bytes)}, data={"analyze": "maybe"}), 422, "invalid_field",
-           "analyze")
+    for value in ("maybe", "1", "yes"):
+        expect(post(strict, files={"file": ("a.png", png_bytes)}, data={"analyze": value}), 422, "invalid_field",
+               "analyze")
     two = [("file", ("a.png", png_bytes)), ("file", ("b.png", png_bytes))]
     expect(post(strict, files=two), 400, "malformed_form")
 

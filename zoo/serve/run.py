@@ -22,10 +22,15 @@ class ServeError(ZooError):
 
 
 def _require_extra() -> None:
+    import importlib.util
+
     try:
         import fastapi  # noqa: F401
-        import multipart  # noqa: F401  (python-multipart, for uploads)
         import uvicorn  # noqa: F401
+
+        # python-multipart parses uploads; its module was renamed from multipart to python_multipart
+        if not (importlib.util.find_spec("python_multipart") or importlib.util.find_spec("multipart")):
+            raise ImportError("python-multipart is not installed", name="python-multipart")
     except ImportError as exc:
         raise ServeError(f"`zoo serve` needs the serve extra ({exc.name} is missing): "
                          "pip install 'ceph-zoo[serve]'") from None

@@ -17,8 +17,9 @@ HOW = "send the image as multipart/form-data in a field named 'file', e.g. curl 
 #: upper bounds that keep every derived mm value finite (a 10 m ruler, 100 mm pixels: far beyond real ones)
 MAX_RULER_MM = 10_000.0
 MAX_SPACING_MM = 100.0
-_TRUE = {"true", "1", "yes", "on"}
-_FALSE = {"false", "0", "no", "off"}
+#: the two spellings the OpenAPI document's boolean allows (any case)
+_TRUE = {"true"}
+_FALSE = {"false"}
 
 
 @dataclass
