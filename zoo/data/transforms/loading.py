@@ -33,8 +33,8 @@ def reduction_warp(factor: int) -> np.ndarray:
 
 def to_uint8(img: np.ndarray) -> np.ndarray:
     """16-bit (or float) to uint8 by the image's own min..max: X-ray detectors rarely fill 16 bits."""
-    if img.dtype == np.uint8:
-        return img
+    if img.dtype == np.uint8 or img.size == 0:  # empty: to_channels names the file
+        return img.astype(np.uint8, copy=False)
     img = img.astype(np.float32)
     lo, hi = float(img.min()), float(img.max())
     if hi <= lo:
@@ -48,6 +48,9 @@ def to_channels(img: np.ndarray, channels: int, path) -> np.ndarray:
 
     if img.ndim == 2:
         img = img[:, :, None]
+    if img.ndim != 3 or img.size == 0 or img.shape[2] > 4:
+        raise ImageReadError(f"{path}: an image of shape {tuple(img.shape)} is not H x W with 1 to 4 channels",
+                             reason="unreadable image")
     c = img.shape[2]
     if c == 4:
         img, c = img[:, :, :3], 3
