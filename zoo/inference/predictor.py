@@ -96,6 +96,8 @@ class Predictor:
         coords, scores = self.predict_array(img)
         if not np.isfinite(coords).all():
             raise PredictionError(f"{label}: the model produced non-finite coordinates")
+        if not np.isfinite(scores).all():  # NaN heatmaps decode to finite argmax positions with NaN scores
+            raise PredictionError(f"{label}: the model produced non-finite confidences (NaN/inf in its output)")
         h, w = img.shape[:2]
         landmarks = {
             s: {"x": float(coords[k, 0]), "y": float(coords[k, 1]), "confidence": float(scores[k]),
