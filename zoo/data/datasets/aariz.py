@@ -39,7 +39,7 @@ def read_aariz_json(path: Path, lset: LandmarkSet, unknown_labels: str = "error"
         doc = json.loads(Path(path).read_text(encoding="utf-8-sig"))
     except FileNotFoundError:
         raise AnnotationError(f"{path}: annotation file not found", reason="missing annotation") from None
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+    except (ValueError, RecursionError) as exc:  # also bad UTF-8, 5000-digit numbers, nesting too deep
         raise AnnotationError(f"{path}: not valid JSON ({exc})", reason="malformed annotation") from None
     entries = doc.get("landmarks") if isinstance(doc, dict) else None
     if not isinstance(entries, list):
@@ -71,8 +71,11 @@ def read_aariz_json(path: Path, lset: LandmarkSet, unknown_labels: str = "error"
 
 def read_pixel_sizes(path: Path) -> dict[str, float]:
     """``cephalogram_id -> pixel_size`` (mm/px) from the machine mappings CSV (BOM tolerated)."""
-    text = Path(path).read_text(encoding="utf-8-sig")
-    reader = csv.reader(io.StringIO(text))
+    try:
+        rows = list(csv.reader(io.StringIO(Path(path).read_text(encoding="utf-8-sig"))))
+    except (UnicodeDecodeError, csv.Error) as exc:
+        raise AnnotationError(f"{path}: not a readable UTF-8 CSV ({exc})", reason="malformed annotation") from None
+    reader = iter(rows)
     try:
         header = [h.strip().lower() for h in next(reader)]
     except StopIteration:
@@ -89,13 +92,13 @@ def read_pixel_sizes(path: Path) -> dict[str, float]:
             continue
         try:
             value = float(row[size_col])
+            key = row[id_col].strip()
         except (IndexError, ValueError):
-            raise AnnotationError(f"{path}:{lineno}: pixel_size is not a number ({row!r})",
+            raise AnnotationError(f"{path}:{lineno}: needs a cephalogram_id and a numeric pixel_size ({row!r})",
                                   reason="malformed annotation") from None
         if not np.isfinite(value) or value <= 0:
             raise AnnotationError(f"{path}:{lineno}: pixel_size must be positive, got {value}",
                                   reason="malformed annotation")
-        key = row[id_col].strip()
         sizes[key] = value
         sizes.setdefault(Path(key).stem, value)
     return sizes
