@@ -98,7 +98,7 @@ def load_export(path: "str | Path") -> list:
         doc = json.loads(path.read_text(encoding="utf-8-sig"))
     except FileNotFoundError:
         raise DataNotFoundError(f"{path}: Label Studio export not found", reason="missing annotation") from None
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+    except (ValueError, RecursionError) as exc:  # also bad UTF-8, 5000-digit numbers, nesting too deep
         raise AnnotationError(f"{path}: not valid JSON ({exc})", reason="malformed annotation") from None
     if isinstance(doc, dict) and isinstance(doc.get("tasks"), list):
         doc = doc["tasks"]
@@ -113,8 +113,16 @@ def parse_task(task: dict, index: int, lset: LandmarkSet, path: Path, unknown_la
     """One task -> keypoints in ``lset``'s order; None when the task has no (uncancelled) annotation."""
     if not isinstance(task, dict):
         raise AnnotationError(f"{path}: entry {index} is not a task object", reason="malformed annotation")
+    where = f"{path} task {task.get('id', f'#{index}')}"
+    try:
+        return _parse_task(task, index, lset, where, unknown_labels)
+    except (TypeError, AttributeError) as exc:  # a field of the wrong kind: a number where a list belongs...
+        raise AnnotationError(f"{where}: malformed task ({type(exc).__name__}: {exc})",
+                              reason="malformed annotation") from None
+
+
+def _parse_task(task: dict, index: int, lset: LandmarkSet, where: str, unknown_labels: str):
     task_id = task.get("id", f"#{index}")
-    where = f"{path} task {task_id}"
     ref = _image_ref(task)
     if ref is None:
         raise AnnotationError(f"{where}: no image reference in 'data'", reason="malformed annotation")
