@@ -95,7 +95,10 @@ class CsvLandmarkDataset(LandmarkDataset):
             text = self.csv_path.read_text(encoding="utf-8-sig")
         except UnicodeDecodeError as exc:
             raise AnnotationError(f"{self.csv_path}: not UTF-8 text ({exc})", reason="malformed annotation") from None
-        rows = list(csv.reader(io.StringIO(text), _sniff_dialect(text)))
+        try:
+            rows = list(csv.reader(io.StringIO(text), _sniff_dialect(text)))
+        except csv.Error as exc:  # e.g. a field over the csv module's 128 kB limit
+            raise AnnotationError(f"{self.csv_path}: not a readable CSV ({exc})", reason="malformed annotation") from None
         header = None
         start = 0
         while start < len(rows) and not any(c.strip() for c in rows[start]):
