@@ -35,7 +35,8 @@ class LandmarkMetric(BaseMetric):
             self.results.append({
                 "pred": _numpy(get("pred_keypoints")),
                 "truth": _numpy(get("ori_keypoints")),
-                "visible": _numpy(get("keypoints_visible")),
+                # what was labelled, never changed by augmentation (falls back for readers without it)
+                "visible": _numpy(get("ori_keypoints_visible", get("keypoints_visible"))),
                 "score": _numpy(get("pred_scores")),
                 "spacing": float("nan") if spacing is None else float(spacing),
                 "img_path": str(get("img_path", "")),
