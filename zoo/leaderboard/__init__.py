@@ -1,0 +1,12 @@
+"""The leaderboard: models trained under one budget, tested on one split, costed on one CPU.
+
+``run_leaderboard(configs, checkpoints, out=..., iters=N | budget_minutes=M)`` writes
+``leaderboard.md``, ``.csv``, ``.json`` and ``leaderboard.png``; ``zoo leaderboard`` is its command.
+"""
+from .budget import BudgetError, apply_budget, iters_for_minutes, stretch_schedule
+from .model_run import LeaderboardError
+from .run import DEFAULT_RUNTIMES, run_leaderboard
+from .tables import CSV_COLUMNS
+
+__all__ = ["BudgetError", "CSV_COLUMNS", "DEFAULT_RUNTIMES", "LeaderboardError", "apply_budget",
+           "iters_for_minutes", "run_leaderboard", "stretch_schedule"]

@@ -1,0 +1,156 @@
+"""One model on the leaderboard: train it under the budget, test it, measure what it costs.
+
+Everything goes through the zoo's own code paths, so a leaderboard figure is the figure a user gets:
+training and testing through ``zoo.engine.entry`` (mmengine's Runner, ``LandmarkMetric``, the one report
+code), latency through ``zoo.benchmarking`` (the exporters' ONNX fp32 and int8 QDQ graphs).
+"""
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+
+from zoo.registry import ZooError
+
+from .budget import apply_budget, iteration_times, seconds_per_iter, set_data_root
+
+#: registry kind for each component key of a model config
+_COMPONENTS = (("model", "models"), ("backbone", "backbones"), ("neck", "necks"), ("head", "heads"),
+               ("decoder", "decoders"), ("loss", "losses"))
+
+
+class LeaderboardError(ZooError):
+    """A leaderboard input is unusable (config, checkpoint, or a mismatch between them)."""
+
+
+def model_name(path) -> str:
+    path = Path(path)
+    name = path.stem
+    if path.suffix in (".pth", ".pt") and name.startswith(("iter_", "epoch_", "best_")):
+        name = f"{path.parent.name}/{name}"
+    return name
+
+
+def plugins_of(cfg) -> dict[str, str]:
+    """Which plugin registered each component of the model (``core`` for the zoo's own)."""
+    from zoo.registry import origin_of
+
+    model = cfg.model
+    out = {}
+    for key, kind in _COMPONENTS:
+        part = model if key == "model" else model.get(key)
+        if isinstance(part, dict) and part.get("type"):
+            out[f"{key}:{part['type']}"] = origin_of(kind, part["type"])
+    return out
+
+
+def plugin_label(origins: dict[str, str]) -> str:
+    """The plugins behind a model, for the table: the non-core ones, else ``core``."""
+    names = sorted({o for o in origins.values() if o not in ("core", "mmengine")})
+    return ", ".join(names) or "core"
+
+
+def input_size(cfg) -> tuple[int, int]:
+    """(W, H) of the model input, from the test pipeline's letterbox (what the predictor serves)."""
+    from zoo.engine.metadata import preprocess_from_config
+
+    size = preprocess_from_config(cfg)["input_size"]
+    return (int(size[0]), int(size[1]))
+
+
+def prepare_config(config, *, iters: int, seed: int, work_dir: Path, data_root=None) -> tuple[Path, object]:
+    """The resolved config of this run, written into its work dir (the exact recipe, re-runnable)."""
+    from zoo.engine.config import load_config
+
+    cfg = load_config(config)
+    apply_budget(cfg, iters, seed, work_dir, data_root)
+    work_dir.mkdir(parents=True, exist_ok=True)
+    path = work_dir / f"{Path(config).stem}.py"
+    cfg.dump(str(path))
+    return path, cfg
+
+
+def train(resolved: Path, work_dir: Path) -> dict:
+    """Train; returns the last checkpoint, wall time and the measured seconds per iteration."""
+    from zoo.engine.entry import train as zoo_train
+
+    t0 = time.perf_counter()
+    zoo_train(resolved, work_dir=work_dir, test_after=False)
+    seconds = time.perf_counter() - t0
+    last = work_dir / "last_checkpoint"
+    if not last.is_file():
+        raise LeaderboardError(f"training {resolved} left no checkpoint in {work_dir}")
+    checkpoint = Path(last.read_text(encoding="utf-8").strip())
+    times = iteration_times(work_dir)
+    return {"checkpoint": str(checkpoint), "train_s": seconds,
+            "sec_per_iter": seconds_per_iter(times) if times else None, "iters_logged": len(times)}
+
+
+def probe_throughput(config, *, iters: int, seed: int, work_dir: Path, data_root=None) -> float:
+    """Seconds per iteration of ``config`` on this machine (a short run of the real training loop)."""
+    resolved, _ = prepare_config(config, iters=iters, seed=seed, work_dir=work_dir, data_root=data_root)
+    from zoo.engine.entry import train as zoo_train
+
+    zoo_train(resolved, work_dir=work_dir, test_after=False)
+    return seconds_per_iter(iteration_times(work_dir))
+
+
+def evaluate(checkpoint, work_dir: Path, data_root=None) -> dict:
+    """Test ``checkpoint`` on its config's test split with ``LandmarkMetric``; the full report."""
+    from zoo.engine.entry import test as zoo_test
+
+    out = work_dir / "test_report.json"
+    options = None
+    if data_root is not None:
+        options = [f"test_dataloader.dataset.data_root={data_root}"]
+    t0 = time.perf_counter()
+    zoo_test(checkpoint, out=out, work_dir=work_dir / "test", cfg_options=options)
+    result = json.loads(out.read_text(encoding="utf-8"))
+    if not result.get("report"):
+        raise LeaderboardError(f"testing {checkpoint} produced no landmark report (is LandmarkMetric the "
+                               f"test evaluator?)")
+    result["test_s"] = time.perf_counter() - t0
+    return result
+
+
+def weights_mb(checkpoint) -> float:
+    """Size of the model's tensors alone (what a deployment carries), in MB."""
+    from zoo.engine.safe_checkpoint import safe_load
+
+    state = safe_load(checkpoint)
+    state = state.get("state_dict", state)
+    return sum(t.numel() * t.element_size() for t in state.values() if hasattr(t, "numel")) / 1e6
+
+
+def measure_cost(checkpoint, cfg, *, runtimes, runs: int, calib_images: int, tmpdir: Path, log=print) -> dict:
+    """Parameters, GFLOPs at the model's input size, CPU latency per runtime (the benchmark's own code)."""
+    import torch
+
+    from zoo.benchmarking.machine import cores
+    from zoo.benchmarking.run import bench_target, count_gflops, load_target
+
+    w, h = input_size(cfg)
+    model, _, _ = load_target(Path(checkpoint))
+    channels = int((cfg.model.get("data_preprocessor") or {}).get("channels", 3))
+    x = torch.randn(1, channels, h, w, generator=torch.Generator().manual_seed(0))
+    cost = {"input_size": [w, h], "params_m": sum(p.numel() for p in model.parameters()) / 1e6,
+            "gflops": count_gflops(model.eval(), x)}
+    del model
+    if runtimes:
+        if w != h:
+            log(f"  latency measured at {w}x{w}: the benchmark times square inputs")
+        entry = bench_target(str(checkpoint), w, runs, list(runtimes), cores(), calib_images, tmpdir, log=log)
+        cost["latency"] = entry["runtimes"]
+        cost["latency_runs"] = runs
+        if entry.get("calibration"):
+            cost["int8_calibration"] = entry["calibration"]
+    return cost
+
+
+def test_config_of(checkpoint, data_root=None):
+    from zoo.engine.config import load_config
+
+    cfg = load_config(checkpoint)
+    if data_root is not None:
+        set_data_root(cfg, data_root)
+    return cfg
