@@ -123,3 +123,18 @@ def test_two_process_ddp_on_cpu(tmp_path, tiny_data, make_config):
     assert re.search(r"Distributed training: True", log)
     assert re.search(r"world_size: 2|GPU number: 2|distributed.*2", log, re.I)
     assert (work / "iter_2.pth").exists()
+
+
+def test_checkpoint_of_another_architecture_is_refused_by_test(tmp_path, tiny_config):
+    work = tmp_path / "w"
+    assert _run([*TRAIN, str(tiny_config), "--work-dir", str(work), "--no-test",
+                 "--cfg-options", "train_cfg.max_iters=2"]).returncode == 0
+    other = _run([*TEST, str(tiny_config), str(work / "iter_2.pth"), "--cfg-options",
+                  "model.backbone.arch=hrnet_w18_small_v2"])
+    assert other.returncode == 2
+    assert "does not fit" in other.stderr and "Traceback" not in other.stderr
+
+
+def test_empty_split_is_a_clear_error(tmp_path, tiny_config):
+    result = _run([*TRAIN, str(tiny_config), "--cfg-options", "train_dataloader.dataset.indices=0:0"])
+    assert result.returncode == 2 and "holds no samples" in result.stderr

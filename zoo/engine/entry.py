@@ -35,6 +35,7 @@ def test(target, checkpoint=None, *, out=None, show_dir=None, cfg_options=None, 
     cfg = load_config(target, cfg_options)
     cfg.load_from = str(checkpoint)
     cfg.resume = False
+    cfg.zoo_strict_load = True  # scoring a checkpoint that does not fit would score random weights
     prepare(cfg, work_dir=work_dir, launcher=launcher, phases=("test",))
     runner = build_runner(cfg)
     metrics = runner.test()

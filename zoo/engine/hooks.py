@@ -50,6 +50,32 @@ class ZooCheckpointHook(Hook):
         target = list(getattr(model, "landmark_symbols", []) or [])
         if source and target and list(source) != target and "state_dict" in checkpoint:
             remap_landmark_weights(checkpoint["state_dict"], model.state_dict(), list(source), target, runner.logger)
+        if "state_dict" in checkpoint:
+            check_fit(checkpoint["state_dict"], model.state_dict(), strict=runner.cfg.get("zoo_strict_load", False),
+                      logger=runner.logger)
+
+
+def check_fit(state: dict, own: dict, strict: bool, logger=None) -> None:
+    """Say plainly when a checkpoint does not fit the model (mmengine would only log and go on).
+
+    Evaluating a checkpoint of another architecture would score random weights, so ``zoo test`` is strict;
+    fine-tuning (``load_from``) tolerates a different head and logs what it left at its fresh init.
+    """
+    from .safe_checkpoint import CheckpointError
+
+    state = {k[len("module."):] if k.startswith("module.") else k: v for k, v in state.items()}
+    missing = [k for k in own if k not in state]
+    unexpected = [k for k in state if k not in own]
+    reshaped = [k for k in own if k in state and tuple(state[k].shape) != tuple(own[k].shape)]
+    if not (missing or unexpected or reshaped):
+        return
+    summary = (f"{len(missing)} missing (e.g. {missing[:3]}), {len(unexpected)} unexpected (e.g. {unexpected[:3]}), "
+               f"{len(reshaped)} of another shape (e.g. {reshaped[:3]})")
+    if strict:
+        raise CheckpointError(f"the checkpoint does not fit this model's architecture: {summary}. Is it a "
+                              f"checkpoint of another config? `zoo test CKPT` alone uses the checkpoint's own config.")
+    if logger is not None:
+        logger.warning(f"checkpoint and model differ: {summary}; those weights keep their fresh init")
 
 
 def remap_landmark_weights(state: dict, own: dict, source: list[str], target: list[str], logger=None) -> None:

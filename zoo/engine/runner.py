@@ -26,14 +26,16 @@ def _dataset_cfgs(cfg, phases):
 def check_data(cfg, phases=("train", "val", "test")) -> None:
     """Raise the dataset's own clear error if a split's data is absent, before building a model.
 
-    The readers check their layout in ``__init__``; building them lazily, without a pipeline and without
-    reading image headers, costs a directory listing.
+    The readers check their layout in ``__init__``; building them without a pipeline and without reading
+    image headers costs a directory listing and the annotation files.
     """
     for phase, ds_cfg in _dataset_cfgs(cfg, phases):
-        probe = dict(ds_cfg, pipeline=[], lazy_init=True)
+        probe = dict(ds_cfg, pipeline=[], serialize_data=False)
         if "check_images" in DATASETS.get(ds_cfg["type"]).__init__.__code__.co_varnames:
             probe["check_images"] = False
-        DATASETS.build(probe)
+        if len(DATASETS.build(probe)) == 0:
+            raise ZooError(f"the {phase} split of {ds_cfg['type']} (data_root={ds_cfg.get('data_root')!r}, "
+                           f"split={ds_cfg.get('split')!r}, indices={ds_cfg.get('indices')!r}) holds no samples")
 
 
 def _ensure_zoo_hooks(cfg) -> None:
