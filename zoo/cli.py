@@ -18,7 +18,9 @@ COMMAND_MODULES = (
     "zoo.commands.analyze",
     "zoo.commands.export",
     "zoo.commands.predict",
+    "zoo.commands.benchmark",
     "zoo.commands.serve",
+    "zoo.commands.leaderboard",
 )
 
 app = typer.Typer(
@@ -33,7 +35,7 @@ _state = {"debug": False}
 
 
 @app.callback()
-def _root(debug: bool = typer.Option(False, "--debug", help="Show full tracebacks on errors.")):
+def _root(debug: bool = typer.Option(False, "--debug", is_flag=True, metavar="", help="Show full tracebacks on errors.")):
     _state["debug"] = debug
 
 

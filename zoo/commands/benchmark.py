@@ -1,0 +1,36 @@
+"""``zoo benchmark [CONFIGS or MODELS] [--size 512] [--runs 20]``: CPU latency per model and runtime."""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import typer
+
+
+def register(app: typer.Typer) -> None:
+    @app.command("benchmark")
+    def benchmark_command(
+        targets: list[str] = typer.Argument(
+            None, help="Configs, checkpoints, .onnx files or config names (default: the built-in ISBI configs)."),
+        size: int = typer.Option(512, "--size", help="Square input size in px."),
+        runs: int = typer.Option(20, "--runs", help="Timed runs per runtime (the median is reported)."),
+        runtimes: str = typer.Option("eager,channels_last,ort_fp32,ort_int8", "--runtimes",
+                                     help="Comma-separated subset of eager, channels_last, ort_fp32, ort_int8."),
+        threads: int = typer.Option(None, "--threads", help="Threads (default: the cores this process may use)."),
+        calib_images: int = typer.Option(8, "--calib-images", help="Images calibrating the int8 model."),
+        out_dir: Path = typer.Option(Path("benchmarks/results"), "--out-dir", help="Where the JSON and table go."),
+        note: str = typer.Option(None, "--note", help="A remark stored with the results (e.g. other load)."),
+    ):
+        """CPU latency: torch eager, channels-last, ONNX Runtime fp32 and int8; GFLOPs and share of peak."""
+        from zoo.benchmarking import benchmark, markdown_table
+
+        result = benchmark(list(targets) if targets else None, size=size, runs=runs,
+                           runtimes=[r.strip() for r in runtimes.split(",") if r.strip()], threads=threads,
+                           calib_images=calib_images, note=note, log=lambda m: typer.echo(m, err=True))
+        out_dir.mkdir(parents=True, exist_ok=True)
+        stem = f"cpu_latency_{size}"
+        (out_dir / f"{stem}.json").write_text(json.dumps(result, indent=2), encoding="utf-8")
+        table = markdown_table(result)
+        (out_dir / f"{stem}.md").write_text(table + "\n", encoding="utf-8")
+        typer.echo(table)
+        typer.echo(f"wrote {out_dir / (stem + '.json')} and {out_dir / (stem + '.md')}", err=True)
