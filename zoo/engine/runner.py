@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import logging
 import os
+import re
 from pathlib import Path
 
 from zoo.registry import DATASETS, ZooError, load_plugins
@@ -60,6 +61,25 @@ def _tensorboard_if_installed(cfg) -> None:
     cfg.visualizer = vis
 
 
+def latest_checkpoint(work_dir) -> Path | None:
+    """The checkpoint ``--resume`` continues from: mmengine's ``last_checkpoint`` pointer when it names a
+    file, else the highest ``iter_N.pth``/``epoch_N.pth`` in the work dir.
+
+    mmengine writes the pointer with a plain ``open('w')`` after each save, so a kill at that moment
+    leaves it empty ("checkpoint not found: ."); the checkpoints themselves are written whole or not at
+    all, so any of them is safe to resume from.
+    """
+    work = Path(work_dir)
+    pointer = work / "last_checkpoint"
+    if pointer.is_file():
+        named = pointer.read_text(errors="replace").strip()
+        if named and Path(named).is_file():
+            return Path(named)
+    numbered = [(int(m.group(2)), p) for p in work.glob("*.pth")
+                if (m := re.fullmatch(r"(iter|epoch)_(\d+)\.pth", p.name))]
+    return max(numbered)[1] if numbered else None
+
+
 def prepare(cfg, *, work_dir=None, resume=None, amp=False, launcher="none", load_from=None, phases=None):
     """Fill the run-specific parts of a config in place and check its data."""
     import torch
@@ -81,6 +101,10 @@ def prepare(cfg, *, work_dir=None, resume=None, amp=False, launcher="none", load
     if resume is not None:
         cfg.resume = True
         cfg.load_from = None if resume in ("auto", True, "") else str(resume)
+        if cfg.load_from is None:
+            latest = latest_checkpoint(cfg.work_dir)
+            cfg.load_from = None if latest is None else str(latest)
+            cfg.resume = latest is not None  # nothing saved yet: start from the beginning, as mmengine does
     if load_from:
         cfg.load_from = str(load_from)
     if amp:
