@@ -31,6 +31,8 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--latency-runs", type=int, default=20, help="timed runs per runtime (median reported)")
     p.add_argument("--calib-images", type=int, default=8, help="images that calibrate the int8 model")
     p.add_argument("--probe-iters", type=int, default=6, help="iterations of the throughput probe (--budget-minutes)")
+    p.add_argument("--no-channels-last", action="store_true",
+                   help="train in the default memory format (channels-last is faster on CPU, same arithmetic)")
     p.add_argument("--debug", action="store_true", help="full tracebacks")
     return p
 
@@ -51,6 +53,7 @@ def run_cli(argv: list[str], prog: str = "zoo leaderboard") -> int:
         run_leaderboard(args.configs, args.checkpoints, out=args.out, data_root=args.data, iters=args.iters,
                         budget_minutes=args.budget_minutes, seed=args.seed, repeats=args.repeats, runtimes=runtimes,
                         latency_runs=args.latency_runs, calib_images=args.calib_images, probe_iters=args.probe_iters,
+                        channels_last=not args.no_channels_last,
                         command=" ".join([prog] + [shlex.quote(a) for a in argv]))
     except (ZooError, FileNotFoundError) as exc:
         if args.debug:

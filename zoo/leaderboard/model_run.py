@@ -70,12 +70,27 @@ def prepare_config(config, *, iters: int, seed: int, work_dir: Path, data_root=N
     return path, cfg
 
 
-def train(resolved: Path, work_dir: Path) -> dict:
-    """Train; returns the last checkpoint, wall time and the measured seconds per iteration."""
-    from zoo.engine.entry import train as zoo_train
+def _train_runner(resolved: Path, work_dir: Path, channels_last: bool) -> None:
+    """``zoo train`` without the test (the same config loading, preparation and Runner), optionally with
+    the model in channels-last memory format. The hook is registered on the runner, not written into the
+    config, so the checkpoints stay loadable by ``zoo test`` and the predictor anywhere."""
+    from zoo.engine.config import load_config
+    from zoo.engine.runner import build_runner, prepare
 
+    cfg = load_config(resolved)
+    prepare(cfg, work_dir=work_dir, phases=("train",))
+    runner = build_runner(cfg)
+    if channels_last:
+        from .hooks import ChannelsLastHook
+
+        runner.register_hook(ChannelsLastHook(), priority="VERY_HIGH")
+    runner.train()
+
+
+def train(resolved: Path, work_dir: Path, channels_last: bool = True) -> dict:
+    """Train; returns the last checkpoint, wall time and the measured seconds per iteration."""
     t0 = time.perf_counter()
-    zoo_train(resolved, work_dir=work_dir, test_after=False)
+    _train_runner(resolved, work_dir, channels_last)
     seconds = time.perf_counter() - t0
     last = work_dir / "last_checkpoint"
     if not last.is_file():
@@ -86,12 +101,11 @@ def train(resolved: Path, work_dir: Path) -> dict:
             "sec_per_iter": seconds_per_iter(times) if times else None, "iters_logged": len(times)}
 
 
-def probe_throughput(config, *, iters: int, seed: int, work_dir: Path, data_root=None) -> float:
+def probe_throughput(config, *, iters: int, seed: int, work_dir: Path, data_root=None,
+                     channels_last: bool = True) -> float:
     """Seconds per iteration of ``config`` on this machine (a short run of the real training loop)."""
     resolved, _ = prepare_config(config, iters=iters, seed=seed, work_dir=work_dir, data_root=data_root)
-    from zoo.engine.entry import train as zoo_train
-
-    zoo_train(resolved, work_dir=work_dir, test_after=False)
+    _train_runner(resolved, work_dir, channels_last)
     return seconds_per_iter(iteration_times(work_dir))
 
 

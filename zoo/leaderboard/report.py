@@ -46,6 +46,10 @@ def write_markdown(result: dict, rows: list[dict], anchors: dict | None = None) 
     lines.append(f"- Command: `{result['command']}`")
     lines.append(f"- Budget: {b['rule']}" + (f"; {b['iters']} iterations" if b.get("iters") else "")
                  + (f"; {b['minutes']:g} minutes" if b.get("minutes") else "") + ".")
+    t = result.get("training") or {}
+    lines.append(f"- Training: the configs' own recipes; model in channels-last memory format: "
+                 f"{'yes' if t.get('channels_last') else 'no'}; torch threads {t.get('torch_threads')}"
+                 + (f"; OMP_WAIT_POLICY={t['OMP_WAIT_POLICY']}" if t.get("OMP_WAIT_POLICY") else "") + ".")
     lines.append(f"- Evaluated: {result['evaluated']}; the metric is `zoo.evaluation.LandmarkMetric` "
                  "(`zoo.evaluation.report.landmark_report`), errors in original pixels times the pixel spacing.")
     lines.append(f"- Seed {result['seed']}" + (f" (repeats use {', '.join(map(str, result['seeds']))})"

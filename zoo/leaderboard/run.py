@@ -6,6 +6,7 @@ still leaves its finished rows.
 """
 from __future__ import annotations
 
+import os
 import shlex
 import sys
 import tempfile
@@ -49,7 +50,7 @@ def _error_text(exc: Exception) -> str:
 def run_leaderboard(configs=(), checkpoints=(), *, out, data_root=None, iters: int | None = None,
                     budget_minutes: float | None = None, seed: int = 0, repeats: int = 1,
                     runtimes=DEFAULT_RUNTIMES, latency_runs: int = 20, calib_images: int = 8, probe_iters: int = 6,
-                    command: str | None = None, echo=print) -> dict:
+                    channels_last: bool = True, command: str | None = None, echo=print) -> dict:
     """Run the leaderboard and write ``leaderboard.{md,csv,json}`` and ``leaderboard.png`` into ``out``."""
     from zoo.benchmarking import machine_info
     from zoo.registry import load_plugins
@@ -83,6 +84,9 @@ def run_leaderboard(configs=(), checkpoints=(), *, out, data_root=None, iters: i
                             if iters is not None else
                             "equal training time: each model's minutes converted into iterations from its own "
                             f"measured seconds per iteration ({probe_iters}-iteration probe, median after 2)")},
+        "training": {"channels_last": channels_last,
+                     "OMP_WAIT_POLICY": os.environ.get("OMP_WAIT_POLICY"),
+                     "torch_threads": __import__("torch").get_num_threads()},
         "evaluated": "the last checkpoint of each run (no model selection on the test split)",
         "latency": {"runtimes": list(runtimes), "runs": latency_runs, "batch": 1,
                     "rule": "median of the timed runs after 3 warm-up runs, threads = cores (zoo.benchmarking)"},
@@ -104,7 +108,7 @@ def run_leaderboard(configs=(), checkpoints=(), *, out, data_root=None, iters: i
                 _train_entry(entry, config, result, out, Path(tmp), log=log, save=save, data_root=data_root,
                              iters=iters, budget_minutes=budget_minutes, seed=seed, repeats=repeats,
                              runtimes=runtimes, latency_runs=latency_runs, calib_images=calib_images,
-                             probe_iters=probe_iters)
+                             probe_iters=probe_iters, channels_last=channels_last)
                 entry["status"] = "ok"
             except Exception as exc:  # one broken model must not sink the board
                 entry["status"] = _error_text(exc)
@@ -167,13 +171,14 @@ def _cost(entry, checkpoint, cfg, tmp, log, runtimes, latency_runs, calib_images
 
 
 def _train_entry(entry, config, result, out, tmp, *, log, save, data_root, iters, budget_minutes, seed, repeats,
-                 runtimes, latency_runs, calib_images, probe_iters) -> None:
+                 runtimes, latency_runs, calib_images, probe_iters, channels_last) -> None:
     name = entry["model"]
     root = out / "models" / name
     n_iters = iters
     if budget_minutes is not None:
         log(f"{name}: measuring throughput ({probe_iters} iterations) to size the {budget_minutes:g}-minute budget")
-        spi = probe_throughput(config, iters=probe_iters, seed=seed, work_dir=root / "probe", data_root=data_root)
+        spi = probe_throughput(config, iters=probe_iters, seed=seed, work_dir=root / "probe", data_root=data_root,
+                               channels_last=channels_last)
         n_iters = iters_for_minutes(budget_minutes, spi)
         entry["probe_sec_per_iter"] = spi
         log(f"{name}: {spi:.2f} s/it -> {n_iters} iterations")
@@ -190,7 +195,7 @@ def _train_entry(entry, config, result, out, tmp, *, log, save, data_root, iters
         log(f"{name}: training seed {run_seed}, {n_iters} iterations of batch {entry['batch']} ...")
         run = {"seed": run_seed, "work_dir": str(work_dir)}
         entry["runs"].append(run)
-        run.update(train(resolved, work_dir))
+        run.update(train(resolved, work_dir, channels_last))
         spi = run.get("sec_per_iter")
         log(f"{name}: trained in {run['train_s'] / 60:.1f} min" + (f" ({spi:.2f} s/it)" if spi else ""))
         save()
