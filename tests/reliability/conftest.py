@@ -42,6 +42,21 @@ def make_config():
     return write_config
 
 
+def fast_config(folder: Path, data_root: Path, max_iters: int, interval: int, extra: str = "") -> Path:
+    """The engine tests' tiny config at 64 px input and one validation at the end: about 0.5 s per
+    iteration on one core, so a test can afford several training processes."""
+    path = write_config(folder, data_root, max_iters=max_iters, interval=interval, extra=(
+        f"train_cfg = dict(by_epoch=False, max_iters={max_iters}, val_interval={max_iters})\n" + extra))
+    text = path.read_text()
+    assert "input_size = (128, 128)" in text
+    path.write_text(text.replace("input_size = (128, 128)", "input_size = (64, 64)"))
+    return path
+
+
+#: one BLAS/OpenMP thread per training subprocess: two cores are shared with the test process and others
+SUBPROCESS_ENV = {"OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
+
+
 @pytest.fixture
 def tally():
     """``tally(fault, ok=True)``: count one case of a fault (and whether it was handled)."""
