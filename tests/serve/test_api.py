@@ -144,3 +144,20 @@ def test_viewer_and_docs_are_offline(server):
     assert {"/v1/landmarks", "/v1/model", "/healthz"} <= set(schema["paths"])
     form = schema["paths"]["/v1/landmarks"]["post"]["requestBody"]["content"]["multipart/form-data"]["schema"]
     assert form["required"] == ["file"] and set(form["properties"]) == {"file", "ruler_mm", "spacing_mm", "analyze"}
+
+
+def test_cors_only_for_named_origins(server, predictor, images):
+    from zoo.serve import create_app
+
+    front = "http://localhost:3000"
+    preflight = {"Origin": front, "Access-Control-Request-Method": "POST"}
+    with httpx.Client(timeout=30) as client:
+        assert "access-control-allow-origin" not in client.get(f"{server}/healthz", headers={"Origin": front}).headers
+    with running_server(create_app(predictor, cors_origins=[front])) as url, httpx.Client(timeout=60) as client:
+        allowed = client.options(f"{url}/v1/landmarks", headers=preflight)
+        assert allowed.status_code == 200 and allowed.headers["access-control-allow-origin"] == front
+        with images["png"].open("rb") as fh:
+            answer = client.post(f"{url}/v1/landmarks", files={"file": ("a.png", fh)}, headers={"Origin": front})
+        assert answer.status_code == 200 and answer.headers["access-control-allow-origin"] == front
+        other = client.options(f"{url}/v1/landmarks", headers=dict(preflight, Origin="http://elsewhere.test"))
+        assert other.headers.get("access-control-allow-origin") != "http://elsewhere.test"

@@ -20,6 +20,8 @@ def register(app: typer.Typer) -> None:
         queue_wait_s: float = typer.Option(10.0, help="How long a request waits for a free slot before 503."),
         max_queue: int = typer.Option(None, help="Requests allowed to wait per worker (default 4 x max-concurrency)."),
         threads: int = typer.Option(None, help="Intra-op threads of the runtime (default: its own choice)."),
+        cors_origin: list[str] = typer.Option(None, help="Origin of a browser front end hosted elsewhere that may call "
+                                              "the API, e.g. http://localhost:3000 (repeat for several; '*' for any)."),
         log_level: str = typer.Option("info", help="uvicorn log level: critical, error, warning, info, debug."),
     ):
         """Serve a model over HTTP: POST /v1/landmarks, GET /v1/model, GET /healthz, /docs, viewer at /."""
@@ -29,4 +31,4 @@ def register(app: typer.Typer) -> None:
         limits = ServeLimits(max_upload_mb=max_upload_mb, max_pixels=max_pixels, timeout_s=timeout_s,
                              max_concurrency=max_concurrency, queue_wait_s=queue_wait_s, max_queue=max_queue)
         serve_model(model, host=host, port=port, workers=workers, limits=limits, threads=threads,
-                    log_level=log_level, echo=typer.echo)
+                    log_level=log_level, cors_origins=tuple(cors_origin or ()), echo=typer.echo)

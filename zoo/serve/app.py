@@ -113,8 +113,12 @@ def _summary(info: dict) -> dict:
     return {k: info.get(k) for k in keys}
 
 
-def create_app(predictor, limits: ServeLimits | None = None):
-    """A FastAPI app serving ``predictor`` under ``limits``; every request goes through the same predictor."""
+def create_app(predictor, limits: ServeLimits | None = None, cors_origins: tuple[str, ...] | list[str] = ()):
+    """A FastAPI app serving ``predictor`` under ``limits``; every request goes through the same predictor.
+
+    ``cors_origins``: origins of browser front ends served from elsewhere that may call the API
+    (``["*"]`` for any); none by default, so only the built-in viewer (same origin) can.
+    """
     from fastapi import FastAPI
     from fastapi.responses import FileResponse, JSONResponse
     from fastapi.staticfiles import StaticFiles
@@ -151,6 +155,11 @@ def create_app(predictor, limits: ServeLimits | None = None):
     install_error_handlers(app)
     app.add_middleware(BodySizeLimit, max_bytes=limits.max_upload_bytes + FORM_OVERHEAD,
                        max_upload_mb=limits.max_upload_mb)
+    if cors_origins:
+        from starlette.middleware.cors import CORSMiddleware
+
+        app.add_middleware(CORSMiddleware, allow_origins=list(cors_origins), allow_methods=["GET", "POST"],
+                           allow_headers=["*"], max_age=600)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     supports_analysis = bool(info["measurements"])
 

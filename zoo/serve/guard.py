@@ -73,12 +73,14 @@ class BodySizeLimit:
 
         received = 0
         started = False
+        body_complete = False
 
         async def counting_receive():
-            nonlocal received
+            nonlocal received, body_complete
             message = await receive()
             if message["type"] == "http.request":
                 received += len(message.get("body", b""))
+                body_complete = not message.get("more_body", False)
                 if received > self.max_bytes:
                     raise UploadTooLarge()
             return message
@@ -94,5 +96,6 @@ class BodySizeLimit:
         except UploadTooLarge:
             if started:
                 raise
-            await self._drain(receive, received)
+            if not body_complete:  # another receive() after the last chunk would wait for nothing
+                await self._drain(receive, received)
             await self._reject(send, 413, "upload_too_large", self._too_large(f"of more than {self.max_bytes} bytes"))

@@ -99,8 +99,13 @@ class Gate:
     async def run(self, executor, fn, wait_s: float, timeout_s: float):
         """Run ``fn`` in ``executor`` once a slot is free; 503 if none frees within ``wait_s``, 504 past
         ``timeout_s``."""
+        if timeout_s <= 0:
+            raise ApiError(504, "timeout", "the request timeout ran out before the image could be processed")
         try:
-            await asyncio.wait_for(self._sem.acquire(), max(wait_s, 0.0))
+            if self._sem.locked():  # wait_for would time out even a free semaphore when wait_s is 0
+                await asyncio.wait_for(self._sem.acquire(), max(wait_s, 0.0))
+            else:
+                await self._sem.acquire()
         except TimeoutError:
             raise ApiError(503, "busy", f"all {self.slots} inference slots stayed busy for {wait_s:.1f} s; "
                            "retry shortly", headers={"Retry-After": "1"}) from None

@@ -53,12 +53,12 @@ def app_from_env():
 
     settings = json.loads(os.environ[ENV_CONFIG])
     predictor = Predictor.from_path(settings["model"], threads=settings.get("threads"))
-    return create_app(predictor, ServeLimits(**settings["limits"]))
+    return create_app(predictor, ServeLimits(**settings["limits"]), cors_origins=settings.get("cors_origins", ()))
 
 
 def serve_model(model, host: str = "127.0.0.1", port: int = 8000, workers: int = 1,
                 limits: ServeLimits | None = None, threads: int | None = None, log_level: str = "info",
-                echo=print) -> None:
+                cors_origins: tuple[str, ...] | list[str] = (), echo=print) -> None:
     """Load ``model`` (checkpoint, ONNX or TorchScript), check it, and serve it until interrupted."""
     _require_extra()
     import uvicorn
@@ -82,9 +82,9 @@ def serve_model(model, host: str = "127.0.0.1", port: int = 8000, workers: int =
         echo("note: the API has no authentication; put it behind your own proxy when it is reachable from a network")
     common = dict(host=host, port=port, log_level=log_level, timeout_keep_alive=5, server_header=False)
     if workers == 1:
-        uvicorn.run(create_app(predictor, limits), **common)
+        uvicorn.run(create_app(predictor, limits, cors_origins), **common)
         return
     del predictor
-    os.environ[ENV_CONFIG] = json.dumps({"model": str(model), "threads": threads,
-                                         "limits": {**limits.to_dict()}})
+    os.environ[ENV_CONFIG] = json.dumps({"model": str(model), "threads": threads, "limits": limits.to_dict(),
+                                         "cors_origins": list(cors_origins)})
     uvicorn.run("zoo.serve.run:app_from_env", factory=True, workers=workers, **common)
