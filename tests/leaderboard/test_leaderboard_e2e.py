@@ -106,3 +106,14 @@ def test_same_seed_same_ranking_and_figures(board, tiny_configs, tmp_path):
         assert a["MRE_px"] == pytest.approx(b["MRE_px"], rel=1e-6, abs=1e-6)
     # no latency asked: the columns are empty, not invented
     assert all(r["torch_ms"] is None and r["ort_int8_ms"] is None for r in again["table"])
+
+
+def test_render_rebuilds_from_the_json_and_publishes(board, tmp_path):
+    from zoo.leaderboard import render
+
+    out, first = board
+    result = render(out, tmp_path / "pub dir" / "LEADERBOARD.md", tmp_path / "pub dir" / "docs" / "images" / "lb.png")
+    assert result["ranking"] == first["ranking"]
+    md = (tmp_path / "pub dir" / "LEADERBOARD.md").read_text(encoding="utf-8")
+    assert "](docs/images/lb.png)" in md
+    assert (tmp_path / "pub dir" / "docs" / "images" / "lb.png").read_bytes()[:4] == b"\x89PNG"

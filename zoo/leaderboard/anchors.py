@@ -17,6 +17,9 @@ PUBLISHED = {
             {"method": "Zhong et al. 2019, attention-guided global and local patches", "MRE_mm": 1.12,
              "SDR": [86.91, 91.82, 94.88, 97.90]},
             {"method": "FARNet 2022", "MRE_mm": 1.12, "SDR": [88.03, 92.73, 95.96, 98.48]},
+            {"method": "the project's naive CPU baseline (not published): HRNet-W18 from scratch, 256 px letterbox, "
+                       "heatmaps at stride 4, sigma 2, MSE, AdamW 2e-3 cosine, 700 iterations of batch 8, 42 min on "
+                       "2 CPU cores, Taylor sub-pixel decoding", "MRE_mm": 3.27, "SDR": [30.3, 41.7, 52.3, 70.3]},
         ],
         "best_band_mm": (1.12, 1.17),
     },

@@ -33,6 +33,9 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--probe-iters", type=int, default=6, help="iterations of the throughput probe (--budget-minutes)")
     p.add_argument("--no-channels-last", action="store_true",
                    help="train in the default memory format (channels-last is faster on CPU, same arithmetic)")
+    p.add_argument("--render", metavar="DIR", help="only rebuild DIR's tables and plot from its leaderboard.json")
+    p.add_argument("--publish", nargs=2, metavar=("MD", "PNG"),
+                   help="with --render: also write the markdown to MD and the plot to PNG (linked from MD)")
     p.add_argument("--debug", action="store_true", help="full tracebacks")
     return p
 
@@ -45,6 +48,11 @@ def run_cli(argv: list[str], prog: str = "zoo leaderboard") -> int:
     args = parser().parse_args(argv)
     runtimes = DEFAULT_RUNTIMES if args.runtimes is None else tuple(r for r in args.runtimes if r != "none")
     try:
+        if args.render:
+            from .run import render
+
+            render(args.render, *(args.publish or (None, None)))
+            return 0
         from zoo.benchmarking.run import RUNTIMES
 
         unknown = [r for r in runtimes if r not in RUNTIMES]

@@ -33,7 +33,7 @@ def plot(rows: list[dict], path: Path, *, title: str, y_key: str, anchors: dict 
     for i, r in enumerate(ranked):
         x, y = r[x_key], r[y_key]
         ax.scatter([x], [y], s=max(40.0, params[i] * scale), alpha=0.55, color=colors(i % 10),
-                   edgecolors="black", linewidths=0.8, label=f"{r['model']} ({params[i]:.1f} M params)")
+                   edgecolors="black", linewidths=0.8, label=f"{r['model']} ({params[i]:.3g} M params)")
         moved = r.get(f"{y_key}_moved")
         if moved:
             ax.errorbar([x], [y], yerr=[[moved / 2], [moved / 2]], color="black", capsize=3, lw=0.8)
@@ -44,7 +44,11 @@ def plot(rows: list[dict], path: Path, *, title: str, y_key: str, anchors: dict 
         ax.axhspan(lo, hi, color="green", alpha=0.15, label=f"best published ({lo:g}-{hi:g} mm)")
     xs = [r[x_key] for r in ranked]
     if max(xs) / max(min(xs), 1e-9) > 8:
+        from matplotlib.ticker import NullFormatter, ScalarFormatter
+
         ax.set_xscale("log")
+        ax.xaxis.set_major_formatter(ScalarFormatter())
+        ax.xaxis.set_minor_formatter(NullFormatter())
     ys = [r[y_key] for r in ranked] + (list(anchors["best_band_mm"]) if anchors and unit == "mm" else [])
     ax.set_ylim(0, max(ys) * 1.25)
     lo_x, hi_x = min(xs), max(xs)

@@ -225,6 +225,36 @@ def _checkpoint_entry(entry, checkpoint, result, out, tmp, *, log, data_root, ru
     _cost(entry, checkpoint, cfg, tmp, log, runtimes, latency_runs, calib_images)
 
 
+def render(out, publish_md=None, publish_plot=None) -> dict:
+    """Rebuild the tables and the plot of ``out`` from its ``leaderboard.json`` (no training, no timing);
+    optionally also write the markdown to ``publish_md`` with the plot copied to ``publish_plot``."""
+    import json
+    import os
+    import shutil
+
+    out = Path(out)
+    source = out / "leaderboard.json"
+    if not source.is_file():
+        raise LeaderboardError(f"no leaderboard.json in {out}")
+    result = json.loads(source.read_text(encoding="utf-8"))
+    _write_all(result, out)
+    if publish_md:
+        from .report import write_markdown
+
+        publish_md = Path(publish_md)
+        published = dict(result)
+        if publish_plot and result.get("plot"):
+            publish_plot = Path(publish_plot)
+            publish_plot.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(out / result["plot"], publish_plot)
+            published["plot"] = Path(os.path.relpath(publish_plot, publish_md.parent)).as_posix()
+        else:
+            published["plot"] = None
+        publish_md.write_text(write_markdown(published, result["table"], anchors_for(result["split"].get("test"))),
+                              encoding="utf-8")
+    return result
+
+
 def _write_all(result: dict, out: Path) -> None:
     from .report import write_markdown
 

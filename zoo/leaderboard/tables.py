@@ -109,6 +109,13 @@ def _f(x, digits=2, suffix="") -> str:
     return f"{x:.{digits}f}{suffix}"
 
 
+def _size(x) -> str:
+    """Sizes from kB-models to 100 M parameters: one decimal, or three significant digits when small."""
+    if x is None:
+        return "-"
+    return f"{x:.1f}" if x >= 10 else f"{x:.3g}"
+
+
 def _with_moved(row, key, digits) -> str:
     text = _f(row.get(key), digits)
     moved = row.get(f"{key}_moved")
@@ -125,11 +132,11 @@ def markdown_table(rows: list[dict]) -> str:
             lines.append(f"| - | {r['model']} | {r.get('plugin') or '-'} | " + " | ".join(["-"] * (len(head) - 4))
                          + f" | {r['status']} |")
             continue
-        cells = [str(r["rank"]), r["model"], r.get("plugin") or "-", r.get("input") or "-", _f(r["params_m"], 1),
-                 _f(r["gflops"], 1), _with_moved(r, "MRE_px", 2), _with_moved(r, "MRE_mm", 2),
+        cells = [str(r["rank"]), r["model"], r.get("plugin") or "-", r.get("input") or "-", _size(r["params_m"]),
+                 _size(r["gflops"]), _with_moved(r, "MRE_px", 2), _with_moved(r, "MRE_mm", 2),
                  _with_moved(r, "SDR_2mm", 1), _f(r["SDR_2.5mm"], 1), _f(r["SDR_3mm"], 1), _f(r["SDR_4mm"], 1),
                  _f(r["torch_ms"], 0), _f(r["ort_fp32_ms"], 0), _f(r["ort_int8_ms"], 0),
-                 f"{_f(r['checkpoint_mb'], 0)} ({_f(r['weights_mb'], 0)})", _f(r["train_min"], 1),
+                 f"{_size(r['checkpoint_mb'])} ({_size(r['weights_mb'])})", _f(r["train_min"], 1),
                  r.get("budget") or "-"]
         lines.append("| " + " | ".join(cells) + " |")
     return "\n".join(lines)
