@@ -33,6 +33,10 @@ class CheckpointError(ZooError):
     """A checkpoint is missing, truncated, or not a zoo checkpoint."""
 
 
+class CheckpointWriteError(CheckpointError, OSError):
+    """A checkpoint could not be written (disk full, permissions); the file it would replace is untouched."""
+
+
 def safe_load(path, map_location="cpu") -> dict:
     """Load a checkpoint with ``weights_only=True``; refuse, with the reason, anything that needs more."""
     path = Path(path).expanduser()
@@ -67,16 +71,21 @@ def _refusal_reason(exc: Exception) -> str:
 def atomic_write_bytes(data: bytes, path) -> None:
     """Write to a temporary file beside ``path``, fsync, then rename: a crash leaves the old file intact."""
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    tmp = None
     try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
         with os.fdopen(fd, "wb") as f:
             f.write(data)
             f.flush()
             os.fsync(f.fileno())
         os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
+    except BaseException as exc:
+        if tmp is not None:
+            Path(tmp).unlink(missing_ok=True)
+        if isinstance(exc, OSError) and not isinstance(exc, CheckpointWriteError):  # e.g. ENOSPC: say which file
+            raise CheckpointWriteError(f"could not write {path} ({exc.strerror or exc}); it was not replaced and "
+                                       "no partial file is left") from exc
         raise
 
 
