@@ -2,8 +2,8 @@
 
 The model of every ``configs/*.py`` (only its ``model`` part; no data needed) is built with random
 weights and timed in eager fp32 through ``mode='tensor'``, i.e. including its decoder, as it would be
-exported. GFLOPs come from ``torch.utils.flop_counter.FlopCounterMode`` (FLOPs = 2 x MACs), for the
-whole model and for the backbone alone (comparable with ``../shared/ANCHORS.md``). To put the times
+exported. GFLOPs come from ``torch.utils.flop_counter.FlopCounterMode`` (FLOPs = 2 x MACs) on the meta
+device, for the whole model and for the backbone alone (comparable with ``../shared/ANCHORS.md``). To put the times
 in context it also measures this machine's fp32 matrix-multiply throughput and reports each model's
 achieved GFLOP/s as a share of it.
 
@@ -17,14 +17,6 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-
-
-def gflops(fn) -> float:
-    from torch.utils.flop_counter import FlopCounterMode
-
-    with FlopCounterMode(display=False) as counter:
-        fn()
-    return counter.get_total_flops() / 1e9
 
 
 def median_ms(fn, runs: int, warmup: int = 2) -> float:
@@ -46,42 +38,66 @@ def matmul_gflops(n: int = 2048, runs: int = 7) -> float:
     return 2 * n ** 3 / (ms / 1e3) / 1e9
 
 
-def measure(path: Path, size: int, runs: int) -> dict:
+def build(path: Path):
     import torch
     from mmengine.config import Config
 
     from zoo.registry import MODELS
 
-    cfg = Config.fromfile(str(path))
     torch.manual_seed(0)
-    model = MODELS.build(cfg.model).eval()
+    return MODELS.build(Config.fromfile(str(path)).model).eval()
+
+
+def cost(path: Path, size: int) -> dict:
+    """Parameters and GFLOPs, counted on the meta device: no arithmetic runs, so load does not matter."""
+    import torch
+    from torch.utils.flop_counter import FlopCounterMode
+
+    model = build(path).to("meta")
+    shapes = {}
+
+    def remember(module, args, output):
+        shapes["out"] = tuple(output.shape)
+
+    model.head.register_forward_hook(remember)
+    with torch.no_grad(), FlopCounterMode(display=False) as counter:
+        model(torch.empty(1, 3, size, size, device="meta"), mode="tensor")
+    per_module = counter.get_flop_counts()
+    backbone = sum(per_module.get(f"{type(model).__name__}.backbone", {}).values())
+    arch = getattr(model.backbone, "arch", None) or f"resnet{getattr(model.backbone, 'depth', '')}"
+    output = f"heatmap {shapes['out'][-2]}x{shapes['out'][-1]}" if model.head.output_kind == "heatmap" else "coords"
+    return dict(config=path.stem, backbone=arch, k=model.num_keypoints,
+                params=sum(p.numel() for p in model.parameters()) / 1e6, gflops=counter.get_total_flops() / 1e9,
+                backbone_gflops=backbone / 1e9, output=output, ms=None)
+
+
+def timing(path: Path, size: int, runs: int) -> float:
+    import torch
+
+    model = build(path)
     x = torch.randn(1, 3, size, size)
-    params = sum(p.numel() for p in model.parameters()) / 1e6
     with torch.no_grad():
-        total = gflops(lambda: model(x, mode="tensor"))
-        backbone = gflops(lambda: model.backbone(x))
-        heatmap = model.forward_head(x).shape[-2:] if model.head.output_kind == "heatmap" else None
-        ms = median_ms(lambda: model(x, mode="tensor"), runs)
-    return dict(config=path.stem, backbone=type(model.backbone).__name__ + ":" + str(
-        getattr(model.backbone, "arch", getattr(model.backbone, "depth", ""))), k=model.num_keypoints,
-        params=params, gflops=total, backbone_gflops=backbone, ms=ms,
-        output=f"heatmap {heatmap[0]}x{heatmap[1]}" if heatmap is not None else "coords")
+        return median_ms(lambda: model(x, mode="tensor"), runs)
 
 
-def table(rows: list[dict], peak: float) -> str:
+def table(rows: list[dict], peak: float | None) -> str:
     lines = ["| config | backbone | K | output | params (M) | GFLOPs | backbone GFLOPs | CPU ms (median) "
-             "| GFLOP/s | share of matmul peak |",
+             "| GFLOP/s | share of matmul |",
              "|---|---|---|---|---|---|---|---|---|---|"]
     for r in rows:
-        rate = r["gflops"] / (r["ms"] / 1e3)
+        ms, rate, share = "-", "-", "-"
+        if r["ms"] is not None:
+            achieved = r["gflops"] / (r["ms"] / 1e3)
+            ms, rate = f"{r['ms']:.0f}", f"{achieved:.0f}"
+            share = f"{100 * achieved / peak:.0f}%" if peak else "-"
         lines.append(f"| {r['config']} | {r['backbone']} | {r['k']} | {r['output']} | {r['params']:.2f} "
-                     f"| {r['gflops']:.1f} | {r['backbone_gflops']:.1f} | {r['ms']:.0f} | {rate:.0f} "
-                     f"| {100 * rate / peak:.0f}% |")
+                     f"| {r['gflops']:.1f} | {r['backbone_gflops']:.1f} | {ms} | {rate} | {share} |")
     return "\n".join(lines)
 
 
 def main(argv=None) -> None:
-    import torch
+    import os
+    import sys
 
     from zoo.registry import load_plugins
 
@@ -89,27 +105,33 @@ def main(argv=None) -> None:
     parser.add_argument("configs", nargs="*", type=Path)
     parser.add_argument("--size", type=int, default=512)
     parser.add_argument("--runs", type=int, default=5, help="timed runs per model (after 2 warm-up runs)")
+    parser.add_argument("--no-time", action="store_true", help="parameters and GFLOPs only")
     parser.add_argument("--out", type=Path, default=None, help="also write the markdown here")
     args = parser.parse_args(argv)
     load_plugins()
     paths = args.configs or sorted((ROOT / "configs").glob("*.py"))
-    peak_before = matmul_gflops()
-    rows = []
-    for path in paths:
-        rows.append(measure(path, args.size, args.runs))
-        print(f"measured {path.stem}: {rows[-1]['ms']:.0f} ms", flush=True)
-    peak = max(peak_before, matmul_gflops())
-    from decoders import machine  # benchmarks/decoders.py, beside this file
+    rows = [cost(path, args.size) for path in paths]
+    peak = None
+    load_before = os.getloadavg()
+    if not args.no_time:
+        peak = matmul_gflops()
+        for row, path in zip(rows, paths):
+            row["ms"] = timing(path, args.size, args.runs)
+            print(f"timed {path.stem}: {row['ms']:.0f} ms", file=sys.stderr, flush=True)
+        peak = max(peak, matmul_gflops())
+    load_after = os.getloadavg()
+    sys.path.insert(0, str(Path(__file__).resolve().parent))
+    from decoders import machine  # benchmarks/decoders.py
 
+    timing_note = (f"median of {args.runs} runs after 2 warm-up runs; fp32 matmul (2048^3) reached {peak:.0f} "
+                   "GFLOP/s (best of two measurements around the models)" if peak else "not timed")
     text = (f"Input {args.size}x{args.size}, batch 1, fp32 eager, random weights, `mode='tensor'` (decoder "
-            f"included); median of {args.runs} runs after 2 warm-up runs.\n\n{table(rows, peak)}\n\n"
-            f"fp32 matmul (2048^3) on this machine: {peak:.0f} GFLOP/s (best of two measurements around the "
-            f"models). Machine: {machine()}. The machine is shared by several people's jobs: times vary "
-            "run to run; compare them within this table.\n")
+            f"included); {timing_note}.\n\n{table(rows, peak)}\n\nMachine: {machine()}; 1-minute load average "
+            f"{load_before[0]:.1f} before and {load_after[0]:.1f} after timing. The machine's cores are shared "
+            "with other people's jobs: times vary run to run, compare them within one table.\n")
     print(text)
     if args.out:
         args.out.write_text(text, encoding="utf-8")
-    del torch
 
 
 if __name__ == "__main__":
