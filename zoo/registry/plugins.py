@@ -209,6 +209,34 @@ def load_plugins() -> dict[str, PluginRecord]:
         return PLUGINS
 
 
+def blame(exc: BaseException) -> str | None:
+    """``"<kind> 'Name' of zoo plugin 'p'"`` when ``exc`` was raised inside a plugin's component, else None.
+
+    A plugin's forward that fails mid-training surfaces deep in mmengine's loop; the traceback's innermost
+    frame that runs a plugin-registered class (or code in its module) says whose it is.
+    """
+    by_class: dict[type, tuple[str, str, str]] = {}
+    by_module: dict[str, tuple[str, str, str]] = {}
+    for (kind, name), owner in list(ORIGINS.items()):
+        cls = ALL[kind]._module_dict.get(name) if kind in ALL else None
+        if owner == CORE or cls is None:
+            continue
+        by_class[cls] = (kind, name, owner)
+        by_module.setdefault(getattr(cls, "__module__", ""), (kind, name, owner))
+    found = None
+    tb = exc.__traceback__
+    while tb is not None:
+        frame = tb.tb_frame
+        owner_self = frame.f_locals.get("self")
+        hit = by_class.get(type(owner_self)) if owner_self is not None else None
+        found = hit or by_module.get(frame.f_globals.get("__name__", "")) or found
+        tb = tb.tb_next
+    if found is None:
+        return None
+    kind, name, owner = found
+    return f"{kind} {name!r} of zoo plugin {owner!r}"
+
+
 def origin_of(kind: str, name: str) -> str:
     load_plugins()
     return ORIGINS.get((kind, name), "mmengine")
