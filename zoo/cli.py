@@ -43,6 +43,15 @@ def _short_warning(message, category, filename, lineno, file=None, line=None):
     return f"warning: {message}\n"
 
 
+def _blame(exc: BaseException) -> str:
+    """`` (in <component> of zoo plugin 'x')`` when a plugin's code raised ``exc``; the zoo's own errors need none."""
+    from zoo.registry._errors import ZooError
+    from zoo.registry.plugins import blame
+
+    who = None if isinstance(exc, ZooError) else blame(exc)
+    return f" (in {who})" if who else ""
+
+
 def _register_commands() -> None:
     for name in COMMAND_MODULES:
         importlib.import_module(name).register(app)
@@ -65,7 +74,7 @@ def main(argv: list[str] | None = None) -> None:
         if debug:
             raise
         message = exc.message if hasattr(exc, "message") else str(exc)
-        typer.echo(f"error: {message}", err=True)
+        typer.echo(f"error: {message}{_blame(exc)}", err=True)
         raise SystemExit(2) from None
     except Exception as exc:  # click's own usage errors carry their exit code
         import click
@@ -77,7 +86,7 @@ def main(argv: list[str] | None = None) -> None:
             raise SystemExit(1) from None
         if debug:
             raise
-        typer.echo(f"error: {type(exc).__name__}: {exc} (run with --debug for the traceback)", err=True)
+        typer.echo(f"error: {type(exc).__name__}: {exc}{_blame(exc)} (run with --debug for the traceback)", err=True)
         raise SystemExit(1) from None
 
 
