@@ -45,7 +45,7 @@ def load_config(path, cfg_options: list[str] | None = None):
             raise ConfigError(f"config file names must be valid module names (letters, digits, _): {path.name}")
         try:
             cfg = Config.fromfile(str(path))
-        except (SyntaxError, FileNotFoundError, KeyError, TypeError, ValueError) as exc:
+        except Exception as exc:  # a config is a Python file: running it can raise anything (NameError...)
             raise ConfigError(f"cannot read config {path}: {type(exc).__name__}: {exc}") from None
     overrides = _parse_options(cfg_options)
     if overrides:
