@@ -5,18 +5,53 @@ import argparse
 import json
 from pathlib import Path
 
-from .config import load_config
+from .config import ConfigError, load_config
 from .runner import build_runner, prepare
+
+#: what a wrong value in a config raises while mmengine builds from it (a string where a number belongs...)
+_BUILD_ERRORS = (TypeError, ValueError, KeyError, NameError, AttributeError)
+
+
+def _mark_iterating(runner, phase: str) -> None:
+    """Flag the first iteration, so an error before it is known to come from building the config."""
+    from mmengine.hooks import Hook
+
+    class FirstIteration(Hook):
+        priority = "HIGHEST"
+
+    def started(hook, runner, *args, **kwargs):
+        runner._zoo_iterating = True
+
+    setattr(FirstIteration, f"before_{phase}_iter", started)
+    runner.register_hook(FirstIteration())
+
+
+def _as_config_error(exc: Exception, config, cfg_options, runner=None) -> Exception:
+    """A build error as one line naming the config (and the overrides, the likelier culprit)."""
+    from zoo.registry import ZooError
+
+    if isinstance(exc, ZooError) or not isinstance(exc, _BUILD_ERRORS) or getattr(runner, "_zoo_iterating", False):
+        return exc
+    given = f" with --cfg-options {' '.join(cfg_options)}" if cfg_options else ""
+    return ConfigError(f"config error in {config}{given}: {type(exc).__name__}: {exc}")
 
 
 def train(config, *, work_dir=None, resume=None, amp=False, cfg_options=None, launcher="none", load_from=None,
           test_after=True) -> dict | None:
     """Train a config on mmengine's Runner; then evaluate the best checkpoint on the test split."""
     cfg = load_config(config, cfg_options)
-    prepare(cfg, work_dir=work_dir, resume=resume, amp=amp, launcher=launcher, load_from=load_from,
-            phases=("train", "val"))
-    runner = build_runner(cfg)
-    runner.train()
+    runner = None
+    try:
+        prepare(cfg, work_dir=work_dir, resume=resume, amp=amp, launcher=launcher, load_from=load_from,
+                phases=("train", "val"))
+        runner = build_runner(cfg)
+        _mark_iterating(runner, "train")
+        runner.train()
+    except _BUILD_ERRORS as exc:
+        error = _as_config_error(exc, config, cfg_options, runner)
+        if error is exc:
+            raise
+        raise error from exc
     if not test_after or not cfg.get("test_dataloader"):
         return None
     best = runner.message_hub.get_info("best_ckpt")
