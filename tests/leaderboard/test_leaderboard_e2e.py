@@ -117,3 +117,14 @@ def test_render_rebuilds_from_the_json_and_publishes(board, tmp_path):
     md = (tmp_path / "pub dir" / "LEADERBOARD.md").read_text(encoding="utf-8")
     assert "](docs/images/lb.png)" in md
     assert (tmp_path / "pub dir" / "docs" / "images" / "lb.png").read_bytes()[:4] == b"\x89PNG"
+
+
+def test_given_checkpoints_are_tested_not_trained(board, tmp_path):
+    _, first = board
+    trained = next(e for e in first["models"] if e["model"] == "tiny_regression")
+    result = run_leaderboard(checkpoints=[trained["runs"][0]["checkpoint"]], out=tmp_path / "given", runtimes=(),
+                             echo=None)
+    (row,) = result["table"]
+    assert row["model"] == "tiny_regression/seed7/iter_4" and row["budget"] == "given checkpoint"
+    assert row["train_min"] is None and row["status"] == "ok"
+    assert row["MRE_px"] == pytest.approx(trained["runs"][0]["figures"]["MRE_px"], rel=1e-6)

@@ -7,6 +7,7 @@ code), latency through ``zoo.benchmarking`` (the exporters' ONNX fp32 and int8 Q
 from __future__ import annotations
 
 import json
+import re
 import time
 from pathlib import Path
 
@@ -27,7 +28,10 @@ def model_name(path) -> str:
     path = Path(path)
     name = path.stem
     if path.suffix in (".pth", ".pt") and name.startswith(("iter_", "epoch_", "best_")):
-        name = f"{path.parent.name}/{name}"
+        parent = path.parent
+        name = f"{parent.name}/{name}"
+        if re.fullmatch(r"seed\d+", parent.name) and parent.parent.name:
+            name = f"{parent.parent.name}/{name}"
     return name
 
 

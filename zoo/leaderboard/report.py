@@ -45,7 +45,9 @@ def write_markdown(result: dict, rows: list[dict], anchors: dict | None = None) 
     lines += ["## How it was made", ""]
     lines.append(f"- Command: `{result['command']}`")
     lines.append(f"- Budget: {b['rule']}" + (f"; {b['iters']} iterations" if b.get("iters") else "")
-                 + (f"; {b['minutes']:g} minutes" if b.get("minutes") else "") + ".")
+                 + (f"; {b['minutes']:g} minutes" if b.get("minutes") else "") + ". (`--budget-minutes` converts "
+                 "minutes into an iteration count per model from its own measured seconds per iteration; training "
+                 "is never stopped by the clock, which would cut the learning-rate schedule short.)")
     t = result.get("training") or {}
     lines.append(f"- Training: the configs' own recipes; model in channels-last memory format: "
                  f"{'yes' if t.get('channels_last') else 'no'}; torch threads {t.get('torch_threads')}"

@@ -141,8 +141,7 @@ def _describe(entry, cfg, result, log) -> None:
     entry["plugin"] = plugin_label(origins)
     w, h = input_size(cfg)
     entry["input"] = f"{w}x{h}"
-    entry["landmarks"] = len(cfg.model.get("landmark_set") and __import__(
-        "zoo.data.landmark_sets", fromlist=["get_landmark_set"]).get_landmark_set(cfg.model["landmark_set"]) or [])
+    entry["landmark_set"] = cfg.model.get("landmark_set")
     for phase, key in (("train", "train_dataloader"), ("test", "test_dataloader")):
         try:
             split = describe_split(cfg, key)
