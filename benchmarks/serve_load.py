@@ -153,7 +153,9 @@ def main(argv=None) -> int:
     parser.add_argument("--warmup", type=int, default=4)
     parser.add_argument("--max-concurrency", type=int, default=2, help="zoo serve --max-concurrency")
     parser.add_argument("--threads", type=int, default=None, help="zoo serve --threads")
-    parser.add_argument("--queue-wait-s", type=float, default=None, help="zoo serve --queue-wait-s")
+    parser.add_argument("--queue-wait-s", type=float, default=None,
+                        help="zoo serve --queue-wait-s (server default 10 s; with C closed-loop clients a request "
+                             "waits about C / max-concurrency inference times)")
     parser.add_argument("--max-seconds", type=float, default=900, help="stop issuing requests after this long")
     parser.add_argument("--json", type=Path, help="also write the figures here")
     args = parser.parse_args(argv)
@@ -190,7 +192,7 @@ def main(argv=None) -> int:
                   "input_size": info["preprocess"]["input_size"], "untrained_from_config": args.model is None},
         "image": {"name": image.name, "bytes": len(data)},
         "server": {"max_concurrency": args.max_concurrency, "threads": args.threads or "runtime default",
-                   "limits": info["limits"]},
+                   "queue_wait_s": info["limits"]["queue_wait_s"], "limits": info["limits"]},
         "requests": len(results), "clients": args.clients, "statuses": dict(sorted(statuses.items())),
         "wall_s": wall, "throughput_rps": len(results) / wall if wall else float("nan"),
         "latency_ms": {"p50": 1000 * percentile(ok, 50), "p95": 1000 * percentile(ok, 95),
@@ -204,13 +206,17 @@ def main(argv=None) -> int:
     print(f"Load test (`python benchmarks/serve_load.py`): {len(results)} requests from {args.clients} concurrent "
           f"clients on loopback, {info['name']} ({info['runtime']}, {info['preprocess']['input_size'][0]}x"
           f"{info['preprocess']['input_size'][1]} input), {image.name} ({len(data) / 1e6:.1f} MB) per request, "
-          f"server --max-concurrency {args.max_concurrency}.")
+          f"server --max-concurrency {args.max_concurrency} --queue-wait-s {info['limits']['queue_wait_s']:g}"
+          f"{f' --threads {args.threads}' if args.threads else ''}.")
     print()
-    print("| requests | 5xx | p50 ms | p95 ms | p99 ms | throughput req/s |")
+    print("| requests | statuses | p50 ms | p95 ms | p99 ms | throughput req/s |")
     print("|---|---|---|---|---|---|")
     fivexx = sum(n for s, n in statuses.items() if s >= 500 or s == 0)
-    print(f"| {len(results)} | {fivexx} | {lat['p50']:.0f} | {lat['p95']:.0f} | {lat['p99']:.0f} | "
+    seen = ", ".join(f"{n} x {s or 'no answer'}" for s, n in sorted(statuses.items()))
+    print(f"| {len(results)} | {seen} | {lat['p50']:.0f} | {lat['p95']:.0f} | {lat['p99']:.0f} | "
           f"{report['throughput_rps']:.2f} |")
+    print()
+    print("Latency percentiles are over the requests answered 200; throughput counts every answer per wall-clock second.")
     print()
     print(f"Machine: {m['cpu']}, {m['cpu_count']} cores, {m['platform']}, Python {m['python']}, torch {m['torch']}; "
           f"load average at start {tuple(round(x, 1) for x in m['load_average_at_start'] or ())}.")

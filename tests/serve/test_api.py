@@ -19,7 +19,8 @@ def test_health_and_model(server, predictor, tiny_model):
     assert health == {"status": "ok", "model": "tiny ceph", "running": 0, "waiting": 0, "max_concurrency": 2}
     # preprocessing, as the clients are told, is the checkpoint's own metadata, verbatim
     assert info["preprocess"] == predictor.meta["preprocess"]
-    assert info["preprocess"]["input_size"] == [128, 128] and info["preprocess"]["letterbox"] is True
+    assert info["input_size"] == info["preprocess"]["input_size"] == [128, 128]
+    assert info["preprocess"]["letterbox"] is True
     assert info["landmark_set"] == "isbi2015" and len(info["landmarks"]) == 19
     assert info["landmarks"][:3] == ["S", "N", "Or"] and info["landmark_names"][0] == "Sella"
     assert info["source"] == "tiny ceph.pth"  # the file name, never the server's directories
@@ -161,3 +162,31 @@ def test_cors_only_for_named_origins(server, predictor, images):
         assert answer.status_code == 200 and answer.headers["access-control-allow-origin"] == front
         other = client.options(f"{url}/v1/landmarks", headers=dict(preflight, Origin="http://elsewhere.test"))
         assert other.headers.get("access-control-allow-origin") != "http://elsewhere.test"
+
+
+@pytest.fixture(scope="module")
+def onnx_model(predictor, tmp_path_factory):
+    """The tiny checkpoint exported as ``zoo export`` writes it: the graph plus the zoo metadata."""
+    import numpy as np
+
+    from zoo.exporters import export_onnx
+    from zoo.exporters.metadata import export_meta, stamp_onnx
+
+    out = tmp_path_factory.mktemp("onnx") / "tiny ceph.onnx"
+    w, h = predictor.input_size
+    export_onnx(predictor.backend.model, np.zeros((1, 3, h, w), np.float32), out)
+    stamp_onnx(out, export_meta(predictor.meta, "onnx"))
+    return out
+
+
+def test_exported_onnx_model_is_served(onnx_model, images):
+    from zoo.inference import Predictor
+    from zoo.serve import create_app
+
+    onnx_predictor = Predictor.from_path(onnx_model)
+    with running_server(create_app(onnx_predictor)) as url, httpx.Client(timeout=60) as client:
+        info = client.get(f"{url}/v1/model").json()
+        entry = post_image(client, url, images["png16"], spacing_mm=0.1).json()["predictions"][0]
+    assert info["runtime"] == "onnxruntime" and info["name"] == "tiny ceph"
+    assert info["preprocess"] == onnx_predictor.meta["preprocess"]
+    assert_same_landmarks(entry, onnx_predictor.predict(images["png16"], spacing_mm=0.1))

@@ -100,6 +100,7 @@ def model_info(predictor, limits: ServeLimits) -> dict:
         name=Path(source).stem if source else str(described.get("model_type") or "model"),
         source=Path(source).name if source else None,  # never the server's directory layout
         version=described.get("zoo_version"),
+        input_size=list(described["preprocess"]["input_size"]),
         sha256=_sha256(source) if source else None,
         landmark_names=_landmark_names(predictor.meta, symbols),
         measurements=[m.key for m in MEASUREMENTS if set(m.needs) <= set(symbols)],

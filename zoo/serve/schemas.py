@@ -62,6 +62,7 @@ class LandmarksResponse(BaseModel):
 
 
 class ModelInfo(ModelSummary):
+    input_size: list[int] = Field(description="(width, height) the image is letterboxed to")
     landmarks: list[str]
     landmark_names: list[str]
     preprocess: dict[str, Any] = Field(description="input size, letterbox, channels, mean/std: from the model's "
