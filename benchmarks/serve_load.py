@@ -128,7 +128,7 @@ def percentile(values, q):
     return float(np.percentile(np.asarray(values), q)) if values else float("nan")
 
 
-def machine() -> dict:
+def machine(load_at_start) -> dict:
     import torch
 
     cpu = platform.processor() or platform.machine()
@@ -139,8 +139,10 @@ def machine() -> dict:
                 break
     except OSError:
         pass
-    return {"platform": platform.platform(), "cpu": cpu, "cpu_count": os.cpu_count(), "python": platform.python_version(),
-            "torch": torch.__version__, "load_average_at_start": os.getloadavg() if hasattr(os, "getloadavg") else None}
+    return {"platform": platform.platform(), "cpu": cpu, "cpu_count": os.cpu_count(),
+            "python": platform.python_version(), "torch": torch.__version__,
+            "load_average_at_start": load_at_start,
+            "load_average_at_end": os.getloadavg() if hasattr(os, "getloadavg") else None}
 
 
 def main(argv=None) -> int:
@@ -175,6 +177,7 @@ def main(argv=None) -> int:
             warm = asyncio.run(run_load(url, data, image.name, args.warmup, 1, 300))
             if any(status != 200 for status, _ in warm):
                 raise SystemExit(f"warm-up failed: {warm}\n{(tmp / 'server.log').read_text()}")
+            load_at_start = os.getloadavg() if hasattr(os, "getloadavg") else None
             started = time.perf_counter()
             results = asyncio.run(run_load(url, data, image.name, args.requests, args.clients, args.max_seconds))
             wall = time.perf_counter() - started
@@ -198,7 +201,7 @@ def main(argv=None) -> int:
         "latency_ms": {"p50": 1000 * percentile(ok, 50), "p95": 1000 * percentile(ok, 95),
                        "p99": 1000 * percentile(ok, 99), "mean": 1000 * sum(ok) / len(ok) if ok else float("nan"),
                        "max": 1000 * max(ok) if ok else float("nan")},
-        "machine": machine(),
+        "machine": machine(load_at_start),
     }
     lat, m = report["latency_ms"], report["machine"]
     print(json.dumps(report, indent=2))
@@ -216,10 +219,13 @@ def main(argv=None) -> int:
     print(f"| {len(results)} | {seen} | {lat['p50']:.0f} | {lat['p95']:.0f} | {lat['p99']:.0f} | "
           f"{report['throughput_rps']:.2f} |")
     print()
-    print("Latency percentiles are over the requests answered 200; throughput counts every answer per wall-clock second.")
+    print("Latency percentiles are over the requests answered 200; "
+          "throughput counts every answer per wall-clock second.")
     print()
     print(f"Machine: {m['cpu']}, {m['cpu_count']} cores, {m['platform']}, Python {m['python']}, torch {m['torch']}; "
-          f"load average at start {tuple(round(x, 1) for x in m['load_average_at_start'] or ())}.")
+          f"load average (1/5/15 min) {tuple(round(x, 1) for x in m['load_average_at_start'] or ())} at the start, "
+          f"{tuple(round(x, 1) for x in m['load_average_at_end'] or ())} at the end (other work on the machine "
+          "shares its cores).")
     if args.json:
         args.json.write_text(json.dumps(report, indent=2))
     complete = len(results) == args.requests

@@ -132,16 +132,15 @@ def test_timeout_is_504_and_keeps_the_slot_until_the_work_ends(scripted, png):
 def test_event_loop_stays_responsive_during_inference(scripted, png):
     backend, predictor = scripted
     backend.delay = 1.5
-    with serve(predictor, max_concurrency=1) as url:
-        with ThreadPoolExecutor(1) as pool:
-            pending = pool.submit(landmarks, url, png)
-            time.sleep(0.4)
-            started = time.monotonic()
-            health = httpx.get(f"{url}/healthz", timeout=5).json()
-            model = httpx.get(f"{url}/v1/model", timeout=5)
-            assert time.monotonic() - started < 0.5
-            assert health["running"] == 1 and model.status_code == 200
-            assert pending.result().status_code == 200
+    with serve(predictor, max_concurrency=1) as url, ThreadPoolExecutor(1) as pool:
+        pending = pool.submit(landmarks, url, png)
+        time.sleep(0.4)
+        started = time.monotonic()
+        health = httpx.get(f"{url}/healthz", timeout=5).json()
+        model = httpx.get(f"{url}/v1/model", timeout=5)
+        assert time.monotonic() - started < 0.5
+        assert health["running"] == 1 and model.status_code == 200
+        assert pending.result().status_code == 200
 
 
 def test_model_failures_are_json_500_and_the_server_goes_on(scripted, png):

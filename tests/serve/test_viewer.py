@@ -69,7 +69,9 @@ def test_upload_draws_names_hovers_and_downloads(browser, server, predictor, ima
     expected = predictor.predict(path)
     w, h = expected["width"], expected["height"]
     # the browser shows the file itself at its own size, not a re-encoded copy
-    assert browser.execute_script("const i = document.getElementById('image'); return [i.naturalWidth, i.naturalHeight];") == [w, h]
+    natural = browser.execute_script(
+        "const i = document.getElementById('image'); return [i.naturalWidth, i.naturalHeight];")
+    assert natural == [w, h]
 
     markers = browser.find_elements(By.CSS_SELECTOR, "#overlay g.lm")
     assert [m.get_attribute("data-symbol") for m in markers] == list(expected["landmarks"])
@@ -94,7 +96,7 @@ def test_upload_draws_names_hovers_and_downloads(browser, server, predictor, ima
         marker = browser.find_element(By.CSS_SELECTOR, f'#overlay g.lm[data-symbol="{symbol}"] .dot')
         ActionChains(browser).move_to_element(marker).perform()
         tooltip = browser.find_element(By.ID, "tooltip")
-        wait(browser, lambda d: tooltip.is_displayed() and tooltip.text.startswith(symbol), timeout=5)
+        wait(browser, lambda d, tip=tooltip, sym=symbol: tip.is_displayed() and tip.text.startswith(sym), timeout=5)
         lm = expected["landmarks"][symbol]
         assert f"confidence {lm['confidence']:.3f}" in tooltip.text
         names = dict(zip(predictor.symbols, browser.execute_script(

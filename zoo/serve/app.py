@@ -16,6 +16,8 @@ from pathlib import Path
 
 from fastapi import Request  # at module level: FastAPI resolves the endpoint's annotations by name
 
+from zoo.registry import ZooError
+
 from .errors import ApiError, install_error_handlers, log
 from .guard import BodySizeLimit
 from .limits import Gate, ServeLimits
@@ -72,7 +74,7 @@ def _landmark_names(meta: dict, symbols: list[str]) -> list[str]:
 
         known = get_landmark_set(meta["landmark_set"])
         names = dict(zip(known.symbols, known.names))
-    except Exception:  # a model with a landmark set this install does not ship: symbols are still right
+    except (ZooError, KeyError, OSError, ValueError):  # a set this install does not ship: symbols still hold
         names = {}
     return [names.get(s, s) for s in symbols]
 
@@ -196,7 +198,8 @@ def create_app(predictor, limits: ServeLimits | None = None, cors_origins: tuple
             try:
                 form = await asyncio.wait_for(read_form(request, limits.max_upload_bytes), limits.timeout_s)
             except TimeoutError:
-                raise ApiError(408, "upload_timeout", f"the upload did not arrive within {limits.timeout_s:g} s") from None
+                raise ApiError(408, "upload_timeout",
+                               f"the upload did not arrive within {limits.timeout_s:g} s") from None
             check_image(form.data, form.filename, limits.max_pixels)
 
             def job():
@@ -225,7 +228,8 @@ def _predict(predictor, form, supports_analysis: bool) -> dict:
     except PredictionError as exc:  # the model's fault, not the request's
         raise ApiError(500, "model_error", str(exc)) from None
     except cv2.error as exc:  # a header that passed the checks but pixels OpenCV rejects
-        raise ApiError(422, "unreadable_image", f"{form.filename}: OpenCV cannot decode it ({exc.err or exc})") from None
+        raise ApiError(422, "unreadable_image",
+                       f"{form.filename}: OpenCV cannot decode it ({exc.err or exc})") from None
     if form.analyze and supports_analysis:
         from zoo.clinical import ClinicalError, analyze_prediction
 

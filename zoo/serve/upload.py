@@ -49,7 +49,8 @@ def _number(form, key: str, upper: float) -> float | None:
     except ValueError:
         raise ApiError(422, "invalid_field", f"'{key}' must be a number in mm, got {value[:40]!r}") from None
     if not (math.isfinite(number) and 0 < number <= upper):
-        raise ApiError(422, "invalid_field", f"'{key}' must be a positive number of mm up to {upper:g}, got {value[:40]!r}")
+        raise ApiError(422, "invalid_field",
+                       f"'{key}' must be a positive number of mm up to {upper:g}, got {value[:40]!r}")
     return number
 
 
@@ -88,12 +89,13 @@ async def read_form(request, max_bytes: int) -> LandmarkRequest:
         body = await request.body()
         if not body:
             raise ApiError(400, "empty_body", f"the request body is empty: {HOW}")
-        raise ApiError(415, "not_multipart", f"expected multipart/form-data, got {ctype[:80] or 'no content type'!r}: {HOW}")
+        got = ctype[:80] or "no content type"
+        raise ApiError(415, "not_multipart", f"expected multipart/form-data, got {got!r}: {HOW}")
     try:
         form = await request.form(max_files=1, max_fields=len(FIELDS))
     except UploadTooLarge:
         raise
-    except Exception as exc:  # starlette's HTTPException(400) for malformed multipart, or the parser's own
+    except Exception as exc:  # noqa: BLE001 - starlette's HTTPException(400) or whatever the parser raises
         detail = getattr(exc, "detail", None) or str(exc) or type(exc).__name__
         raise ApiError(400, "malformed_form", f"cannot parse the multipart body ({detail}): {HOW}") from None
     try:
