@@ -30,10 +30,11 @@ def test_membership_does_not_raise():
 
 def test_runner_finds_zoo_models_through_mmengine_root():
     load_plugins()
-    from mmengine.registry import DefaultScope
-
-    with DefaultScope.overwrite_default_scope("zoo"):
-        cls = MM_MODELS.get("LandmarkDetector")
+    # what Runner.build_model does with default_scope='zoo': switch from mmengine's root to our child
+    with MM_MODELS.switch_scope_and_registry("zoo") as registry:
+        assert registry is MODELS
+        cls = registry.get("LandmarkDetector")
+        assert registry.get("BaseDataPreprocessor") is not None  # mmengine's own, through the parent
     assert cls is MODELS.get("LandmarkDetector")
 
 

@@ -145,7 +145,11 @@ def register_plugin(plugin, name: str, distribution: str = "", builtin: bool = F
         pm = plugin_manager()
         try:
             pm.register(plugin, name=name)
+            # pluggy accepts hooks it has no spec for until asked; a misspelled hook would silently do nothing
+            pm.check_pending()
         except Exception as exc:  # pluggy validation: a misspelled hook, wrong arguments
+            if pm.is_registered(plugin):
+                pm.unregister(plugin)
             record.status, record.error = "failed", f"{type(exc).__name__}: {exc}"
             _warn(f"zoo plugin {name!r} was not loaded: {record.error}")
             return record
