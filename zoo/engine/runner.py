@@ -70,6 +70,8 @@ def latest_checkpoint(work_dir) -> Path | None:
     all, so any of them is safe to resume from.
     """
     work = Path(work_dir)
+    for stale in work.glob(".*.tmp"):  # a write the kill interrupted; never a checkpoint
+        stale.unlink(missing_ok=True)
     pointer = work / "last_checkpoint"
     if pointer.is_file():
         named = pointer.read_text(errors="replace").strip()
