@@ -33,6 +33,8 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--probe-iters", type=int, default=6, help="iterations of the throughput probe (--budget-minutes)")
     p.add_argument("--no-channels-last", action="store_true",
                    help="train in the default memory format (channels-last is faster on CPU, same arithmetic)")
+    p.add_argument("--note", action="append", default=[], metavar="TEXT",
+                   help="a sentence for the notes under the table (repeatable; also with --render)")
     p.add_argument("--render", metavar="DIR", help="only rebuild DIR's tables and plot from its leaderboard.json")
     p.add_argument("--publish", nargs=2, metavar=("MD", "PNG"),
                    help="with --render: also write the markdown to MD and the plot to PNG (linked from MD)")
@@ -51,7 +53,7 @@ def run_cli(argv: list[str], prog: str = "zoo leaderboard") -> int:
         if args.render:
             from .run import render
 
-            render(args.render, *(args.publish or (None, None)))
+            render(args.render, *(args.publish or (None, None)), notes=args.note)
             return 0
         from zoo.benchmarking.run import RUNTIMES
 
@@ -61,7 +63,7 @@ def run_cli(argv: list[str], prog: str = "zoo leaderboard") -> int:
         run_leaderboard(args.configs, args.checkpoints, out=args.out, data_root=args.data, iters=args.iters,
                         budget_minutes=args.budget_minutes, seed=args.seed, repeats=args.repeats, runtimes=runtimes,
                         latency_runs=args.latency_runs, calib_images=args.calib_images, probe_iters=args.probe_iters,
-                        channels_last=not args.no_channels_last,
+                        channels_last=not args.no_channels_last, notes=args.note,
                         command=" ".join([prog] + [shlex.quote(a) for a in argv]))
     except (ZooError, FileNotFoundError) as exc:
         if args.debug:

@@ -63,6 +63,11 @@ def write_markdown(result: dict, rows: list[dict], anchors: dict | None = None) 
     lat = result["latency"]
     lines.append(f"- Latency: {', '.join(lat['runtimes'])}; {lat['rule']}, {lat['runs']} timed runs. "
                  "ONNX graphs from the zoo's exporters (int8: static QDQ, calibrated on the test config's images).")
+    loads = [f"{e['model']} {e['cost']['load_average_1min'][0]:.1f}-{e['cost']['load_average_1min'][1]:.1f}"
+             for e in result.get("models", []) if (e.get("cost") or {}).get("load_average_1min")]
+    if loads:
+        lines.append("- 1-minute load average before and after each model's latency runs: " + ", ".join(loads)
+                     + f" (on {m.get('cores')} cores; above that, the figures include waiting for a core).")
     lines.append(f"- Machine: {m.get('cpu')}, {m.get('cores')} cores available ({m.get('cpu_count')} in the host), "
                  f"{m.get('platform')}; load average at start {m.get('load_average_at_start')} (a shared machine: "
                  "times move with its load).")

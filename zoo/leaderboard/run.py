@@ -50,7 +50,7 @@ def _error_text(exc: Exception) -> str:
 def run_leaderboard(configs=(), checkpoints=(), *, out, data_root=None, iters: int | None = None,
                     budget_minutes: float | None = None, seed: int = 0, repeats: int = 1,
                     runtimes=DEFAULT_RUNTIMES, latency_runs: int = 20, calib_images: int = 8, probe_iters: int = 6,
-                    channels_last: bool = True, command: str | None = None, echo=print) -> dict:
+                    channels_last: bool = True, command: str | None = None, notes=(), echo=print) -> dict:
     """Run the leaderboard and write ``leaderboard.{md,csv,json}`` and ``leaderboard.png`` into ``out``."""
     from zoo.benchmarking import machine_info
     from zoo.registry import load_plugins
@@ -92,7 +92,7 @@ def run_leaderboard(configs=(), checkpoints=(), *, out, data_root=None, iters: i
                     "rule": "median of the timed runs after 3 warm-up runs, threads = cores (zoo.benchmarking)"},
         "machine": machine_info(), "versions": versions(), "git_commit": git_commit(),
         "data_root_override": str(data_root) if data_root else None,
-        "split": {}, "models": [], "notes": [],
+        "split": {}, "models": [], "notes": list(notes),
     }
     log(f"leaderboard: {len(configs)} config(s) to train, {len(checkpoints)} checkpoint(s) to test -> {out}")
 
@@ -163,8 +163,11 @@ def _describe(entry, cfg, result, log) -> None:
 
 def _cost(entry, checkpoint, cfg, tmp, log, runtimes, latency_runs, calib_images) -> None:
     log(f"{entry['model']}: parameters, GFLOPs and CPU latency ({', '.join(runtimes) or 'none'}) ...")
+    load_before = os.getloadavg()[0] if hasattr(os, "getloadavg") else None
     entry["cost"] = measure_cost(checkpoint, cfg, runtimes=runtimes, runs=latency_runs,
                                  calib_images=calib_images, tmpdir=tmp, log=lambda m: log(m.strip()))
+    if load_before is not None:  # latency on a shared machine is only as good as the quiet it had
+        entry["cost"]["load_average_1min"] = [round(load_before, 2), round(os.getloadavg()[0], 2)]
     entry["checkpoint_mb"] = Path(checkpoint).stat().st_size / 1e6
     entry["weights_mb"] = weights_mb(checkpoint)
 
@@ -224,7 +227,7 @@ def _checkpoint_entry(entry, checkpoint, result, out, tmp, *, log, data_root, ru
     _cost(entry, checkpoint, cfg, tmp, log, runtimes, latency_runs, calib_images)
 
 
-def render(out, publish_md=None, publish_plot=None) -> dict:
+def render(out, publish_md=None, publish_plot=None, notes=()) -> dict:
     """Rebuild the tables and the plot of ``out`` from its ``leaderboard.json`` (no training, no timing);
     optionally also write the markdown to ``publish_md`` with the plot copied to ``publish_plot``."""
     import json
@@ -236,6 +239,7 @@ def render(out, publish_md=None, publish_plot=None) -> dict:
     if not source.is_file():
         raise LeaderboardError(f"no leaderboard.json in {out}")
     result = json.loads(source.read_text(encoding="utf-8"))
+    result["notes"] = list(result.get("notes") or []) + [n for n in notes if n not in (result.get("notes") or [])]
     _write_all(result, out)
     if publish_md:
         from .report import write_markdown
