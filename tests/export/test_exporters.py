@@ -67,12 +67,15 @@ def test_int8_is_static_qdq_per_channel_with_the_decoder_in_float(exports):
         if node.op_type == "DequantizeLinear" and node.input[0] in inits and inits[node.input[0]].data_type == 3:
             conv_weight_scales.append(len(inits[node.input[1]].dims))  # int8 weights: per-channel scale vector
     assert conv_weight_scales and all(d == 1 for d in conv_weight_scales)
-    quantized_inputs = {o for n in model.graph.node if n.op_type == "DequantizeLinear" for o in n.output}
-    decoder_fed = [n for n in model.graph.node if n.name.startswith("/decoder") and set(n.input) & quantized_inputs]
-    assert not decoder_fed
+    dequantized = {o for n in model.graph.node if n.op_type == "DequantizeLinear" for o in n.output}
+    decoder = [n for n in model.graph.node if "/decoder/" in n.name]
+    assert decoder and not [n.name for n in decoder if set(n.input) & dequantized]
+    assert not [n.name for n in decoder if n.op_type in ("QuantizeLinear", "DequantizeLinear")]
+    assert [n for n in model.graph.node if "/backbone/" in n.name and set(n.input) & dequantized]
     meta = json.loads({p.key: p.value for p in model.metadata_props}["zoo_meta"])
     q = meta["export"]["quantization"]
-    assert q["kind"] == "static QDQ" and q["activations"] == "uint8" and q["weights"] == "int8" and q["per_channel"]
+    assert q["kind"] == "static QDQ" and q["activations"] == "uint8" and q["per_channel"]
+    assert q["weights"] == "int8 (7-bit range)"
     assert meta["export"]["calibration"] == {"images": 3, "source": "3 given image(s)"}
 
 

@@ -57,6 +57,10 @@ class CheckReport:
             lines.append(f"MRE eager {self.mre_eager:.4f} {self.mre_unit} -> exported {self.mre_exported:.4f} "
                          f"{self.mre_unit} (change {self.mre_change:+.4f} {self.mre_unit}"
                          + (f", tolerance {self.tolerance_mre:g})" if self.tolerance_mre is not None else ")"))
+            per = self.per_landmark_mre_change or {}
+            if any(abs(v) >= 5e-3 for v in per.values()):
+                lines.append(f"MRE change per landmark ({self.mre_unit}): "
+                             + ", ".join(f"{k} {v:+.3f}" for k, v in per.items()))
         else:
             lines.append("MRE change: not measured (the images have no truth)")
         if self.batch_max_diff_input_px is not None:
