@@ -50,3 +50,16 @@ def server(predictor) -> str:
 
     with running_server(create_app(predictor)) as url:
         yield url
+
+
+@pytest.fixture(scope="session")
+def onnx_model(predictor, tmp_path_factory):
+    """The tiny checkpoint exported as ``zoo export`` writes it: the graph plus the zoo metadata."""
+    from zoo.exporters import export_onnx
+    from zoo.exporters.metadata import export_meta, stamp_onnx
+
+    out = tmp_path_factory.mktemp("onnx") / "tiny ceph.onnx"
+    w, h = predictor.input_size
+    export_onnx(predictor.backend.model, np.zeros((1, 3, h, w), np.float32), out)
+    stamp_onnx(out, export_meta(predictor.meta, "onnx"))
+    return out

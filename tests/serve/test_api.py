@@ -164,21 +164,6 @@ def test_cors_only_for_named_origins(server, predictor, images):
         assert other.headers.get("access-control-allow-origin") != "http://elsewhere.test"
 
 
-@pytest.fixture(scope="module")
-def onnx_model(predictor, tmp_path_factory):
-    """The tiny checkpoint exported as ``zoo export`` writes it: the graph plus the zoo metadata."""
-    import numpy as np
-
-    from zoo.exporters import export_onnx
-    from zoo.exporters.metadata import export_meta, stamp_onnx
-
-    out = tmp_path_factory.mktemp("onnx") / "tiny ceph.onnx"
-    w, h = predictor.input_size
-    export_onnx(predictor.backend.model, np.zeros((1, 3, h, w), np.float32), out)
-    stamp_onnx(out, export_meta(predictor.meta, "onnx"))
-    return out
-
-
 def test_exported_onnx_model_is_served(onnx_model, images):
     from zoo.inference import Predictor
     from zoo.serve import create_app

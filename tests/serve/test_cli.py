@@ -13,12 +13,15 @@ import pytest
 from serve_helpers import assert_same_landmarks, free_socket, post_image, running_server
 
 
-def test_zoo_serve_process(tiny_model, predictor, images, tmp_path):
+def test_zoo_serve_process(onnx_model, images, tmp_path):
+    """The exported model, as a deployment would serve it (no torch needed to start)."""
+    from zoo.inference import Predictor
+
     sock = free_socket()
     port = sock.getsockname()[1]
     sock.close()
     log = (tmp_path / "server.log").open("w")
-    proc = subprocess.Popen([sys.executable, "-m", "zoo.cli", "serve", str(tiny_model), "--port", str(port),
+    proc = subprocess.Popen([sys.executable, "-m", "zoo.cli", "serve", str(onnx_model), "--port", str(port),
                              "--max-concurrency", "1", "--log-level", "warning"],
                             stdout=log, stderr=subprocess.STDOUT, env=dict(os.environ, PYTHONIOENCODING="utf-8"))
     url = f"http://127.0.0.1:{port}"
@@ -37,8 +40,10 @@ def test_zoo_serve_process(tiny_model, predictor, images, tmp_path):
             info = client.get(f"{url}/v1/model").json()
             response = post_image(client, url, images["png16"])
         assert info["limits"]["max_concurrency"] == 1 and info["name"] == "tiny ceph"
+        assert info["runtime"] == "onnxruntime"
         assert response.status_code == 200, response.text
-        assert_same_landmarks(response.json()["predictions"][0], predictor.predict(images["png16"]))
+        local = Predictor.from_path(onnx_model).predict(images["png16"])
+        assert_same_landmarks(response.json()["predictions"][0], local)
     finally:
         proc.send_signal(signal.SIGINT)
         try:
@@ -48,7 +53,7 @@ def test_zoo_serve_process(tiny_model, predictor, images, tmp_path):
                 proc.kill()
             log.close()
     banner = (tmp_path / "server.log").read_text()
-    assert "serving tiny ceph.pth (torch, isbi2015, 19 landmarks)" in banner
+    assert "serving tiny ceph.onnx (onnxruntime, isbi2015, 19 landmarks)" in banner
     assert proc.returncode == 0, banner
 
 
