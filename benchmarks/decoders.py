@@ -32,7 +32,7 @@ def machine() -> str:
     import torch
 
     return (f"{platform.platform()}, {cpu_name()}, "
-            f"{os.cpu_count()} logical CPUs, torch {torch.__version__}, {torch.get_num_threads()} threads")
+            f"{os.cpu_count()} logical CPUs, torch {torch.__version__}, torch threads: {torch.get_num_threads()}")
 
 
 def make_maps(n: int, size: int, sigma: float, noise: float, seed: int):
