@@ -160,3 +160,12 @@ def test_synthetic_cephalograms_analyse_fully_with_the_ruler():
         assert [r.key for r in a.rows if not r.available] == []
         assert a["FMA"].value + a["IMPA"].value + a["FMIA"].value == pytest.approx(180.0)
         assert 70 < a["IMPA"].value < 120 and 40 < a["GonialAngle"].value < 160
+
+
+def test_coincident_landmarks_make_rows_unavailable_not_crash():
+    from zoo.clinical import analyze
+
+    layout = {s: (100.0, 100.0) for s in ["S", "N", "A", "B", "Go", "Me", "Gn", "Pog", "Or", "Po", "Ar", "ANS"]}
+    analysis = analyze(layout, mm_per_pixel=0.1)
+    jarabak = analysis["Jarabak"]
+    assert jarabak.value is None and "degenerate" in jarabak.reason

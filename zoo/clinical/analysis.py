@@ -177,8 +177,11 @@ def _evaluate(m: Measurement, points, flagged, scale, norms: Norms) -> Row:
         return row
     try:
         value = float(m.compute(points))
-    except ValueError as exc:
+    except (ValueError, ZeroDivisionError) as exc:  # coincident landmarks: a zero-length line or ratio base
         row.reason = f"degenerate geometry: {exc}"
+        return row
+    if not math.isfinite(value):
+        row.reason = "degenerate geometry: the value is not finite"
         return row
     if m.needs_scale:
         value *= scale
