@@ -8,6 +8,7 @@ in heatmap pixels, so they hold for any output stride.
 
     python benchmarks/decoders.py [--n 2000] [--size 64] [--out decoders.md]
 """
+
 from __future__ import annotations
 
 import argparse
@@ -31,8 +32,10 @@ def machine() -> str:
 
     import torch
 
-    return (f"{platform.platform()}, {cpu_name()}, "
-            f"{os.cpu_count()} logical CPUs, torch {torch.__version__}, torch threads: {torch.get_num_threads()}")
+    return (
+        f"{platform.platform()}, {cpu_name()}, "
+        f"{os.cpu_count()} logical CPUs, torch {torch.__version__}, torch threads: {torch.get_num_threads()}"
+    )
 
 
 def make_maps(n: int, size: int, sigma: float, noise: float, seed: int):
@@ -76,19 +79,33 @@ def run(n: int, size: int, sigmas: list[float], noises: list[float], seed: int) 
                     coords, _ = dec(maps, (size, size))
                 ms = (time.perf_counter() - t0) * 1e3
                 err = (coords - centres).norm(dim=-1).flatten()
-                rows.append((sigma, noise, name, err.mean().item(), err.median().item(),
-                             err.quantile(0.95).item(), err.max().item(), ms / n * 1e3))
+                rows.append(
+                    (
+                        sigma,
+                        noise,
+                        name,
+                        err.mean().item(),
+                        err.median().item(),
+                        err.quantile(0.95).item(),
+                        err.max().item(),
+                        ms / n * 1e3,
+                    )
+                )
     return rows
 
 
 def table(rows, n: int, size: int) -> str:
-    lines = [f"Radial error in heatmap px over {n} Gaussians per row on a {size}x{size} map "
-             "(noise: additive N(0, s) on a peak of 0.7-1.0).",
-             "",
-             "| sigma | noise s | decoder | mean | median | p95 | max | us / map |",
-             "|---|---|---|---|---|---|---|---|"]
+    lines = [
+        f"Radial error in heatmap px over {n} Gaussians per row on a {size}x{size} map "
+        "(noise: additive N(0, s) on a peak of 0.7-1.0).",
+        "",
+        "| sigma | noise s | decoder | mean | median | p95 | max | us / map |",
+        "|---|---|---|---|---|---|---|---|",
+    ]
     for sigma, noise, name, mean, med, p95, mx, us in rows:
-        lines.append(f"| {sigma:g} | {noise:g} | {name} | {mean:.4f} | {med:.4f} | {p95:.3f} | {mx:.3f} | {us:.1f} |")
+        lines.append(
+            f"| {sigma:g} | {noise:g} | {name} | {mean:.4f} | {med:.4f} | {p95:.3f} | {mx:.3f} | {us:.1f} |"
+        )
     return "\n".join(lines)
 
 
@@ -102,8 +119,10 @@ def main(argv=None) -> None:
     parser.add_argument("--out", type=Path, default=None, help="also write the markdown here")
     args = parser.parse_args(argv)
     rows = run(args.n, args.size, args.sigmas, args.noises, args.seed)
-    text = (f"{table(rows, args.n, args.size)}\n\nMachine: {machine()}. "
-            "Shared machine: timings are indicative, other jobs were running.\n")
+    text = (
+        f"{table(rows, args.n, args.size)}\n\nMachine: {machine()}. "
+        "Shared machine: timings are indicative, other jobs were running.\n"
+    )
     print(text)
     if args.out:
         args.out.write_text(text, encoding="utf-8")

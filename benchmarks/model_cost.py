@@ -14,6 +14,7 @@ best estimate of an unloaded machine), beside this machine's fp32 matrix-multipl
 
     python benchmarks/model_cost.py [--size 512] [--runs 5] [--budget-s 240] [--out x.md] [configs/x.py ...]
 """
+
 from __future__ import annotations
 
 import argparse
@@ -38,7 +39,7 @@ def matmul_gflops(n: int = 2048, runs: int = 5) -> float:
 
     a, b = torch.randn(n, n), torch.randn(n, n)
     a @ b
-    return 2 * n ** 3 / (min(_ms(lambda: a @ b) for _ in range(runs)) / 1e3) / 1e9
+    return 2 * n**3 / (min(_ms(lambda: a @ b) for _ in range(runs)) / 1e3) / 1e9
 
 
 def build(path: Path):
@@ -67,10 +68,21 @@ def cost(path: Path, size: int) -> dict:
         model(torch.empty(1, 3, size, size, device="meta"), mode="tensor")
     backbone = sum(counter.get_flop_counts().get(f"{type(model).__name__}.backbone", {}).values())
     arch = getattr(model.backbone, "arch", None) or f"resnet{getattr(model.backbone, 'depth', '')}"
-    output = f"heatmap {shapes['out'][-2]}x{shapes['out'][-1]}" if model.head.output_kind == "heatmap" else "coords"
-    return dict(config=path.stem, backbone=arch, k=model.num_keypoints,
-                params=sum(p.numel() for p in model.parameters()) / 1e6, gflops=counter.get_total_flops() / 1e9,
-                backbone_gflops=backbone / 1e9, output=output, times=[])
+    output = (
+        f"heatmap {shapes['out'][-2]}x{shapes['out'][-1]}"
+        if model.head.output_kind == "heatmap"
+        else "coords"
+    )
+    return dict(
+        config=path.stem,
+        backbone=arch,
+        k=model.num_keypoints,
+        params=sum(p.numel() for p in model.parameters()) / 1e6,
+        gflops=counter.get_total_flops() / 1e9,
+        backbone_gflops=backbone / 1e9,
+        output=output,
+        times=[],
+    )
 
 
 def time_round_robin(paths: list[Path], rows: list[dict], size: int, runs: int, budget_s: float) -> int:
@@ -86,24 +98,31 @@ def time_round_robin(paths: list[Path], rows: list[dict], size: int, runs: int, 
             model(x, mode="tensor")  # warm-up
         while rounds < runs and (rounds == 0 or time.perf_counter() - start < budget_s):
             for model, row in zip(models, rows):
-                row["times"].append(_ms(lambda: model(x, mode="tensor")))
+                row["times"].append(_ms(lambda m=model: m(x, mode="tensor")))
             rounds += 1
-            print(f"round {rounds}: " + ", ".join(f"{r['config']} {r['times'][-1]:.0f} ms" for r in rows),
-                  file=sys.stderr, flush=True)
+            print(
+                f"round {rounds}: " + ", ".join(f"{r['config']} {r['times'][-1]:.0f} ms" for r in rows),
+                file=sys.stderr,
+                flush=True,
+            )
     return rounds
 
 
 def table(rows: list[dict], peak: float | None) -> str:
-    lines = ["| config | backbone | K | output | params (M) | GFLOPs | backbone GFLOPs | CPU ms median "
-             "| CPU ms min | GFLOP/s (at min) |",
-             "|---|---|---|---|---|---|---|---|---|---|"]
+    lines = [
+        "| config | backbone | K | output | params (M) | GFLOPs | backbone GFLOPs | CPU ms median "
+        "| CPU ms min | GFLOP/s (at min) |",
+        "|---|---|---|---|---|---|---|---|---|---|",
+    ]
     for r in rows:
         med = best = rate = "-"
         if r["times"]:
             med, best = f"{statistics.median(r['times']):.0f}", f"{min(r['times']):.0f}"
             rate = f"{r['gflops'] / (min(r['times']) / 1e3):.0f}"
-        lines.append(f"| {r['config']} | {r['backbone']} | {r['k']} | {r['output']} | {r['params']:.2f} "
-                     f"| {r['gflops']:.1f} | {r['backbone_gflops']:.1f} | {med} | {best} | {rate} |")
+        lines.append(
+            f"| {r['config']} | {r['backbone']} | {r['k']} | {r['output']} | {r['params']:.2f} "
+            f"| {r['gflops']:.1f} | {r['backbone_gflops']:.1f} | {med} | {best} | {rate} |"
+        )
     return "\n".join(lines)
 
 
@@ -115,9 +134,13 @@ def main(argv=None) -> None:
     parser.add_argument("--size", type=int, default=512)
     parser.add_argument("--runs", type=int, default=5, help="timed rounds (after one warm-up pass)")
     parser.add_argument("--budget-s", type=float, default=240.0, help="start no new round after this long")
-    parser.add_argument("--threads", type=int, default=None,
-                        help="torch intra-op threads (default: torch's choice); 1 avoids thread-barrier stalls when "
-                             "other jobs oversubscribe the cores")
+    parser.add_argument(
+        "--threads",
+        type=int,
+        default=None,
+        help="torch intra-op threads (default: torch's choice); 1 avoids thread-barrier stalls when "
+        "other jobs oversubscribe the cores",
+    )
     parser.add_argument("--no-time", action="store_true", help="parameters and GFLOPs only")
     parser.add_argument("--out", type=Path, default=None, help="also write the markdown here")
     args = parser.parse_args(argv)
@@ -135,15 +158,19 @@ def main(argv=None) -> None:
         rounds = time_round_robin(paths, rows, args.size, args.runs, args.budget_s)
         peak = max(peak, matmul_gflops())
         load = max(load, os.getloadavg()[0])
-        note = (f"{rounds} timed round(s) after one warm-up, models interleaved; fp32 matmul (2048^3) peaked at "
-                f"{peak:.0f} GFLOP/s")
+        note = (
+            f"{rounds} timed round(s) after one warm-up, models interleaved; fp32 matmul (2048^3) peaked at "
+            f"{peak:.0f} GFLOP/s"
+        )
     sys.path.insert(0, str(Path(__file__).resolve().parent))
     from decoders import machine  # benchmarks/decoders.py
 
-    text = (f"Input {args.size}x{args.size}, batch 1, fp32 eager, random weights, `mode='tensor'` (decoder "
-            f"included); {note}.\n\n{table(rows, None)}\n\nMachine: {machine()}; highest 1-minute load average "
-            f"seen: {load:.1f}. The cores are shared with other people's jobs: times vary from run to run and "
-            "are inflated when the load exceeds the core count; compare them within one table.\n")
+    text = (
+        f"Input {args.size}x{args.size}, batch 1, fp32 eager, random weights, `mode='tensor'` (decoder "
+        f"included); {note}.\n\n{table(rows, None)}\n\nMachine: {machine()}; highest 1-minute load average "
+        f"seen: {load:.1f}. The cores are shared with other people's jobs: times vary from run to run and "
+        "are inflated when the load exceeds the core count; compare them within one table.\n"
+    )
     print(text)
     if args.out:
         args.out.write_text(text, encoding="utf-8")

@@ -1,4 +1,5 @@
 """Built-in plugin `ceph31`: the 31-landmark HRNet heatmap detector of the seeds' note B."""
+
 from zoo import hookimpl
 
 from .detector import HRNet31HeatmapDetector

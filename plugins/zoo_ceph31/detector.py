@@ -6,6 +6,7 @@ Note B moved from direct coordinates (MRE > 9 px) to heatmaps: HRNet-W32, heatma
 accuracy" variant is heatmap 512, ``coord_weight=10``, ``sigma=1.0``; its "best speed" variant W18 and
 heatmap 256. Each is a keyword here.
 """
+
 from __future__ import annotations
 
 from zoo.models.detector import LandmarkDetector
@@ -31,27 +32,66 @@ class HRNet31HeatmapDetector(LandmarkDetector):
         backbone, neck, head, decoder, loss: dicts merged over the defaults, for anything else.
     """
 
-    def __init__(self, arch: str = "hrnet_w32", landmark_set: str = "ceph31", input_size: int = 768,
-                 heatmap_size: int = 384, sigma: float = 1.5, coord_weight: float = 5.0, focal_weight: float = 0.1,
-                 soft_argmax_beta: float = 20.0, head_channels: int = 64, in_channels: int = 3,
-                 pretrained: bool | str = False, backbone: dict | None = None, neck: dict | None = None,
-                 head: dict | None = None, decoder: dict | None = None, loss: dict | None = None,
-                 data_preprocessor: dict | None = None, test_cfg: dict | None = None, init_cfg: dict | None = None):
+    def __init__(
+        self,
+        arch: str = "hrnet_w32",
+        landmark_set: str = "ceph31",
+        input_size: int = 768,
+        heatmap_size: int = 384,
+        sigma: float = 1.5,
+        coord_weight: float = 5.0,
+        focal_weight: float = 0.1,
+        soft_argmax_beta: float = 20.0,
+        head_channels: int = 64,
+        in_channels: int = 3,
+        pretrained: bool | str = False,
+        backbone: dict | None = None,
+        neck: dict | None = None,
+        head: dict | None = None,
+        decoder: dict | None = None,
+        loss: dict | None = None,
+        data_preprocessor: dict | None = None,
+        test_cfg: dict | None = None,
+        init_cfg: dict | None = None,
+    ):
         if input_size % heatmap_size or input_size // heatmap_size not in (1, 2, 4):
             raise ModelConfigError(
-                f"HRNet31HeatmapDetector: input_size {input_size} / heatmap_size {heatmap_size} must be 1, 2 or 4.")
+                f"HRNet31HeatmapDetector: input_size {input_size} / heatmap_size {heatmap_size} "
+                "must be 1, 2 or 4."
+            )
         self.input_size, self.heatmap_size = input_size, heatmap_size
         super().__init__(
-            backbone=_merge(dict(type="HRNetBackbone", arch=arch, in_channels=in_channels, pretrained=pretrained),
-                            backbone),
+            backbone=_merge(
+                dict(type="HRNetBackbone", arch=arch, in_channels=in_channels, pretrained=pretrained),
+                backbone,
+            ),
             neck=_merge(dict(type="HRNetV2Neck"), neck),
-            head=_merge(dict(type="HeatmapHead", output_stride=input_size // heatmap_size, sigma=sigma,
-                             channels=head_channels), head),
+            head=_merge(
+                dict(
+                    type="HeatmapHead",
+                    output_stride=input_size // heatmap_size,
+                    sigma=sigma,
+                    channels=head_channels,
+                ),
+                head,
+            ),
             decoder=_merge(dict(type="DarkDecoder", blur_sigma=sigma), decoder),
-            loss=_merge(dict(type="CombinedHeatmapCoordLoss", heatmap_loss=dict(type="HeatmapMSELoss"),
-                             coord_loss=dict(type="L1CoordLoss"), coord_weight=coord_weight,
-                             focal_weight=focal_weight, soft_argmax_beta=soft_argmax_beta), loss),
-            landmark_set=landmark_set, data_preprocessor=data_preprocessor, test_cfg=test_cfg, init_cfg=init_cfg)
+            loss=_merge(
+                dict(
+                    type="CombinedHeatmapCoordLoss",
+                    heatmap_loss=dict(type="HeatmapMSELoss"),
+                    coord_loss=dict(type="L1CoordLoss"),
+                    coord_weight=coord_weight,
+                    focal_weight=focal_weight,
+                    soft_argmax_beta=soft_argmax_beta,
+                ),
+                loss,
+            ),
+            landmark_set=landmark_set,
+            data_preprocessor=data_preprocessor,
+            test_cfg=test_cfg,
+            init_cfg=init_cfg,
+        )
 
     @classmethod
     def _smoke_cfgs(cls) -> list[dict]:

@@ -1,4 +1,5 @@
 """Built-in plugin `hrnet`: HRNet-W18/W32/W48 (and the small W18s) backbones from timm."""
+
 from zoo import hookimpl
 
 from .backbone import HRNetBackbone

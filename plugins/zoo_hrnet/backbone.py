@@ -4,6 +4,7 @@ timm's ``features_only`` HRNet defaults to ``feature_location='incre'``: the cla
 layers (128-1024 channels, millions of extra parameters). Landmark heads want the branches
 themselves, so we ask for ``feature_location=''`` and drop the stride-2 stem level by default.
 """
+
 from __future__ import annotations
 
 import torch.nn as nn
@@ -24,8 +25,13 @@ class HRNetBackbone(nn.Module):
         out_indices: timm feature levels; 0 is the stride-2 stem (64 channels), 1-4 the branches.
     """
 
-    def __init__(self, arch: str = "hrnet_w18", in_channels: int = 3, pretrained: bool | str = False,
-                 out_indices: tuple[int, ...] = (1, 2, 3, 4)):
+    def __init__(
+        self,
+        arch: str = "hrnet_w18",
+        in_channels: int = 3,
+        pretrained: bool | str = False,
+        out_indices: tuple[int, ...] = (1, 2, 3, 4),
+    ):
         super().__init__()
         if arch not in ARCHS:
             raise ModelConfigError(f"HRNetBackbone: arch must be one of {', '.join(ARCHS)}; got {arch!r}.")
@@ -34,8 +40,14 @@ class HRNetBackbone(nn.Module):
         import timm
 
         self.arch = arch
-        self.model = timm.create_model(arch, pretrained=False, features_only=True, feature_location="",
-                                       out_indices=tuple(out_indices), in_chans=in_channels)
+        self.model = timm.create_model(
+            arch,
+            pretrained=False,
+            features_only=True,
+            feature_location="",
+            out_indices=tuple(out_indices),
+            in_chans=in_channels,
+        )
         if pretrained:
             from zoo.models.weights import load_local_weights
 
@@ -46,7 +58,7 @@ class HRNetBackbone(nn.Module):
     @classmethod
     def _smoke_cfgs(cls) -> list[dict]:
         """Cheap variants the generated tests build (``tests/models/test_components.py``)."""
-        return [dict(arch='hrnet_w18_small'), dict(arch='hrnet_w18_small_v2', in_channels=1)]
+        return [dict(arch="hrnet_w18_small"), dict(arch="hrnet_w18_small_v2", in_channels=1)]
 
     def forward(self, x):
         return list(self.model(x))

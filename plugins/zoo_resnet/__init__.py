@@ -1,4 +1,5 @@
 """Built-in plugin `resnet`: ResNet-18/34/50 backbones from timm (the seeds' regression baseline)."""
+
 from zoo import hookimpl
 
 from .backbone import ResNetBackbone

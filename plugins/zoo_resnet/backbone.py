@@ -1,4 +1,5 @@
 """ResNet feature extractor from timm, speaking the zoo's backbone contract."""
+
 from __future__ import annotations
 
 import torch.nn as nn
@@ -19,8 +20,13 @@ class ResNetBackbone(nn.Module):
             ``layer1``-``layer4`` (64/64/128/256/512 channels for depth 18 and 34, x4 for 50).
     """
 
-    def __init__(self, depth: int = 34, in_channels: int = 3, pretrained: bool | str = False,
-                 out_indices: tuple[int, ...] = (1, 2, 3, 4)):
+    def __init__(
+        self,
+        depth: int = 34,
+        in_channels: int = 3,
+        pretrained: bool | str = False,
+        out_indices: tuple[int, ...] = (1, 2, 3, 4),
+    ):
         super().__init__()
         if depth not in DEPTHS:
             raise ModelConfigError(f"ResNetBackbone: depth must be one of {DEPTHS}, got {depth!r}.")
@@ -29,8 +35,13 @@ class ResNetBackbone(nn.Module):
         import timm
 
         self.depth = depth
-        self.model = timm.create_model(f"resnet{depth}", pretrained=False, features_only=True,
-                                       out_indices=tuple(out_indices), in_chans=in_channels)
+        self.model = timm.create_model(
+            f"resnet{depth}",
+            pretrained=False,
+            features_only=True,
+            out_indices=tuple(out_indices),
+            in_chans=in_channels,
+        )
         if pretrained:
             from zoo.models.weights import load_local_weights
 

@@ -17,6 +17,7 @@ without ``_smoke_cfgs`` is built with no keywords, so its defaults must be cheap
   fed a ``HeatmapHead`` (stride 2, sigma 2) or a ``RegressionHead``'s targets and outputs.
 - model: ``LandmarkDetector`` subclasses, in loss, predict and tensor modes on 64 x 64 images.
 """
+
 from __future__ import annotations
 
 import math
@@ -79,8 +80,10 @@ def test_backbone_contract(name, cfg):
     _grads_ok(model)
 
 
-@pytest.mark.parametrize("arch,widths", [("hrnet_w32", [32, 64, 128, 256]), ("hrnet_w48", [48, 96, 192, 384]),
-                                         ("hrnet_w18", [18, 36, 72, 144])])
+@pytest.mark.parametrize(
+    "arch,widths",
+    [("hrnet_w32", [32, 64, 128, 256]), ("hrnet_w48", [48, 96, 192, 384]), ("hrnet_w18", [18, 36, 72, 144])],
+)
 def test_hrnet_branch_widths_build_only(arch, widths):
     model = BACKBONES.build(dict(type="HRNetBackbone", arch=arch))
     assert model.out_channels == widths
@@ -101,7 +104,11 @@ def test_neck_contract(name, cfg):
 
 
 def _head_inputs():
-    return [16, 32], [4, 8], [torch.randn(2, 16, SIZE // 4, SIZE // 4), torch.randn(2, 32, SIZE // 8, SIZE // 8)]
+    return (
+        [16, 32],
+        [4, 8],
+        [torch.randn(2, 16, SIZE // 4, SIZE // 4), torch.randn(2, 32, SIZE // 8, SIZE // 8)],
+    )
 
 
 @pytest.mark.parametrize("name,cfg", _cases(HEADS))
@@ -138,10 +145,20 @@ def _pred_and_targets(kind: str):
     """A head of the kind, its random output (requires grad) and the encoded targets for it."""
     chans, strides, feats = _head_inputs()
     if kind == "heatmap":
-        head = HEADS.build(dict(type="HeatmapHead", in_channels=chans, in_strides=strides, num_keypoints=K,
-                                output_stride=2, sigma=2.0))
+        head = HEADS.build(
+            dict(
+                type="HeatmapHead",
+                in_channels=chans,
+                in_strides=strides,
+                num_keypoints=K,
+                output_stride=2,
+                sigma=2.0,
+            )
+        )
     else:
-        head = HEADS.build(dict(type="RegressionHead", in_channels=chans, in_strides=strides, num_keypoints=K))
+        head = HEADS.build(
+            dict(type="RegressionHead", in_channels=chans, in_strides=strides, num_keypoints=K)
+        )
     kp, vis = _keypoints()
     targets = head.encode(kp, vis, (SIZE, SIZE))
     out = head(feats)
@@ -160,7 +177,9 @@ def test_loss_contract(name, cfg):
     _grads_ok(head)
     perfect = (targets["heatmaps"] if kind == "heatmap" else targets["coords"]).clone()
     assert loss(perfect, targets) < value.detach()
-    doubled = LOSSES.build(dict(type=name, **cfg, loss_weight=2.0)) if "loss_weight" in _params(loss) else None
+    doubled = (
+        LOSSES.build(dict(type=name, **cfg, loss_weight=2.0)) if "loss_weight" in _params(loss) else None
+    )
     if doubled is not None:
         assert torch.allclose(doubled(out.detach(), targets), 2 * loss(out.detach(), targets), rtol=1e-4)
 
@@ -205,8 +224,15 @@ def test_decoder_exports_to_onnx(name, cfg, tmp_path):
     _, _, targets = _pred_and_targets(kind)
     output = targets["heatmaps"] if kind == "heatmap" else targets["coords"]
     path = tmp_path / "decoder with space.onnx"
-    torch.onnx.export(Wrapped(decoder).eval(), (output,), str(path), opset_version=17, dynamo=False,
-                      input_names=["x"], output_names=["coords", "conf"])
+    torch.onnx.export(
+        Wrapped(decoder).eval(),
+        (output,),
+        str(path),
+        opset_version=17,
+        dynamo=False,
+        input_names=["x"],
+        output_names=["coords", "conf"],
+    )
     sess = onnxruntime.InferenceSession(str(path), providers=["CPUExecutionProvider"])
     o_coords, o_conf = sess.run(None, {"x": output.numpy()})
     coords, conf = decoder(output, (SIZE, SIZE))
@@ -237,7 +263,7 @@ def test_detector_contract(name, cfg):
     model.train()
     losses = model(**data, mode="loss")
     assert torch.isfinite(losses["loss"]) and losses["loss"].requires_grad
-    total, log_vars = model.parse_losses(losses)
+    total, _ = model.parse_losses(losses)
     assert torch.allclose(total, losses["loss"])  # parts are logged, not summed twice
     total.backward()
     _grads_ok(model)
@@ -247,7 +273,9 @@ def test_detector_contract(name, cfg):
         coords, scores = model(data["inputs"], mode="tensor")
     assert coords.shape == (2, k, 2) and scores.shape == (2, k)
     assert ((coords > -SIZE / 4) & (coords < SIZE * 1.25)).all()
-    preds = model(**model.data_preprocessor(dict(inputs=images, data_samples=_samples(2, k)), False), mode="predict")
+    preds = model(
+        **model.data_preprocessor(dict(inputs=images, data_samples=_samples(2, k)), False), mode="predict"
+    )
     for p, c in zip(preds, coords):
         np.testing.assert_allclose(p.pred_input_keypoints, c.numpy(), rtol=1e-5, atol=1e-4)
         # warp diag(0.5, 0.25): original = input / (0.5, 0.25)

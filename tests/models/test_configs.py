@@ -2,6 +2,7 @@
 
 Only the ``model`` part of each config is built, so these tests need no dataset on disk.
 """
+
 from __future__ import annotations
 
 from pathlib import Path

@@ -1,4 +1,5 @@
 """Behaviour the generated contract tests cannot see: conventions, precision, weights files, errors."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -12,6 +13,7 @@ load_plugins()
 
 # --- pixel convention -------------------------------------------------------------------------------
 
+
 def test_heatmap_cell_centres_map_to_input_pixel_centres():
     from zoo.heads.convention import heatmap_to_input, input_to_heatmap
 
@@ -21,7 +23,9 @@ def test_heatmap_cell_centres_map_to_input_pixel_centres():
     assert torch.allclose(xy, torch.tensor([[1.5, 1.5], [5.5, 9.5]]))
     assert torch.allclose(input_to_heatmap(xy, (64, 64), (16, 16)), uv)
     # the image edge -0.5 is the heatmap edge -0.5 at any stride
-    assert torch.allclose(input_to_heatmap(torch.tensor([-0.5, 63.5]), (64, 64), (16, 16)), torch.tensor([-0.5, 15.5]))
+    assert torch.allclose(
+        input_to_heatmap(torch.tensor([-0.5, 63.5]), (64, 64), (16, 16)), torch.tensor([-0.5, 15.5])
+    )
 
 
 def test_gaussian_targets_peak_at_the_sub_pixel_centre():
@@ -46,10 +50,13 @@ def test_heatmap_head_zeroes_keypoints_outside_the_map():
 @pytest.mark.parametrize("stride", [3, 8])
 def test_heatmap_head_rejects_impossible_strides(stride):
     with pytest.raises(ZooError, match="output_stride"):
-        HEADS.build(dict(type="HeatmapHead", in_channels=[8], in_strides=[4], num_keypoints=2, output_stride=stride))
+        HEADS.build(
+            dict(type="HeatmapHead", in_channels=[8], in_strides=[4], num_keypoints=2, output_stride=stride)
+        )
 
 
 # --- decoders ---------------------------------------------------------------------------------------
+
 
 def _gaussians(n=400, size=48, sigma=2.0, noise=0.0, seed=0):
     from zoo.heads.convention import render_gaussians
@@ -115,6 +122,7 @@ def test_dark_is_exact_at_the_border():
 
 # --- losses -----------------------------------------------------------------------------------------
 
+
 def test_landmark_weights_scale_each_keypoint():
     pred = torch.zeros(1, 2, 4, 4)
     targets = dict(heatmaps=torch.ones(1, 2, 4, 4), weight=torch.ones(1, 2))
@@ -155,16 +163,25 @@ def test_combined_loss_parts_sum_to_the_total():
 
 # --- detector and preprocessor ------------------------------------------------------------------------
 
+
 def _small_detector(**kw):
-    cfg = dict(type="LandmarkDetector", landmark_set="isbi2015",
-               backbone=dict(type="HRNetBackbone", arch="hrnet_w18_small"), neck=dict(type="HRNetV2Neck"),
-               head=dict(type="HeatmapHead"), decoder=dict(type="ArgmaxDecoder"), loss=dict(type="HeatmapMSELoss"))
+    cfg = dict(
+        type="LandmarkDetector",
+        landmark_set="isbi2015",
+        backbone=dict(type="HRNetBackbone", arch="hrnet_w18_small"),
+        neck=dict(type="HRNetV2Neck"),
+        head=dict(type="HeatmapHead"),
+        decoder=dict(type="ArgmaxDecoder"),
+        loss=dict(type="HeatmapMSELoss"),
+    )
     cfg.update(kw)
     return MODELS.build(cfg)
 
 
 def test_data_preprocessor_normalises_and_converts_channels():
-    pre = MODELS.build(dict(type="LandmarkDataPreprocessor", mean=[10.0, 20.0, 30.0], std=[2.0, 4.0, 5.0], channels=3))
+    pre = MODELS.build(
+        dict(type="LandmarkDataPreprocessor", mean=[10.0, 20.0, 30.0], std=[2.0, 4.0, 5.0], channels=3)
+    )
     grey = torch.full((1, 8, 6), 50, dtype=torch.uint8)
     out = pre(dict(inputs=[grey, grey.clone()]))["inputs"]
     assert out.shape == (2, 3, 8, 6)
@@ -188,8 +205,12 @@ def test_unknown_landmark_set_and_bad_mode_raise_zoo_errors():
 
 
 def test_flip_test_averages_with_the_mirrored_prediction():
-    cfg = dict(landmark_set="ruler", backbone=dict(type="ResNetBackbone", depth=18), head=dict(type="RegressionHead"),
-               decoder=dict(type="RegressionDecoder"))
+    cfg = dict(
+        landmark_set="ruler",
+        backbone=dict(type="ResNetBackbone", depth=18),
+        head=dict(type="RegressionHead"),
+        decoder=dict(type="RegressionDecoder"),
+    )
     torch.manual_seed(0)
     plain = MODELS.build(dict(type="LandmarkDetector", **cfg)).eval()
     flip = MODELS.build(dict(type="LandmarkDetector", test_cfg=dict(flip_test=True), **cfg)).eval()
@@ -206,13 +227,16 @@ def test_flip_test_averages_with_the_mirrored_prediction():
 
 
 def test_state_dict_holds_no_decoder_or_loss_buffers():
-    model = _small_detector(decoder=dict(type="DarkDecoder"), loss=dict(type="HeatmapMSELoss", landmark_weights=[1.0] * 19))
+    model = _small_detector(
+        decoder=dict(type="DarkDecoder"), loss=dict(type="HeatmapMSELoss", landmark_weights=[1.0] * 19)
+    )
     keys = model.state_dict().keys()
     assert not any(k.startswith(("decoder.", "loss_module.")) for k in keys)
     assert any(k.startswith("backbone.") for k in keys) and any(k.startswith("head.") for k in keys)
 
 
 # --- local pretrained weights -------------------------------------------------------------------------
+
 
 def test_pretrained_from_a_local_file_with_prefix_and_grey_stem(tmp_path):
     import timm
@@ -275,14 +299,25 @@ def test_detector_tensor_mode_exports_with_its_decoder(tmp_path):
     (Each decoder's own trace and ONNX export are covered by the generated tests.)
     """
     ort = pytest.importorskip("onnxruntime")
-    model = _small_detector(decoder=dict(type="DarkDecoder"), head=dict(type="HeatmapHead", output_stride=2, channels=8))
+    model = _small_detector(
+        decoder=dict(type="DarkDecoder"), head=dict(type="HeatmapHead", output_stride=2, channels=8)
+    )
     model.eval()
     x = torch.randn(1, 3, 64, 64)
     with torch.no_grad():
         coords, scores = model(x)
     path = tmp_path / "small model.onnx"
-    torch.onnx.export(model, (x,), str(path), opset_version=17, dynamo=False, input_names=["image"],
-                      output_names=["coords", "scores"])
-    o_coords, o_scores = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"]).run(None, {"image": x.numpy()})
+    torch.onnx.export(
+        model,
+        (x,),
+        str(path),
+        opset_version=17,
+        dynamo=False,
+        input_names=["image"],
+        output_names=["coords", "scores"],
+    )
+    o_coords, o_scores = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"]).run(
+        None, {"image": x.numpy()}
+    )
     np.testing.assert_allclose(o_coords, coords.numpy(), atol=1e-2)
     np.testing.assert_allclose(o_scores, scores.numpy(), atol=1e-4)

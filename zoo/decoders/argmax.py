@@ -1,4 +1,5 @@
 """The hottest heatmap pixel: exact to within half a heatmap pixel, and the start of every refinement."""
+
 from __future__ import annotations
 
 import torch

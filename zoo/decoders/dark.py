@@ -10,6 +10,7 @@ Any blur is biased within about two sigmas of the map's border (replicate, refle
 padding drag peaks outwards by up to a pixel, zero padding inwards), so there the unblurred map is
 refined instead: exact on clean Gaussians, only noisier. The blur pads with zeros, as in DARK.
 """
+
 from __future__ import annotations
 
 import math
@@ -27,7 +28,7 @@ from .argmax import heatmap_argmax
 def gaussian_kernel1d(sigma: float) -> torch.Tensor:
     radius = max(1, math.ceil(3 * sigma))
     x = torch.arange(-radius, radius + 1, dtype=torch.float32)
-    k = torch.exp(-x ** 2 / (2 * sigma ** 2))
+    k = torch.exp(-(x**2) / (2 * sigma**2))
     return k / k.sum()
 
 
@@ -102,12 +103,18 @@ class DarkDecoder(nn.Module):
 
     def forward(self, heatmaps: torch.Tensor, input_hw):
         peaks, values = heatmap_argmax(heatmaps)
-        refined = taylor_refine(torch.log(self.modulate(heatmaps).clamp_min(self.eps)), peaks, self.max_offset)
+        refined = taylor_refine(
+            torch.log(self.modulate(heatmaps).clamp_min(self.eps)), peaks, self.max_offset
+        )
         if self.blur_sigma > 0:  # near the border the blur is biased: refine the raw map there
             h, w = heatmaps.shape[-2:]
             margin = 2 * self.blur_sigma
-            near = ((peaks[..., 0] < margin) | (peaks[..., 0] > w - 1 - margin)
-                    | (peaks[..., 1] < margin) | (peaks[..., 1] > h - 1 - margin))
+            near = (
+                (peaks[..., 0] < margin)
+                | (peaks[..., 0] > w - 1 - margin)
+                | (peaks[..., 1] < margin)
+                | (peaks[..., 1] > h - 1 - margin)
+            )
             raw = taylor_refine(torch.log(heatmaps.clamp_min(self.eps)), peaks, self.max_offset)
             refined = torch.where(near.unsqueeze(-1), raw, refined)
         return heatmap_to_input(refined, input_hw, heatmaps.shape[-2:]), values.clamp(0, 1)

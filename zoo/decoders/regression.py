@@ -1,4 +1,5 @@
 """Decoding a regression head: its normalised coordinates back to input pixels."""
+
 from __future__ import annotations
 
 import torch

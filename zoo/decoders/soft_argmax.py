@@ -7,6 +7,7 @@ too large and the softmax becomes a hard argmax with its quantisation error. ``b
 0.04-0.14 px mean error on clean Gaussians of sigma 2-1.5 at 64 and 384 px maps; ``beta <= 15``
 drifts several px to the centre on 384 px maps (``benchmarks/decoders.py``).
 """
+
 from __future__ import annotations
 
 import torch

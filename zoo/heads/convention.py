@@ -10,6 +10,7 @@ targets and predictions cannot disagree by half a cell.
 Every function is plain tensor arithmetic (works on sizes given as ints or traced tensors), so it
 runs inside exported graphs.
 """
+
 from __future__ import annotations
 
 import torch
@@ -46,6 +47,6 @@ def render_gaussians(centres: torch.Tensor, heatmap_hw, sigma: float) -> torch.T
     h, w = int(heatmap_hw[0]), int(heatmap_hw[1])
     xs = torch.arange(w, device=centres.device, dtype=centres.dtype)
     ys = torch.arange(h, device=centres.device, dtype=centres.dtype)
-    gx = torch.exp(-((xs - centres[..., 0:1]) ** 2) / (2 * sigma ** 2))  # (N, K, w)
-    gy = torch.exp(-((ys - centres[..., 1:2]) ** 2) / (2 * sigma ** 2))  # (N, K, h)
+    gx = torch.exp(-((xs - centres[..., 0:1]) ** 2) / (2 * sigma**2))  # (N, K, w)
+    gy = torch.exp(-((ys - centres[..., 1:2]) ** 2) / (2 * sigma**2))  # (N, K, h)
     return gy.unsqueeze(-1) * gx.unsqueeze(-2)

@@ -5,6 +5,7 @@ costs: the 31-landmark detector of the seeds wanted heatmaps of 384-512 px, i.e.
 of HRNet's stride 4. So the head upsamples with learned 2x steps (transposed convolution or pixel
 shuffle) after a 1x1 reduction that keeps those full-resolution layers narrow.
 """
+
 from __future__ import annotations
 
 import math
@@ -45,34 +46,52 @@ class HeatmapHead(nn.Module):
 
     output_kind = "heatmap"
 
-    def __init__(self, in_channels: list[int], in_strides: list[int], num_keypoints: int,
-                 output_stride: int = 4, sigma: float = 2.0, channels: int = 64, upsample: str = "deconv",
-                 num_convs: int = 0):
+    def __init__(
+        self,
+        in_channels: list[int],
+        in_strides: list[int],
+        num_keypoints: int,
+        output_stride: int = 4,
+        sigma: float = 2.0,
+        channels: int = 64,
+        upsample: str = "deconv",
+        num_convs: int = 0,
+    ):
         super().__init__()
         self.in_index = min(range(len(in_strides)), key=lambda i: in_strides[i])
         self.in_stride = in_strides[self.in_index]
         ratio = self.in_stride / output_stride
         steps = round(math.log2(ratio)) if ratio >= 1 else -1
-        if steps < 0 or 2 ** steps != ratio:
+        if steps < 0 or 2**steps != ratio:
             raise ModelConfigError(
                 f"HeatmapHead: output_stride={output_stride} must be the input's finest stride "
-                f"({self.in_stride}) divided by a power of two (e.g. {self.in_stride}, {self.in_stride // 2}, 1)."
+                f"({self.in_stride}) divided by a power of two "
+                f"(e.g. {self.in_stride}, {self.in_stride // 2}, 1)."
             )
         if upsample not in ("deconv", "pixel_shuffle"):
-            raise ModelConfigError(f"HeatmapHead: upsample must be 'deconv' or 'pixel_shuffle', got {upsample!r}.")
+            raise ModelConfigError(
+                f"HeatmapHead: upsample must be 'deconv' or 'pixel_shuffle', got {upsample!r}."
+            )
         if sigma <= 0:
             raise ModelConfigError(f"HeatmapHead: sigma must be positive, got {sigma!r}.")
         self.num_keypoints, self.output_stride, self.sigma = num_keypoints, output_stride, float(sigma)
         width = in_channels[self.in_index]
         layers: list[nn.Module] = []
         if steps or num_convs:
-            layers += [nn.Conv2d(width, channels, 1, bias=False), nn.BatchNorm2d(channels), nn.ReLU(inplace=True)]
+            layers += [
+                nn.Conv2d(width, channels, 1, bias=False),
+                nn.BatchNorm2d(channels),
+                nn.ReLU(inplace=True),
+            ]
             width = channels
         for _ in range(steps):
             layers.append(_up_block(width, channels, upsample))
         for _ in range(num_convs):
-            layers += [nn.Conv2d(width, channels, 3, padding=1, bias=False), nn.BatchNorm2d(channels),
-                       nn.ReLU(inplace=True)]
+            layers += [
+                nn.Conv2d(width, channels, 3, padding=1, bias=False),
+                nn.BatchNorm2d(channels),
+                nn.ReLU(inplace=True),
+            ]
         self.layers = nn.Sequential(*layers)
         self.final = nn.Conv2d(width, num_keypoints, 1)
         nn.init.normal_(self.final.weight, std=1e-3)
@@ -81,8 +100,11 @@ class HeatmapHead(nn.Module):
     @classmethod
     def _smoke_cfgs(cls) -> list[dict]:
         """Cheap variants the generated tests build (``tests/models/test_components.py``)."""
-        return [dict(output_stride=4), dict(output_stride=2, channels=8),
-                dict(output_stride=1, upsample='pixel_shuffle', channels=8, num_convs=1)]
+        return [
+            dict(output_stride=4),
+            dict(output_stride=2, channels=8),
+            dict(output_stride=1, upsample="pixel_shuffle", channels=8, num_convs=1),
+        ]
 
     def forward(self, feats) -> torch.Tensor:
         return self.final(self.layers(feats[self.in_index]))
@@ -99,8 +121,12 @@ class HeatmapHead(nn.Module):
         """
         heatmap_hw = tuple(heatmap_hw) if heatmap_hw is not None else self.heatmap_size(input_hw)
         coords = input_to_heatmap(keypoints.float(), input_hw, heatmap_hw)
-        inside = ((coords[..., 0] >= -0.5) & (coords[..., 0] <= heatmap_hw[1] - 0.5)
-                  & (coords[..., 1] >= -0.5) & (coords[..., 1] <= heatmap_hw[0] - 0.5))
+        inside = (
+            (coords[..., 0] >= -0.5)
+            & (coords[..., 0] <= heatmap_hw[1] - 0.5)
+            & (coords[..., 1] >= -0.5)
+            & (coords[..., 1] <= heatmap_hw[0] - 0.5)
+        )
         weight = visible.float() * inside.float()
         heatmaps = render_gaussians(coords, heatmap_hw, self.sigma) * weight[..., None, None]
         return dict(heatmaps=heatmaps, coords=coords, weight=weight)

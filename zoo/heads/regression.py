@@ -1,4 +1,5 @@
 """Direct coordinate regression: the seeds' ResNet-34 baseline, kept as the yardstick to beat."""
+
 from __future__ import annotations
 
 import torch
@@ -26,8 +27,14 @@ class RegressionHead(nn.Module):
 
     output_kind = "coords"
 
-    def __init__(self, in_channels: list[int], in_strides: list[int], num_keypoints: int,
-                 hidden_channels: int = 0, dropout: float = 0.0):
+    def __init__(
+        self,
+        in_channels: list[int],
+        in_strides: list[int],
+        num_keypoints: int,
+        hidden_channels: int = 0,
+        dropout: float = 0.0,
+    ):
         super().__init__()
         self.num_keypoints = num_keypoints
         self.in_index = max(range(len(in_strides)), key=lambda i: in_strides[i])

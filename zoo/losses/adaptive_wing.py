@@ -4,6 +4,7 @@ Near the peak (target ~1) it behaves like wing loss, strongly penalising small e
 sharp; on the background (target ~0) its exponent ``alpha - y`` tends to 2 and it is MSE-like, so
 background noise is not over-punished. Above ``theta`` it is linear.
 """
+
 from __future__ import annotations
 
 import torch
@@ -16,14 +17,26 @@ from ._weights import as_buffer, keypoint_weights
 
 @LOSSES.register_module()
 class AdaptiveWingLoss(nn.Module):
-    """Adaptive wing loss (alpha 2.1, omega 14, epsilon 1, theta 0.5), pixel mean per map, keypoint-weighted."""
+    """Adaptive wing loss (alpha 2.1, omega 14, epsilon 1, theta 0.5), pixel mean per map, weighted."""
 
     input_kind = "heatmap"  # what it consumes: a head's heatmaps or coordinates
 
-    def __init__(self, alpha: float = 2.1, omega: float = 14.0, epsilon: float = 1.0, theta: float = 0.5,
-                 landmark_weights=None, loss_weight: float = 1.0):
+    def __init__(
+        self,
+        alpha: float = 2.1,
+        omega: float = 14.0,
+        epsilon: float = 1.0,
+        theta: float = 0.5,
+        landmark_weights=None,
+        loss_weight: float = 1.0,
+    ):
         super().__init__()
-        self.alpha, self.omega, self.epsilon, self.theta = float(alpha), float(omega), float(epsilon), float(theta)
+        self.alpha, self.omega, self.epsilon, self.theta = (
+            float(alpha),
+            float(omega),
+            float(epsilon),
+            float(theta),
+        )
         as_buffer(self, landmark_weights)
         self.loss_weight = float(loss_weight)
 
@@ -32,8 +45,8 @@ class AdaptiveWingLoss(nn.Module):
         delta = (y - pred).abs()
         power = self.alpha - y
         ratio = self.theta / self.epsilon
-        a = (self.omega / (1 + ratio ** power) * power * ratio ** (power - 1) / self.epsilon)
-        c = self.theta * a - self.omega * torch.log1p(ratio ** power)
+        a = self.omega / (1 + ratio**power) * power * ratio ** (power - 1) / self.epsilon
+        c = self.theta * a - self.omega * torch.log1p(ratio**power)
         small = self.omega * torch.log1p((delta / self.epsilon).clamp_min(1e-12) ** power)
         loss = torch.where(delta < self.theta, small, a * delta - c)
         weight = keypoint_weights(targets, pred, self.landmark_weights)

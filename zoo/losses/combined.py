@@ -5,6 +5,7 @@ metric only cares about the peak's position; a coordinate loss on the differenti
 closes that gap (the seeds' note B used ``coord_weight=5``). Coordinates are compared *normalised*
 by the heatmap size, so ``coord_weight`` means the same at heatmap 192, 384 or 512.
 """
+
 from __future__ import annotations
 
 import torch
@@ -31,9 +32,16 @@ class CombinedHeatmapCoordLoss(nn.Module):
 
     input_kind = "heatmap"  # what it consumes: a head's heatmaps or coordinates
 
-    def __init__(self, heatmap_loss: dict | None = None, coord_loss: dict | None = None, coord_weight: float = 5.0,
-                 focal_weight: float = 0.0, soft_argmax_beta: float = 20.0, focal_loss: dict | None = None,
-                 loss_weight: float = 1.0):
+    def __init__(
+        self,
+        heatmap_loss: dict | None = None,
+        coord_loss: dict | None = None,
+        coord_weight: float = 5.0,
+        focal_weight: float = 0.0,
+        soft_argmax_beta: float = 20.0,
+        focal_loss: dict | None = None,
+        loss_weight: float = 1.0,
+    ):
         super().__init__()
         self.heatmap_loss = LOSSES.build(heatmap_loss or dict(type="HeatmapMSELoss"))
         self.coord_loss = LOSSES.build(coord_loss or dict(type="L1CoordLoss"))
@@ -44,7 +52,7 @@ class CombinedHeatmapCoordLoss(nn.Module):
     @classmethod
     def _smoke_cfgs(cls) -> list[dict]:
         """Cheap variants the generated tests build (``tests/models/test_components.py``)."""
-        return [{}, dict(focal_weight=0.5, coord_loss=dict(type='WingLoss', omega=0.05, epsilon=0.01))]
+        return [{}, dict(focal_weight=0.5, coord_loss=dict(type="WingLoss", omega=0.05, epsilon=0.01))]
 
     def components(self, pred: torch.Tensor, targets: dict) -> dict[str, torch.Tensor]:
         """Each weighted term by name (``heatmap``, ``coord``, ``focal``); their sum is the loss."""
@@ -52,8 +60,10 @@ class CombinedHeatmapCoordLoss(nn.Module):
         scale = torch.tensor([w, h], device=pred.device, dtype=pred.dtype)
         coords = soft_argmax(pred, self.soft_argmax_beta) / scale
         norm_targets = dict(targets, coords=targets["coords"].to(pred) / scale)
-        parts = dict(heatmap=self.heatmap_loss(pred, targets),
-                     coord=self.coord_weight * self.coord_loss(coords, norm_targets))
+        parts = dict(
+            heatmap=self.heatmap_loss(pred, targets),
+            coord=self.coord_weight * self.coord_loss(coords, norm_targets),
+        )
         if self.focal_loss is not None:
             parts["focal"] = self.focal_weight * self.focal_loss(pred, targets)
         return {k: self.loss_weight * v for k, v in parts.items()}

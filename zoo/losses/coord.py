@@ -4,6 +4,7 @@ The regression head's units are normalised (0..1 across the image); the heatmap 
 pixels. Wing's ``omega``/``epsilon`` are in those units too, so a config must scale them to the head.
 Each loss averages over visible keypoint coordinates (weighted by ``weight`` x ``landmark_weights``).
 """
+
 from __future__ import annotations
 
 import math
@@ -59,7 +60,9 @@ class SmoothL1CoordLoss(_CoordLoss):
 class WingLoss(_CoordLoss):
     """Wing loss (Feng et al., CVPR 2018): log-shaped below `omega` to weigh small errors, L1 above."""
 
-    def __init__(self, omega: float = 10.0, epsilon: float = 2.0, landmark_weights=None, loss_weight: float = 1.0):
+    def __init__(
+        self, omega: float = 10.0, epsilon: float = 2.0, landmark_weights=None, loss_weight: float = 1.0
+    ):
         super().__init__(landmark_weights, loss_weight)
         self.omega, self.epsilon = float(omega), float(epsilon)
         self.c = self.omega - self.omega * math.log1p(self.omega / self.epsilon)

@@ -5,6 +5,7 @@ on confident mistakes, and reduces the penalty near the landmark by ``(1 - targe
 pixels next to the peak are not punished as hard as far-away ones. With sub-pixel Gaussian targets
 no pixel is exactly 1, so each map's positive is its hottest target pixel.
 """
+
 from __future__ import annotations
 
 import torch
@@ -28,8 +29,15 @@ class FocalHeatmapLoss(nn.Module):
 
     input_kind = "heatmap"  # what it consumes: a head's heatmaps or coordinates
 
-    def __init__(self, alpha: float = 2.0, beta: float = 4.0, use_sigmoid: bool = False, eps: float = 1e-4,
-                 landmark_weights=None, loss_weight: float = 1.0):
+    def __init__(
+        self,
+        alpha: float = 2.0,
+        beta: float = 4.0,
+        use_sigmoid: bool = False,
+        eps: float = 1e-4,
+        landmark_weights=None,
+        loss_weight: float = 1.0,
+    ):
         super().__init__()
         self.alpha, self.beta, self.use_sigmoid, self.eps = float(alpha), float(beta), use_sigmoid, float(eps)
         as_buffer(self, landmark_weights)
@@ -43,6 +51,6 @@ class FocalHeatmapLoss(nn.Module):
         peak = target.amax(dim=(-2, -1), keepdim=True)
         pos = ((target >= peak) & (peak > 0)).to(pred)
         pos_loss = -torch.log(prob) * (1 - prob) ** self.alpha * pos
-        neg_loss = -torch.log(1 - prob) * prob ** self.alpha * (1 - target) ** self.beta * (1 - pos)
+        neg_loss = -torch.log(1 - prob) * prob**self.alpha * (1 - target) ** self.beta * (1 - pos)
         num_pos = (pos * weight).sum().clamp_min(1.0)
         return self.loss_weight * ((pos_loss + neg_loss) * weight).sum() / num_pos

@@ -1,4 +1,5 @@
 """Mean squared error between predicted and target heatmaps: the standard heatmap loss."""
+
 from __future__ import annotations
 
 import torch

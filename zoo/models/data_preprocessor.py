@@ -4,6 +4,7 @@ The seeds' note C lost accuracy to a server that normalised with 0.5/0.5 instead
 values used in training; keeping normalisation inside the model (and its config inside the
 checkpoint) removes that second copy.
 """
+
 from __future__ import annotations
 
 import torch
@@ -29,15 +30,32 @@ class LandmarkDataPreprocessor(ImgDataPreprocessor):
             right and bottom, so it never moves a coordinate.
     """
 
-    def __init__(self, mean=IMAGENET_MEAN, std=IMAGENET_STD, channels: int | None = None,
-                 bgr_to_rgb: bool = False, pad_size_divisor: int = 1, pad_value: float = 0, non_blocking: bool = False):
+    def __init__(
+        self,
+        mean=IMAGENET_MEAN,
+        std=IMAGENET_STD,
+        channels: int | None = None,
+        bgr_to_rgb: bool = False,
+        pad_size_divisor: int = 1,
+        pad_value: float = 0,
+        non_blocking: bool = False,
+    ):
         if channels not in (None, 1, 3):
-            raise ModelConfigError(f"LandmarkDataPreprocessor: channels must be 1, 3 or None, got {channels!r}.")
+            raise ModelConfigError(
+                f"LandmarkDataPreprocessor: channels must be 1, 3 or None, got {channels!r}."
+            )
         if mean is not None and channels is not None and len(mean) != channels:
             raise ModelConfigError(
-                f"LandmarkDataPreprocessor: {len(mean)} mean values for channels={channels}.")
-        super().__init__(mean=mean, std=std, pad_size_divisor=pad_size_divisor, pad_value=pad_value,
-                         bgr_to_rgb=bgr_to_rgb, non_blocking=non_blocking)
+                f"LandmarkDataPreprocessor: {len(mean)} mean values for channels={channels}."
+            )
+        super().__init__(
+            mean=mean,
+            std=std,
+            pad_size_divisor=pad_size_divisor,
+            pad_value=pad_value,
+            bgr_to_rgb=bgr_to_rgb,
+            non_blocking=non_blocking,
+        )
         self.channels = channels
 
     def _convert(self, img: torch.Tensor) -> torch.Tensor:

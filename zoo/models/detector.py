@@ -5,6 +5,7 @@ from the part before them, so swapping a backbone is a one-line config change. T
 the module, so the graph that ``mode='tensor'`` traces (and the exporters export) already ends in
 input-pixel coordinates and confidences: no decoding code outside the model to drift.
 """
+
 from __future__ import annotations
 
 import numpy as np
@@ -26,13 +27,20 @@ def _build(registry, cfg, **kwargs):
 
 
 def _stack(samples, key: str, dtype=torch.float32, device=None) -> torch.Tensor:
-    return torch.stack([torch.as_tensor(np.asarray(s.get(key)) if not isinstance(s.get(key), torch.Tensor)
-                                        else s.get(key), dtype=dtype) for s in samples]).to(device)
+    return torch.stack(
+        [
+            torch.as_tensor(
+                np.asarray(s.get(key)) if not isinstance(s.get(key), torch.Tensor) else s.get(key),
+                dtype=dtype,
+            )
+            for s in samples
+        ]
+    ).to(device)
 
 
 @MODELS.register_module()
 class LandmarkDetector(BaseModel):
-    """Backbone + neck + head + decoder (+ loss) for one landmark set, in mmengine's loss/predict/tensor modes.
+    """Backbone + neck + head + decoder (+ loss) for one landmark set; mmengine's loss/predict/tensor modes.
 
     Args:
         backbone, neck, head, decoder, loss: component configs (``neck`` defaults to ``IdentityNeck``;
@@ -44,9 +52,18 @@ class LandmarkDetector(BaseModel):
             swapping the landmark set's ``flip_pairs`` (none on a lateral view: each landmark stays itself).
     """
 
-    def __init__(self, backbone: dict, head: dict, decoder: dict, landmark_set: str, neck: dict | None = None,
-                 loss: dict | None = None, data_preprocessor: dict | None = None, test_cfg: dict | None = None,
-                 init_cfg: dict | None = None):
+    def __init__(
+        self,
+        backbone: dict,
+        head: dict,
+        decoder: dict,
+        landmark_set: str,
+        neck: dict | None = None,
+        loss: dict | None = None,
+        data_preprocessor: dict | None = None,
+        test_cfg: dict | None = None,
+        init_cfg: dict | None = None,
+    ):
         if data_preprocessor is None:
             data_preprocessor = dict(type="LandmarkDataPreprocessor")
         if isinstance(data_preprocessor, dict):
@@ -59,10 +76,19 @@ class LandmarkDetector(BaseModel):
         self.test_cfg = {"flip_test": False, **(test_cfg or {})}
         self.backbone = _build(BACKBONES, backbone)
         neck = neck or dict(type="IdentityNeck")
-        self.neck = _build(NECKS, neck, in_channels=list(self.backbone.out_channels),
-                           in_strides=list(self.backbone.out_strides))
-        self.head = _build(HEADS, head, in_channels=list(self.neck.out_channels),
-                           in_strides=list(self.neck.out_strides), num_keypoints=self.num_keypoints)
+        self.neck = _build(
+            NECKS,
+            neck,
+            in_channels=list(self.backbone.out_channels),
+            in_strides=list(self.backbone.out_strides),
+        )
+        self.head = _build(
+            HEADS,
+            head,
+            in_channels=list(self.neck.out_channels),
+            in_strides=list(self.neck.out_strides),
+            num_keypoints=self.num_keypoints,
+        )
         self.decoder = _build(DECODERS, decoder)
         self.loss_module = _build(LOSSES, loss) if loss is not None else None
 
@@ -70,12 +96,22 @@ class LandmarkDetector(BaseModel):
     def _smoke_cfgs(cls) -> list[dict]:
         """Cheap variants the generated tests build (``tests/models/test_components.py``)."""
         return [
-            dict(landmark_set="isbi2015", backbone=dict(type="HRNetBackbone", arch="hrnet_w18_small"),
-                 neck=dict(type="HRNetV2Neck"), head=dict(type="HeatmapHead", output_stride=2, channels=8),
-                 decoder=dict(type="DarkDecoder"), loss=dict(type="HeatmapMSELoss")),
-            dict(landmark_set="ruler", backbone=dict(type="ResNetBackbone", depth=18),
-                 head=dict(type="RegressionHead"), decoder=dict(type="RegressionDecoder"),
-                 loss=dict(type="L1CoordLoss"), data_preprocessor=dict(type="LandmarkDataPreprocessor", channels=3)),
+            dict(
+                landmark_set="isbi2015",
+                backbone=dict(type="HRNetBackbone", arch="hrnet_w18_small"),
+                neck=dict(type="HRNetV2Neck"),
+                head=dict(type="HeatmapHead", output_stride=2, channels=8),
+                decoder=dict(type="DarkDecoder"),
+                loss=dict(type="HeatmapMSELoss"),
+            ),
+            dict(
+                landmark_set="ruler",
+                backbone=dict(type="ResNetBackbone", depth=18),
+                head=dict(type="RegressionHead"),
+                decoder=dict(type="RegressionDecoder"),
+                loss=dict(type="L1CoordLoss"),
+                data_preprocessor=dict(type="LandmarkDataPreprocessor", channels=3),
+            ),
         ]
 
     @property
@@ -112,19 +148,27 @@ class LandmarkDetector(BaseModel):
             return self.loss(inputs, data_samples)
         if mode == "predict":
             return self.predict(inputs, data_samples)
-        raise ModelConfigError(f"LandmarkDetector.forward: mode must be 'tensor', 'loss' or 'predict', got {mode!r}.")
+        raise ModelConfigError(
+            f"LandmarkDetector.forward: mode must be 'tensor', 'loss' or 'predict', got {mode!r}."
+        )
 
     def loss(self, inputs: torch.Tensor, data_samples) -> dict:
-        """``dict(loss=total, <part>=...)``; parts carry no 'loss' in their names, so mmengine sums only the total."""
+        """``dict(loss=total, <part>=...)``.
+
+        The parts carry no 'loss' in their names, so mmengine logs them but sums only the total.
+        """
         if self.loss_module is None:
-            raise ModelConfigError("this LandmarkDetector was built without a `loss` config; it cannot train.")
+            raise ModelConfigError(
+                "this LandmarkDetector was built without a `loss` config; it cannot train."
+            )
         output = self.forward_head(inputs)
         keypoints = _stack(data_samples, "keypoints", device=inputs.device)
         visible = _stack(data_samples, "keypoints_visible", device=inputs.device)
         if keypoints.shape[1] != self.num_keypoints:
             raise ModelConfigError(
                 f"samples have {keypoints.shape[1]} keypoints, the model's landmark set "
-                f"{self.landmark_set!r} has {self.num_keypoints}.")
+                f"{self.landmark_set!r} has {self.num_keypoints}."
+            )
         extra = dict(heatmap_hw=tuple(output.shape[-2:])) if self.head.output_kind == "heatmap" else {}
         targets = self.head.encode(keypoints, visible, tuple(inputs.shape[-2:]), **extra)
         if hasattr(self.loss_module, "components"):
@@ -135,12 +179,17 @@ class LandmarkDetector(BaseModel):
 
     @torch.no_grad()
     def predict(self, inputs: torch.Tensor, data_samples=None) -> list:
-        """Each sample with ``pred_input_keypoints``, ``pred_keypoints`` (original px via its ``warp``), ``pred_scores``."""
+        """Each sample with ``pred_input_keypoints``, ``pred_keypoints``, ``pred_scores``.
+
+        ``pred_keypoints`` are in original pixels, through the sample's ``warp`` (identity when absent).
+        """
         from zoo.structures import LandmarkSample
 
         coords, scores = self.decode(inputs)
         if data_samples is None:
-            data_samples = [LandmarkSample(metainfo=dict(img_shape=tuple(inputs.shape[-2:]))) for _ in range(len(inputs))]
+            data_samples = [
+                LandmarkSample(metainfo=dict(img_shape=tuple(inputs.shape[-2:]))) for _ in range(len(inputs))
+            ]
         coords_np = coords.float().cpu().numpy().astype(np.float64)
         scores_np = scores.float().cpu().numpy()
         for sample, xy, conf in zip(data_samples, coords_np, scores_np):

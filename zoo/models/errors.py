@@ -1,4 +1,5 @@
 """Errors a model config can cause, raised where the wrong value is first seen."""
+
 from __future__ import annotations
 
 from zoo.registry import ZooError

@@ -7,6 +7,7 @@ keys may carry a prefix such as ``backbone.`` or ``model.``; both are accepted. 
 lacks (a classifier) are ignored, but every parameter the network has must be found, otherwise the
 "pretrained" model would silently be half random.
 """
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -43,7 +44,7 @@ def read_state_dict(path: str | Path) -> dict:
 def _strip(state: dict, wanted: set[str]) -> dict:
     best, best_hits = state, len(wanted & set(state))
     for prefix in _PREFIXES:
-        stripped = {k[len(prefix):]: v for k, v in state.items() if k.startswith(prefix)}
+        stripped = {k[len(prefix) :]: v for k, v in state.items() if k.startswith(prefix)}
         hits = len(wanted & set(stripped))
         if hits > best_hits:
             best, best_hits = stripped, hits
@@ -61,7 +62,12 @@ def load_local_weights(module, path: str | Path) -> None:
             f"(first: {', '.join(missing[:3])}). Is it for this architecture?"
         )
     for k in own:  # a grey-scale stem from RGB weights: sum the colour filters, as timm does
-        if k in state and state[k].dim() == 4 and own[k].dim() == 4 and own[k].shape[1] == 1 != state[k].shape[1]:
+        if (
+            k in state
+            and state[k].dim() == 4
+            and own[k].dim() == 4
+            and own[k].shape[1] == 1 != state[k].shape[1]
+        ):
             state[k] = state[k].sum(dim=1, keepdim=True)
     bad = [k for k in own if k in state and tuple(state[k].shape) != tuple(own[k].shape)]
     if bad:

@@ -5,6 +5,7 @@ which); concatenating all of them at the finest stride is what the HRNetV2 paper
 dense prediction. An optional 1x1 convolution then mixes and narrows the concatenation, which keeps
 the head cheap when it upsamples further.
 """
+
 from __future__ import annotations
 
 import torch
@@ -27,12 +28,19 @@ class HRNetV2Neck(nn.Module):
         in_indices: which input levels to use; ``None`` uses all.
     """
 
-    def __init__(self, in_channels: list[int], in_strides: list[int], out_channels: int | None = None,
-                 in_indices: list[int] | None = None):
+    def __init__(
+        self,
+        in_channels: list[int],
+        in_strides: list[int],
+        out_channels: int | None = None,
+        in_indices: list[int] | None = None,
+    ):
         super().__init__()
         self.in_indices = list(range(len(in_channels))) if in_indices is None else list(in_indices)
         if not self.in_indices or any(not 0 <= i < len(in_channels) for i in self.in_indices):
-            raise ModelConfigError(f"HRNetV2Neck: in_indices {in_indices} do not fit {len(in_channels)} inputs.")
+            raise ModelConfigError(
+                f"HRNetV2Neck: in_indices {in_indices} do not fit {len(in_channels)} inputs."
+            )
         strides = [in_strides[i] for i in self.in_indices]
         self.finest = self.in_indices[strides.index(min(strides))]
         concat = sum(in_channels[i] for i in self.in_indices)
@@ -40,8 +48,11 @@ class HRNetV2Neck(nn.Module):
             self.fuse = nn.Identity()
             width = concat
         else:
-            self.fuse = nn.Sequential(nn.Conv2d(concat, out_channels, 1, bias=False), nn.BatchNorm2d(out_channels),
-                                      nn.ReLU(inplace=True))
+            self.fuse = nn.Sequential(
+                nn.Conv2d(concat, out_channels, 1, bias=False),
+                nn.BatchNorm2d(out_channels),
+                nn.ReLU(inplace=True),
+            )
             width = out_channels
         self.out_channels = [width]
         self.out_strides = [in_strides[self.finest]]
@@ -53,7 +64,10 @@ class HRNetV2Neck(nn.Module):
 
     def forward(self, feats):
         size = feats[self.finest].shape[-2:]
-        parts = [feats[i] if feats[i].shape[-2:] == size
-                 else F.interpolate(feats[i], size=size, mode="bilinear", align_corners=False)
-                 for i in self.in_indices]
+        parts = [
+            feats[i]
+            if feats[i].shape[-2:] == size
+            else F.interpolate(feats[i], size=size, mode="bilinear", align_corners=False)
+            for i in self.in_indices
+        ]
         return [self.fuse(torch.cat(parts, dim=1))]

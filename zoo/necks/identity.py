@@ -1,4 +1,5 @@
 """The neck that does nothing, so every detector has the same backbone -> neck -> head shape."""
+
 from __future__ import annotations
 
 import torch.nn as nn
