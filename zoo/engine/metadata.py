@@ -53,7 +53,8 @@ def build_zoo_meta(cfg, model) -> dict:
         "landmark_set": str(model.landmark_set),
         "landmark_symbols": list(model.landmark_symbols),
         "preprocess": preprocess_from_config(cfg),
-        "decoder": dict(cfg.model.get("decoder") or {}),
+        # a model class may build its own decoder (HRNet31HeatmapDetector): record what it really uses
+        "decoder": dict(cfg.model.get("decoder") or {"type": type(model.decoder).__name__}),
         "ruler_mm": cfg.get("ruler_mm"),
         "config": cfg.pretty_text,
     }
