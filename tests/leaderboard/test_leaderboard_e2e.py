@@ -128,3 +128,20 @@ def test_given_checkpoints_are_tested_not_trained(board, tmp_path):
     assert row["model"] == "tiny_regression/seed7/iter_4" and row["budget"] == "given checkpoint"
     assert row["train_min"] is None and row["status"] == "ok"
     assert row["MRE_px"] == pytest.approx(trained["runs"][0]["figures"]["MRE_px"], rel=1e-6)
+
+
+def test_recost_measures_every_model_again_and_keeps_the_accuracy(board, tmp_path):
+    import shutil
+
+    from zoo.leaderboard import recost
+
+    out, first = board
+    copy = tmp_path / "copy of board"
+    shutil.copytree(out, copy)
+    result = recost(copy, runtimes=("eager",), latency_runs=1, calib_images=0, echo=None)
+    assert result["ranking"] == first["ranking"]
+    for entry in result["models"]:
+        assert set(entry["cost"]["latency"]) == {"eager"} and entry["cost"]["latency"]["eager"]["ms"] > 0
+        assert len(entry["cost"]["load_average_1min"]) == 2
+    assert all(r["ort_fp32_ms"] is None and r["torch_ms"] > 0 for r in result["table"])
+    assert "--recost" in (copy / "leaderboard.md").read_text(encoding="utf-8")

@@ -5,8 +5,8 @@
 """
 from .budget import BudgetError, apply_budget, iters_for_minutes, stretch_schedule
 from .model_run import LeaderboardError
-from .run import DEFAULT_RUNTIMES, render, run_leaderboard
+from .run import DEFAULT_RUNTIMES, recost, render, run_leaderboard
 from .tables import CSV_COLUMNS
 
 __all__ = ["BudgetError", "CSV_COLUMNS", "DEFAULT_RUNTIMES", "LeaderboardError", "apply_budget",
-           "iters_for_minutes", "render", "run_leaderboard", "stretch_schedule"]
+           "iters_for_minutes", "recost", "render", "run_leaderboard", "stretch_schedule"]

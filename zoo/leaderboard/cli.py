@@ -36,6 +36,8 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--note", action="append", default=[], metavar="TEXT",
                    help="a sentence for the notes under the table (repeatable; also with --render)")
     p.add_argument("--render", metavar="DIR", help="only rebuild DIR's tables and plot from its leaderboard.json")
+    p.add_argument("--recost", metavar="DIR", help="only measure the cost (latency) of DIR's models again, back "
+                                                   "to back, and rebuild its tables and plot")
     p.add_argument("--publish", nargs=2, metavar=("MD", "PNG"),
                    help="with --render: also write the markdown to MD and the plot to PNG (linked from MD)")
     p.add_argument("--debug", action="store_true", help="full tracebacks")
@@ -60,6 +62,11 @@ def run_cli(argv: list[str], prog: str = "zoo leaderboard") -> int:
         unknown = [r for r in runtimes if r not in RUNTIMES]
         if unknown:
             raise ZooError(f"unknown runtime(s) {unknown}; choose from {', '.join(RUNTIMES)}")
+        if args.recost:
+            from .run import recost
+
+            recost(args.recost, runtimes=runtimes, latency_runs=args.latency_runs, calib_images=args.calib_images)
+            return 0
         run_leaderboard(args.configs, args.checkpoints, out=args.out, data_root=args.data, iters=args.iters,
                         budget_minutes=args.budget_minutes, seed=args.seed, repeats=args.repeats, runtimes=runtimes,
                         latency_runs=args.latency_runs, calib_images=args.calib_images, probe_iters=args.probe_iters,

@@ -61,8 +61,14 @@ def write_markdown(result: dict, rows: list[dict], anchors: dict | None = None) 
     lines.append(_split_line("Training split", split.get("train")))
     lines.append(_split_line("Test split", split.get("test")))
     lat = result["latency"]
-    lines.append(f"- Latency: {', '.join(lat['runtimes'])}; {lat['rule']}, {lat['runs']} timed runs. "
-                 "ONNX graphs from the zoo's exporters (int8: static QDQ, calibrated on the test config's images).")
+    lines.append(f"- Latency: {', '.join(lat['runtimes'])}; {lat['rule']}, {lat['runs']} timed runs; all models "
+                 "back to back after the training" + (f" ({lat['remeasured_with']})" if lat.get("remeasured_with")
+                                                      else "")
+                 + (f", finished {lat['measured']}" if lat.get("measured") else "")
+                 + ". ONNX graphs from the zoo's exporters (int8: static QDQ, calibrated on the test config's images).")
+    for e in result.get("models", []):
+        if (e.get("cost") or {}).get("error"):
+            lines.append(f"- {e['model']}: cost not measured ({e['cost']['error']}).")
     loads = [f"{e['model']} {e['cost']['load_average_1min'][0]:.1f}-{e['cost']['load_average_1min'][1]:.1f}"
              for e in result.get("models", []) if (e.get("cost") or {}).get("load_average_1min")]
     if loads:

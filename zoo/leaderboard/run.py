@@ -126,6 +126,7 @@ def run_leaderboard(configs=(), checkpoints=(), *, out, data_root=None, iters: i
                 entry["status"] = _error_text(exc)
                 log(f"{entry['model']}: {entry['status']}")
             save()
+        _cost_pass(result, Path(tmp), log, save, runtimes, latency_runs, calib_images, data_root)
     result["finished"] = time.strftime("%Y-%m-%d %H:%M:%S %Z")
     result["wall_min"] = (time.time() - log.t0) / 60
     save()
@@ -161,15 +162,59 @@ def _describe(entry, cfg, result, log) -> None:
             log(f"WARNING: {note}")
 
 
-def _cost(entry, checkpoint, cfg, tmp, log, runtimes, latency_runs, calib_images) -> None:
+def _cost(entry, tmp, log, runtimes, latency_runs, calib_images, data_root=None) -> None:
+    checkpoint = entry["cost_checkpoint"]
+    cfg = test_config_of(checkpoint, data_root)
     log(f"{entry['model']}: parameters, GFLOPs and CPU latency ({', '.join(runtimes) or 'none'}) ...")
     load_before = os.getloadavg()[0] if hasattr(os, "getloadavg") else None
-    entry["cost"] = measure_cost(checkpoint, cfg, runtimes=runtimes, runs=latency_runs,
-                                 calib_images=calib_images, tmpdir=tmp, log=lambda m: log(m.strip()))
+    try:
+        entry["cost"] = measure_cost(checkpoint, cfg, runtimes=runtimes, runs=latency_runs,
+                                     calib_images=calib_images, tmpdir=tmp, log=lambda m: log(m.strip()))
+    except Exception as exc:  # the accuracy stands; the cost columns stay empty and say why
+        entry["cost"] = {"error": _error_text(exc)}
+        log(f"{entry['model']}: cost {entry['cost']['error']}")
     if load_before is not None:  # latency on a shared machine is only as good as the quiet it had
         entry["cost"]["load_average_1min"] = [round(load_before, 2), round(os.getloadavg()[0], 2)]
     entry["checkpoint_mb"] = Path(checkpoint).stat().st_size / 1e6
     entry["weights_mb"] = weights_mb(checkpoint)
+
+
+def _cost_pass(result, tmp, log, save, runtimes, latency_runs, calib_images, data_root=None) -> None:
+    """Every model's cost in one back-to-back pass after all training, so that they share the machine's
+    state (on a shared machine, a latency measured between two trainings says more about the load)."""
+    for entry in result["models"]:
+        if entry["status"] == "ok" and entry.get("cost_checkpoint"):
+            _cost(entry, tmp, log, runtimes, latency_runs, calib_images, data_root)
+            save()
+    result["latency"]["measured"] = time.strftime("%Y-%m-%d %H:%M:%S %Z")
+
+
+def recost(out, *, runtimes=DEFAULT_RUNTIMES, latency_runs: int = 20, calib_images: int = 8, echo=print) -> dict:
+    """Measure the cost of every model of an existing leaderboard again, back to back (e.g. on a quiet
+    machine), keeping its accuracy figures; then rebuild the tables and the plot."""
+    import json
+
+    out = Path(out)
+    source = out / "leaderboard.json"
+    if not source.is_file():
+        raise LeaderboardError(f"no leaderboard.json in {out}")
+    result = json.loads(source.read_text(encoding="utf-8"))
+    log = Progress(out / "progress.log", echo)
+    for entry in result["models"]:  # boards written before cost_checkpoint was recorded
+        if not entry.get("cost_checkpoint"):
+            runs = entry.get("runs") or []
+            entry["cost_checkpoint"] = runs[0].get("checkpoint") if runs and runs[0].get("checkpoint") else \
+                (entry["source"] if not entry.get("trained") else None)
+    result["latency"].update(runtimes=list(runtimes), runs=latency_runs)
+    result["latency"]["remeasured_with"] = "zoo leaderboard --recost"
+    result["machine"]["load_average_at_recost"] = [round(v, 2) for v in os.getloadavg()] \
+        if hasattr(os, "getloadavg") else None
+    log(f"re-measuring the cost of {len(result['models'])} model(s) in {out}")
+    with tempfile.TemporaryDirectory(prefix="zoo-leaderboard-") as tmp:
+        _cost_pass(result, Path(tmp), log, lambda: _write_all(result, out), runtimes, latency_runs, calib_images,
+                   result.get("data_root_override"))
+    _write_all(result, out)
+    return result
 
 
 def _train_entry(entry, config, result, out, tmp, *, log, save, data_root, iters, budget_minutes, seed, repeats,
@@ -211,8 +256,7 @@ def _train_entry(entry, config, result, out, tmp, *, log, save, data_root, iters
                                                      if f.get("MRE_mm") is not None else ""))
         save()
         if r == 0:
-            _cost(entry, run["checkpoint"], cfg, tmp, log, runtimes, latency_runs, calib_images)
-            save()
+            entry["cost_checkpoint"] = run["checkpoint"]
 
 
 def _checkpoint_entry(entry, checkpoint, result, out, tmp, *, log, data_root, runtimes, latency_runs,
@@ -224,7 +268,7 @@ def _checkpoint_entry(entry, checkpoint, result, out, tmp, *, log, data_root, ru
     tested = evaluate(checkpoint, work_dir, data_root)
     entry["runs"].append({"seed": None, "figures": tables.run_figures(tested["report"]),
                           "test_s": tested["test_s"], "test_report": str(work_dir / "test_report.json")})
-    _cost(entry, checkpoint, cfg, tmp, log, runtimes, latency_runs, calib_images)
+    entry["cost_checkpoint"] = str(checkpoint)
 
 
 def render(out, publish_md=None, publish_plot=None, notes=()) -> dict:
