@@ -12,7 +12,7 @@ model = dict(
     backbone=dict(arch='hrnet_w18_small'),
     head=dict(output_stride=4, sigma=2.0),
 )
-max_iters = 600
+max_iters = 400
 train_cfg = dict(by_epoch=False, max_iters=max_iters, val_interval=200)
 optim_wrapper = dict(optimizer=dict(type='AdamW', lr=2e-3, weight_decay=1e-4), clip_grad=dict(max_norm=5.0))
 param_scheduler = [

@@ -80,3 +80,22 @@ ALL = {
     "hooks": HOOKS,
     "exporters": EXPORTERS,
 }
+
+
+def _scope_the_rest() -> None:
+    """Give every other mmengine root registry an empty ``zoo`` child.
+
+    With ``default_scope='zoo'`` the Runner looks for a ``zoo`` child in each registry it builds from
+    (loops, optimizers, visualizers, ...) and warns when there is none; an empty child finds mmengine's
+    own components through its parent, so the lookup is the same and the warnings go away.
+    """
+    import mmengine.registry as mm
+
+    ours = {id(reg.parent) for reg in ALL.values() if reg.parent is not None}
+    for name in dir(mm):
+        root = getattr(mm, name)
+        if isinstance(root, Registry) and root.parent is None and id(root) not in ours and "zoo" not in root.children:
+            Registry(root.name, parent=root, scope="zoo")
+
+
+_scope_the_rest()
