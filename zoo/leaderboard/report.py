@@ -42,6 +42,8 @@ def write_markdown(result: dict, rows: list[dict], anchors: dict | None = None) 
                      f"are means, (±x) is half the spread between the runs (max - min); the ranking of single runs "
                      f"matched the table's in {same} of {len(per_run)}.")
         lines.append("")
+    if result.get("notes"):
+        lines += ["## Notes", ""] + [f"- {note}" for note in result["notes"]] + [""]
     lines += ["## How it was made", ""]
     lines.append(f"- Command: `{result['command']}`")
     lines.append(f"- Budget: {b['rule']}" + (f"; {b['iters']} iterations" if b.get("iters") else "")
@@ -83,8 +85,6 @@ def write_markdown(result: dict, rows: list[dict], anchors: dict | None = None) 
     lines.append(f"- Started {result.get('started')}" + (f", finished {result['finished']} "
                                                           f"({result['wall_min']:.0f} min wall)"
                                                           if result.get("finished") else " (still running)") + ".")
-    for note in result.get("notes", []):
-        lines.append(f"- Note: {note}")
     if anchors:
         lines += ["", "## Context", ""] + _anchor_table(anchors)
     return "\n".join(lines) + "\n"
