@@ -53,12 +53,12 @@ def load_target(path: Path):
         return None, None, path
     if path.suffix == ".py":
         from zoo.engine.config import load_config
+        from zoo.models.weights import without_pretrained
         from zoo.registry import MODELS
 
         cfg = load_config(path)
         torch.manual_seed(0)
-        model_cfg = dict(cfg.model)
-        model_cfg["backbone"] = dict(model_cfg["backbone"], pretrained=False)
+        model_cfg = without_pretrained(cfg.model)
         return MODELS.build(model_cfg).eval(), cfg, None
     from zoo.exporters import load_checkpoint
 

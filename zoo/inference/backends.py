@@ -34,6 +34,7 @@ class TorchBackend:
         from mmengine.config import Config
 
         from zoo.engine.safe_checkpoint import safe_load
+        from zoo.models.weights import without_pretrained
         from zoo.registry import MODELS
 
         checkpoint = checkpoint if checkpoint is not None else safe_load(path)
@@ -43,8 +44,7 @@ class TorchBackend:
                 f"{path} has no zoo metadata (preprocessing, landmark names), so inference would have to guess; "
                 f"use a checkpoint saved by `zoo train`, or export one from it")
         cfg = Config.fromstring(meta["config"], file_format=".py")
-        model_cfg = dict(cfg.model)
-        model_cfg["backbone"] = dict(model_cfg["backbone"], pretrained=False)
+        model_cfg = without_pretrained(cfg.model)
         model = MODELS.build(model_cfg)
         state = checkpoint.get("state_dict", checkpoint)
         missing, unexpected = model.load_state_dict(state, strict=False)

@@ -76,3 +76,17 @@ def load_local_weights(module, path: str | Path) -> None:
             f"{path}: shape mismatch for {k}: file {tuple(state[k].shape)}, network {tuple(own[k].shape)}."
         )
     module.load_state_dict({k: state[k] for k in own if k in state}, strict=False)
+
+
+def without_pretrained(model_cfg: dict) -> dict:
+    """A model config whose backbone loads no weights file: the caller loads a checkpoint over it.
+
+    Only a backbone config that names ``pretrained`` is changed, so third-party backbones without that
+    argument still build.
+    """
+    model_cfg = dict(model_cfg)
+    backbone = dict(model_cfg.get("backbone") or {})
+    if backbone.get("pretrained"):
+        backbone["pretrained"] = False
+        model_cfg["backbone"] = backbone
+    return model_cfg
