@@ -121,3 +121,18 @@ class NonFiniteLossHook(Hook):
                     f"checkpoint in {runner.work_dir} is untouched. Lower the learning rate or check the data "
                     f"(`zoo data check`)."
                 )
+
+
+@HOOKS.register_module()
+class ChannelsLastHook(Hook):
+    """Trains in channels-last memory format: oneDNN's CPU convolutions run 1.3-2x faster that way.
+
+    The arithmetic is the same up to rounding. Parameters are converted in place, so the optimizer keeps its
+    references; inputs need no change (a convolution with channels-last weights returns channels-last
+    outputs), and checkpoints load into a model of either layout.
+    """
+
+    priority = "VERY_HIGH"
+
+    def before_train(self, runner) -> None:
+        runner.model.to(memory_format=torch.channels_last)

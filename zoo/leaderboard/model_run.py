@@ -85,7 +85,7 @@ def _train_runner(resolved: Path, work_dir: Path, channels_last: bool) -> None:
     prepare(cfg, work_dir=work_dir, phases=("train",))
     runner = build_runner(cfg)
     if channels_last:
-        from .hooks import ChannelsLastHook
+        from zoo.engine.hooks import ChannelsLastHook
 
         runner.register_hook(ChannelsLastHook(), priority="VERY_HIGH")
     runner.train()
