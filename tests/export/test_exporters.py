@@ -124,3 +124,13 @@ def test_no_images_to_check_on(hrnet_ckpt):
 
     with pytest.raises(ExportError, match="no real images to check the export on: .*--calib-images"):
         EXPORTERS.build(dict(type="OnnxExporter")).export(hrnet_ckpt, check=True)
+    with pytest.raises(ExportError, match="no real images"):  # int8 cannot calibrate on nothing
+        EXPORTERS.build(dict(type="OnnxInt8Exporter")).export(hrnet_ckpt, check=False)
+
+
+def test_unchecked_export_needs_no_images(hrnet_ckpt, workdir):
+    from zoo.registry import EXPORTERS
+
+    result = EXPORTERS.build(dict(type="TorchScriptExporter")).export(hrnet_ckpt, workdir / "unchecked.ts",
+                                                                      check=False)
+    assert result.path.is_file() and result.report is None and result.report_path is None

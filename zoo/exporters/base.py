@@ -93,11 +93,16 @@ class BaseExporter:
         out = Path(out) if out else self.default_out(checkpoint)
         out.parent.mkdir(parents=True, exist_ok=True)
         cfg = Config.fromstring(meta["config"], file_format=".py")
-        check_set, calib_set, source, calib_source = self._images(cfg, images)
         eager = Predictor(None, meta)
+        if check or self.needs_calibration or images:
+            check_set, calib_set, source, calib_source = self._images(cfg, images)
+            example = eager.preprocess(eager.load(check_set[0].path, str(check_set[0].path)))[0]
+        else:  # an unchecked fp32 export needs only the input's shape
+            check_set, calib_set, source, calib_source = [], [], "", ""
+            w, h = eager.input_size
+            example = np.zeros((1, eager.channels, h, w), np.float32)
         calibration = [eager.preprocess(eager.load(i.path, str(i.path)))[0] for i in calib_set] \
             if self.needs_calibration else None
-        example = eager.preprocess(eager.load(check_set[0].path, str(check_set[0].path)))[0]
         from .metadata import export_meta
 
         info = {"source_checkpoint": checkpoint.name}
@@ -114,11 +119,18 @@ class BaseExporter:
             raise ExportError(f"{self.format} export of {checkpoint} failed: {type(exc).__name__}: {exc}") from exc
         report = None
         if check:
-            report = self_check(model, meta, tmp, check_set, fmt=self.format, tolerance_px=self.tolerance_px,
-                                tolerance_mre=self.tolerance_mre, image_source=source,
-                                check_batch=self.dynamic_batch, threads=self.threads)
+            failed = self._failed_name(out)
+            try:
+                report = self_check(model, meta, tmp, check_set, fmt=self.format, tolerance_px=self.tolerance_px,
+                                    tolerance_mre=self.tolerance_mre, image_source=source,
+                                    check_batch=self.dynamic_batch, threads=self.threads)
+            except Exception as exc:
+                os.replace(tmp, failed)
+                if isinstance(exc, ExportError):
+                    raise
+                raise ExportError(f"{checkpoint} -> {self.format}: the exported file could not be checked "
+                                  f"(kept as {failed}): {type(exc).__name__}: {exc}") from exc
             if not report.passed:
-                failed = self._failed_name(out)
                 os.replace(tmp, failed)
                 raise ExportCheckError(f"{checkpoint} -> {self.format}: the exported model disagrees with the "
                                        f"eager one; kept as {failed} for inspection.\n{report.summary()}", report)
