@@ -3,7 +3,7 @@ import json
 import numpy as np
 import pytest
 
-from conftest import AARIZ, aariz_json, ls_task, points
+from data_helpers import AARIZ, aariz_json, ls_task, points
 from zoo.data import AnnotationError, DataNotFoundError, ImageReadError
 from zoo.data.datasets import AarizDataset, Ceph31Dataset
 

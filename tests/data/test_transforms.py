@@ -4,7 +4,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from conftest import write_image
+from data_helpers import write_image
 from zoo.data import ImageReadError
 from zoo.data.transforms import (CLAHE, LetterboxResize, LoadCephalogram, PackLandmarkInputs, PhotometricJitter,
                                  RandomAffine, RandomGaussianBlur, RandomSharpness, letterbox)

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 import torch.nn as nn
-from conftest import fast_config
+from reliability_helpers import fast_config
 
 from zoo import hookimpl
 

@@ -7,7 +7,7 @@ type, a missing config file and a missing data root (as subprocesses of ``tools/
 from __future__ import annotations
 
 import pytest
-from conftest import fast_config
+from reliability_helpers import fast_config
 
 pytestmark = pytest.mark.timeout(300)
 

@@ -23,7 +23,7 @@ import time
 from pathlib import Path
 
 import pytest
-from conftest import SUBPROCESS_ENV, fast_config
+from reliability_helpers import SUBPROCESS_ENV, fast_config
 
 from zoo.engine.safe_checkpoint import safe_load
 

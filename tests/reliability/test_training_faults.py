@@ -13,7 +13,7 @@ import os
 import shutil
 
 import pytest
-from conftest import fast_config
+from reliability_helpers import fast_config
 
 from zoo.engine.safe_checkpoint import safe_load
 
