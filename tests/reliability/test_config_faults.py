@@ -31,8 +31,13 @@ OPTIONS = {
 
 
 def _zoo(argv, capsys) -> tuple[int, str]:
+    from mmengine.logging import MMLogger
+
     from zoo.cli import main
 
+    # mmengine keeps its loggers for the process; one made under an earlier test's capture would write to that
+    # test's closed stream ("--- Logging error ---"), so each in-process call starts with fresh loggers
+    MMLogger._instance_dict.clear()
     with pytest.raises(SystemExit) as exit_info:
         main([str(a) for a in argv])
     return exit_info.value.code, capsys.readouterr().err
