@@ -62,7 +62,6 @@ def test_killed_training_resumes_from_its_last_checkpoint(tmp_path, tiny_data, m
     assert (work / "iter_4.pth").exists(), "training never reached its second checkpoint"
     last = max(int(p.stem.split("_")[1]) for p in work.glob("iter_*.pth"))
     assert last < 10, "killed too late to test resuming"
-    assert not list(work.glob(".*.tmp")) or True  # a temporary may remain from the kill; never a partial .pth
     for ckpt in work.glob("iter_*.pth"):
         safe_load(ckpt)  # every visible checkpoint is whole
 
