@@ -1,8 +1,12 @@
-# HRNet-W18 heatmaps (stride 4, sigma 2, MSE, DARK) on ISBI 2015 at 256 px.
+# HRNet-W18 heatmaps (stride 4, sigma 2, DARK) on ISBI 2015 at 256 px, trained with MSE + 5 x L1 on
+# soft-argmax coordinates: MSE alone sits on its all-zero plateau for hundreds of iterations (the
+# 50-iteration leaderboard of 2026-11-27), the coordinate term pulls every peak towards its landmark from
+# the first step.
 # The leaderboard's CPU setting: ISBI 2015 at 256 px input (letterbox, 0.1 mm/px -> ~0.94 mm per input px),
 # batch 8. The schedule's length is set by `zoo leaderboard` (--iters / --budget-minutes), equal for all.
 # Changing input_size means redefining the pipelines: mmengine evaluated the base's lists with 512 px.
 _base_ = ['../hrnet_w18_isbi.py']
+model = dict(loss=dict(_delete_=True, type='CombinedHeatmapCoordLoss', coord_weight=5.0))
 input_size = (256, 256)  # (W, H)
 train_pipeline = [
     dict(type='LoadCephalogram', channels=3, target_size=input_size, reduce_margin=1.1, keep_gray=True),

@@ -46,7 +46,7 @@ def build_zoo_meta(cfg, model) -> dict:
     """Everything inference needs, as plain data."""
     import zoo
 
-    return {
+    meta = {
         "format": 1,
         "zoo_version": zoo.__version__,
         "model_type": cfg.model["type"],
@@ -58,3 +58,6 @@ def build_zoo_meta(cfg, model) -> dict:
         "ruler_mm": cfg.get("ruler_mm"),
         "config": cfg.pretty_text,
     }
+    if hasattr(model, "refine_spec"):  # two-stage: how the predictor crops and normalises the patches
+        meta["refine"] = model.refine_spec().to_dict()
+    return meta

@@ -49,12 +49,18 @@ def _ensure_zoo_hooks(cfg) -> None:
 
 
 def _tensorboard_if_installed(cfg) -> None:
+    """Log to TensorBoard where it is installed; where it is not, drop a TensorBoard backend that the config
+    carries (a checkpoint trained on a machine that had it must still test on one that has not)."""
+    vis = cfg.get("visualizer") or dict(type="Visualizer", vis_backends=[dict(type="LocalVisBackend")])
+    backends = list(vis.get("vis_backends") or [])
     try:
         import tensorboard  # noqa: F401
     except ImportError:
+        kept = [b for b in backends if b.get("type") != "TensorboardVisBackend"]
+        if len(kept) != len(backends):
+            vis["vis_backends"] = kept
+            cfg.visualizer = vis
         return
-    vis = cfg.get("visualizer") or dict(type="Visualizer", vis_backends=[dict(type="LocalVisBackend")])
-    backends = list(vis.get("vis_backends") or [])
     if not any(b.get("type") == "TensorboardVisBackend" for b in backends):
         backends.append(dict(type="TensorboardVisBackend"))
     vis["vis_backends"] = backends

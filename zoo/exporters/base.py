@@ -96,9 +96,11 @@ class BaseExporter:
         eager = Predictor(None, meta)
         if check or self.needs_calibration or images:
             check_set, calib_set, source, calib_source = self._images(cfg, images)
-            example = eager.preprocess(eager.load(check_set[0].path, str(check_set[0].path)))[0]
+            example_img = eager.load(check_set[0].path, str(check_set[0].path))
+            example = eager.preprocess(example_img)[0]
         else:  # an unchecked fp32 export needs only the input's shape
             check_set, calib_set, source, calib_source = [], [], "", ""
+            example_img = None
             w, h = eager.input_size
             example = np.zeros((1, eager.channels, h, w), np.float32)
         calibration = [eager.preprocess(eager.load(i.path, str(i.path)))[0] for i in calib_set] \
@@ -108,9 +110,17 @@ class BaseExporter:
         info = {"source_checkpoint": checkpoint.name}
         if calibration is not None:
             info["calibration"] = {"images": len(calibration), "source": calib_source}
+        stamped = export_meta(meta, self.format, **info)
+        two_stage = meta.get("refine") is not None
+        refine_out = self.refine_out(out) if two_stage else None
+        if two_stage:  # the global graph names its refine graph; the predictor crops between the two
+            stamped["refine"] = {**stamped["refine"], "graph": refine_out.name}
         tmp = out.with_name(f".partial-{out.name}")
         try:
-            self.convert(model, export_meta(meta, self.format, **info), tmp, example, calibration)
+            self.convert(model, stamped, tmp, example, calibration)
+            if two_stage:
+                self._convert_refine(model, eager, stamped, refine_out, example_img,
+                                     calib_set if self.needs_calibration else [])
         except ExportError:
             tmp.unlink(missing_ok=True)
             raise
@@ -125,13 +135,13 @@ class BaseExporter:
                                     tolerance_mre=self.tolerance_mre, image_source=source,
                                     check_batch=self.dynamic_batch, threads=self.threads)
             except Exception as exc:
-                os.replace(tmp, failed)
+                self._keep_failed(tmp, failed, refine_out)
                 if isinstance(exc, ExportError):
                     raise
                 raise ExportError(f"{checkpoint} -> {self.format}: the exported file could not be checked "
                                   f"(kept as {failed}): {type(exc).__name__}: {exc}") from exc
             if not report.passed:
-                os.replace(tmp, failed)
+                self._keep_failed(tmp, failed, refine_out)
                 raise ExportCheckError(f"{checkpoint} -> {self.format}: the exported model disagrees with the "
                                        f"eager one; kept as {failed} for inspection.\n{report.summary()}", report)
         os.replace(tmp, out)
@@ -140,6 +150,48 @@ class BaseExporter:
             report_path = out.with_name(out.name + ".check.json")
             report_path.write_text(json.dumps(report.to_dict(), indent=2), encoding="utf-8")
         return ExportResult(out, report, report_path)
+
+    def refine_out(self, out: Path) -> Path:
+        """Where a two-stage model's refine graph goes: ``x.onnx`` -> ``x.refine.onnx``."""
+        suffix = self.suffix if out.name.endswith(self.suffix) else out.suffix
+        return out.with_name(out.name[:len(out.name) - len(suffix)] + ".refine" + suffix)
+
+    def _keep_failed(self, tmp: Path, failed: Path, refine_out: Path | None) -> None:
+        os.replace(tmp, failed)
+        if refine_out is not None and refine_out.exists():
+            os.replace(refine_out, self._failed_name(refine_out))
+
+    def _convert_refine(self, model, eager, stamped: dict, refine_out: Path, example_img, calib_set: list) -> None:
+        """Export the refine stage as its own graph (normalised patches -> patch px, scores), written whole
+        beside the global graph. Its example and int8 calibration are patches cut where the eager global
+        stage puts them on real images: what the refine graph sees when serving."""
+        from zoo.inference.backends import TorchBackend
+        from zoo.models.patches import crop_patches
+        from zoo.structures import to_original
+
+        eager = type(eager)(TorchBackend(model), stamped)
+
+        def patches_of(img) -> np.ndarray:
+            batch, warp = eager.preprocess(img)
+            coords, _ = eager.backend(batch)
+            patches, _ = crop_patches(img, to_original(coords[0], warp), eager.refine.patch_size,
+                                      eager.refine.patch_scale)
+            return eager.refine.normalise(patches)
+
+        if example_img is not None:
+            first = patches_of(example_img)
+        else:  # an unchecked fp32 export needs only the shape
+            p = eager.refine.patch_size
+            first = np.zeros((len(eager.symbols), eager.refine.channels, p, p), np.float32)
+        calibration = [patches_of(eager.load(i.path, str(i.path))) for i in calib_set] if calib_set else None
+        meta = {**stamped, "graph_role": "refine", "refine_of": stamped["refine"]["graph"]}
+        tmp = refine_out.with_name(f".partial-{refine_out.name}")
+        try:
+            self.convert(model.refine_stage, meta, tmp, first, calibration)
+        except BaseException:
+            tmp.unlink(missing_ok=True)
+            raise
+        os.replace(tmp, refine_out)
 
     def _images(self, cfg, images) -> tuple[list[CheckImage], list[CheckImage], str, str]:
         """(check images, calibration images, where the check images come from, where calibration's come from)."""

@@ -63,6 +63,33 @@ class TorchBackend:
             coords, scores = self.model(x, mode="tensor")
         return coords.float().numpy(), scores.float().numpy()
 
+    def refine(self, patches: np.ndarray):
+        """A two-stage model's refine graph: normalised patches -> (coords patch px, scores)."""
+        import torch
+
+        x = torch.from_numpy(patches)
+        if self.channels_last:
+            x = x.contiguous(memory_format=torch.channels_last)
+        with torch.inference_mode():
+            coords, scores = self.model.refine_tensor(x)
+        return coords.float().numpy(), scores.float().numpy()
+
+
+def refine_graph_path(path, meta: dict) -> Path | None:
+    """The refine graph beside a two-stage model's exported global graph (``meta['refine']['graph']``)."""
+    if meta.get("graph_role") == "refine":
+        raise ModelFileError(f"{path} is the refine graph of a two-stage model; open its global graph "
+                             f"{meta.get('refine_of', '')!s} instead (the predictor runs both)")
+    name = (meta.get("refine") or {}).get("graph")
+    if not meta.get("refine"):
+        return None
+    if not name:
+        raise ModelFileError(f"{path} is a two-stage model but names no refine graph; re-export it with `zoo export`")
+    sibling = Path(path).with_name(name)
+    if not sibling.is_file():
+        raise ModelFileError(f"{path} needs its refine graph {sibling.name} beside it (both come from one `zoo export`)")
+    return sibling
+
 
 class TorchScriptBackend:
     name = "torchscript"
@@ -75,12 +102,21 @@ class TorchScriptBackend:
         if not extra[f"{META_KEY}.json"]:
             raise ModelFileError(f"{path} carries no {META_KEY}.json; export it with `zoo export`")
         self.meta = json.loads(extra[f"{META_KEY}.json"])
+        sibling = refine_graph_path(path, self.meta)
+        self.refine_module = torch.jit.load(str(sibling), map_location="cpu") if sibling else None
 
     def __call__(self, batch: np.ndarray):
         import torch
 
         with torch.inference_mode():
             coords, scores = self.module(torch.from_numpy(batch))
+        return coords.numpy(), scores.numpy()
+
+    def refine(self, patches: np.ndarray):
+        import torch
+
+        with torch.inference_mode():
+            coords, scores = self.refine_module(torch.from_numpy(patches))
         return coords.numpy(), scores.numpy()
 
 
@@ -105,9 +141,21 @@ class OnnxBackend:
             raise ModelFileError(f"{path} carries no '{META_KEY}' metadata; export it with `zoo export`")
         self.meta = json.loads(props[META_KEY])
         self.input_name = self.session.get_inputs()[0].name
+        sibling = refine_graph_path(path, self.meta)
+        self.refine_session = None
+        if sibling is not None:
+            try:
+                self.refine_session = ort.InferenceSession(str(sibling), options, providers=["CPUExecutionProvider"])
+            except Exception as exc:
+                raise ModelFileError(f"cannot load the refine graph {sibling}: {exc}") from None
 
     def __call__(self, batch: np.ndarray):
         coords, scores = self.session.run(None, {self.input_name: batch})
+        return coords, scores
+
+    def refine(self, patches: np.ndarray):
+        name = self.refine_session.get_inputs()[0].name
+        coords, scores = self.refine_session.run(None, {name: patches})
         return coords, scores
 
 

@@ -13,6 +13,8 @@ import numpy as np
 from zoo.registry import ZooError
 from zoo.structures import to_original
 
+from zoo.models.refinement import RefineSpec, refine_landmarks
+
 from .backends import open_backend
 
 DEFAULT_MIN_CONFIDENCE = 0.25
@@ -43,6 +45,8 @@ class Predictor:
         self.std = np.asarray(pre["std"], np.float32).reshape(1, 1, -1)
         self.symbols = list(meta["landmark_symbols"])
         self.min_confidence = min_confidence
+        # two-stage models: the refine graph runs on patches cut around the global stage's landmarks
+        self.refine = RefineSpec.from_dict(meta["refine"]) if meta.get("refine") else None
 
     @classmethod
     def from_path(cls, path, threads: int | None = None, min_confidence: float = DEFAULT_MIN_CONFIDENCE,
@@ -85,7 +89,11 @@ class Predictor:
         """(K, 2) original-pixel coordinates and (K,) scores for one decoded image."""
         batch, warp = self.preprocess(img)
         coords, scores = self.backend(batch)
-        return to_original(coords[0], warp), np.asarray(scores[0], dtype=np.float64)
+        coords, scores = to_original(coords[0], warp), np.asarray(scores[0], dtype=np.float64)
+        if self.refine is not None:
+            [(coords, scores, _)] = refine_landmarks([img], [np.eye(3)], [coords], [scores],
+                                                     self.backend.refine, self.refine)
+        return coords, scores
 
     def predict(self, image, name: str | None = None, ruler_mm: float | None = None,
                 spacing_mm: float | None = None) -> dict:

@@ -1,3 +1,4 @@
-"""The detector that joins the parts, and its data preprocessor. Importing registers both."""
+"""The detectors that join the parts (single- and two-stage), and their data preprocessor. Importing
+registers them."""
 
-from . import data_preprocessor, detector  # noqa: F401
+from . import data_preprocessor, detector, two_stage  # noqa: F401

@@ -48,8 +48,10 @@ class LandmarkDetector(BaseModel):
             lists are filled in here.
         landmark_set: name of a ``zoo.data.landmark_sets`` set; fixes K.
         data_preprocessor: config (default ``LandmarkDataPreprocessor`` with ImageNet mean/std).
-        test_cfg: ``dict(flip_test=False)``; flip testing averages with the mirrored image's prediction,
-            swapping the landmark set's ``flip_pairs`` (none on a lateral view: each landmark stays itself).
+        test_cfg: ``dict(flip_test=False, scales=(1.0,))``; flip testing averages with the mirrored image's
+            prediction, swapping the landmark set's ``flip_pairs`` (none on a lateral view: each landmark
+            stays itself); ``scales`` averages predictions on the input resized by each factor (rounded to
+            a multiple of 32 px), mapped back to the input's pixels (multi-scale test-time augmentation).
     """
 
     def __init__(
@@ -73,7 +75,7 @@ class LandmarkDetector(BaseModel):
 
         self.landmark_set = landmark_set if isinstance(landmark_set, str) else landmark_set.name
         self.landmarks = get_landmark_set(landmark_set) if isinstance(landmark_set, str) else landmark_set
-        self.test_cfg = {"flip_test": False, **(test_cfg or {})}
+        self.test_cfg = {"flip_test": False, "scales": (1.0,), **(test_cfg or {})}
         self.backbone = _build(BACKBONES, backbone)
         neck = neck or dict(type="IdentityNeck")
         self.neck = _build(
@@ -129,7 +131,25 @@ class LandmarkDetector(BaseModel):
         return self.head(self.extract_feat(inputs))
 
     def decode(self, inputs: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        """(coords in input px (N, K, 2), confidences (N, K)); flip-averaged when ``test_cfg`` asks."""
+        """(coords in input px (N, K, 2), confidences (N, K)); averaged over ``test_cfg``'s scales and flip."""
+        scales = [float(s) for s in self.test_cfg["scales"]]
+        if scales == [1.0]:
+            return self._decode_flip(inputs)
+        import torch.nn.functional as F
+
+        h, w = int(inputs.shape[-2]), int(inputs.shape[-1])
+        coords_sum, scores_sum = 0, 0
+        for s in scales:
+            sh, sw = max(32, round(h * s / 32) * 32), max(32, round(w * s / 32) * 32)
+            x = inputs if (sh, sw) == (h, w) else F.interpolate(inputs, size=(sh, sw), mode="bilinear",
+                                                                  align_corners=False)
+            coords, scores = self._decode_flip(x)
+            back = torch.tensor([w / sw, h / sh], dtype=coords.dtype, device=coords.device)
+            coords_sum = coords_sum + (coords + 0.5) * back - 0.5  # pixel centres: x = (x' + 0.5) / s - 0.5
+            scores_sum = scores_sum + scores
+        return coords_sum / len(scales), scores_sum / len(scales)
+
+    def _decode_flip(self, inputs: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         input_hw = inputs.shape[-2:]
         coords, scores = self.decoder(self.forward_head(inputs), input_hw)
         if self.test_cfg["flip_test"]:

@@ -10,7 +10,10 @@ from .base import BaseTransform
 
 _DATA_KEYS = ("keypoints", "keypoints_visible", "ori_keypoints", "ori_keypoints_visible")
 _META_KEYS = ("img_path", "img_id", "ori_shape", "img_shape", "spacing", "landmark_set", "warp",
-              "sample_idx", "task_id", "annotator", "decode_factor")
+              "sample_idx", "task_id", "annotator", "decode_factor", "refine_img", "refine_warp")
+# the two-stage detector's training patches (``RefinePatches``), kept in their own dtypes
+_PATCH_KEYS = {"patches": np.uint8, "patch_index": np.int64, "patch_keypoints": np.float32,
+               "patch_visible": np.float32}
 
 
 @TRANSFORMS.register_module()
@@ -43,4 +46,7 @@ class PackLandmarkInputs(BaseTransform):
         for key in _DATA_KEYS:
             if results.get(key) is not None:
                 sample.set_field(np.asarray(results[key], np.float32), key)
+        for key, dtype in _PATCH_KEYS.items():
+            if results.get(key) is not None:
+                sample.set_field(np.asarray(results[key], dtype), key)
         return {"inputs": inputs, "data_samples": sample}

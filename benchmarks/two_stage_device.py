@@ -1,0 +1,214 @@
+"""The two-stage GPU run (issue #10): the full configuration and the ablation table, in one job.
+
+    python benchmarks/two_stage_device.py --data ../shared/data/isbi2015 --out work_dirs/two_stage_gpu
+
+It trains ``configs/two_stage/hrnet_w18_isbi_two_stage_gpu.py`` in the background while the ablation
+configs (``configs/two_stage/ablations/*.py``, same budget, same split) train and test in parallel lanes on
+the same GPU, then writes ``results.json`` (every row with its command, minutes and figures, the machine and
+versions) and the main run's best checkpoint as fp16 parts small enough to copy off a lent machine:
+
+    python benchmarks/two_stage_device.py --unpack OUT/main_ckpt.part* --to work_dirs/two_stage_gpu.pth
+    zoo test work_dirs/two_stage_gpu.pth --cfg-options test_dataloader.dataset.data_root=../shared/data/isbi2015
+
+Every step is a ``zoo train`` / ``zoo test`` command (written into the results), so each row can be re-run
+alone. ``--deadline`` stops whatever still runs after that many seconds and keeps what finished.
+``--smoke`` runs a few iterations of two rows on the CPU, to check the job before a GPU is spent on it.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+MAIN = "configs/two_stage/hrnet_w18_isbi_two_stage_gpu.py"
+ABLATION_DIR = "configs/two_stage/ablations"
+# the test-time rows, all from the baseline's checkpoint: (row name, what changes, config or None for the
+# checkpoint's own, cfg-options)
+TEST_VARIANTS = [
+    ("base", "two-stage, 2 refine passes, DARK decoding", None, []),
+    ("single_stage", "global stage only (refine passes 0)", None, ["model.test_cfg.iters=0"]),
+    ("one_pass", "one refine pass", None, ["model.test_cfg.iters=1"]),
+    ("decode_argmax", "refine heatmaps decoded by argmax", f"{ABLATION_DIR}/decode_argmax.py", []),
+    ("decode_soft_argmax", "refine heatmaps decoded by soft-argmax", f"{ABLATION_DIR}/decode_soft_argmax.py", []),
+]
+LANES = [["base"], ["refine_stride4", "refine_stride1", "sigma1"], ["sigma3", "no_aug", "global_384"]]
+PART_BYTES = 15 * 1024 * 1024
+
+
+def data_options(root: str) -> list[str]:
+    return [f"{d}.dataset.data_root={root}" for d in ("train_dataloader", "val_dataloader", "test_dataloader")]
+
+
+class Job:
+    """One ``zoo`` command in its own process, logging to a file."""
+
+    def __init__(self, name: str, argv: list[str], log: Path):
+        self.name, self.argv, self.log = name, argv, log
+        self.start = time.time()
+        self.handle = open(log, "w", encoding="utf-8")
+        self.proc = subprocess.Popen([sys.executable, "-m", "zoo.cli", *argv], cwd=REPO, stdout=self.handle,
+                                     stderr=subprocess.STDOUT, start_new_session=True)
+
+    def wait(self, deadline: float) -> int | None:
+        while self.proc.poll() is None:
+            if time.time() > deadline:
+                self.proc.kill()
+                self.proc.wait()
+                self.handle.close()
+                return None
+            time.sleep(1.0)
+        self.handle.close()
+        return self.proc.returncode
+
+    @property
+    def seconds(self) -> float:
+        return time.time() - self.start
+
+
+def newest(work_dir: Path, pattern: str) -> Path | None:
+    found = sorted(work_dir.glob(pattern), key=lambda p: p.stat().st_mtime)
+    return found[-1] if found else None
+
+
+def run_lane(names, args, out: Path, deadline: float, rows: list, opts: list[str], amp: list[str]):
+    for name in names:
+        cfg = f"{ABLATION_DIR}/{name}.py"
+        work = out / "work" / name
+        train = ["train", cfg, "--no-test", "--work-dir", str(work), *amp, "--cfg-options", *opts, *args.extra]
+        job = Job(f"train {name}", train, out / f"train_{name}.log")
+        rc = job.wait(deadline)
+        minutes = job.seconds / 60
+        ckpt = newest(work, "iter_*.pth")
+        if rc != 0 or ckpt is None:
+            rows.append(dict(row=name, config=cfg, status="timeout" if rc is None else f"failed rc={rc}",
+                             train_minutes=round(minutes, 2)))
+            continue
+        variants = TEST_VARIANTS if name == "base" else TEST_VARIANTS[:1]
+        for variant, what, config, extra in variants:
+            row = name if variant == "base" else variant
+            report = out / f"test_{row}.json"
+            target = [config, str(ckpt)] if config else [str(ckpt)]
+            test = ["test", *target, "--out", str(report), "--cfg-options",
+                    f"test_dataloader.dataset.data_root={args.data}", *extra]
+            tjob = Job(f"test {row}", test, out / f"test_{row}.log")
+            trc = tjob.wait(deadline)
+            entry = dict(row=row, config=cfg, change=what if name == "base" else f"{name} (see its config)",
+                         train_minutes=round(minutes, 2), train_cmd="zoo " + " ".join(train),
+                         test_cmd="zoo " + " ".join(test), status="ok" if trc == 0 else f"test rc={trc}")
+            if trc == 0:
+                entry["metrics"] = json.loads(report.read_text())["metrics"]
+            rows.append(entry)
+
+
+def pack(ckpt: Path, out: Path) -> list[str]:
+    """The checkpoint's weights as fp16 plus its zoo metadata, cut into parts under 15 MiB."""
+    import io
+
+    import torch
+
+    from zoo.engine.safe_checkpoint import safe_load
+
+    full = safe_load(ckpt)
+    state = {k: (v.half() if v.is_floating_point() else v) for k, v in full["state_dict"].items()}
+    buf = io.BytesIO()
+    torch.save({"state_dict": state, "meta": full.get("meta", {}), "zoo_meta": full["zoo_meta"],
+                "note": f"{ckpt.name}: weights cast to fp16 for transfer"}, buf)
+    data, names = buf.getvalue(), []
+    for i in range(0, len(data), PART_BYTES):
+        name = f"main_ckpt.part{i // PART_BYTES:02d}"
+        (out / name).write_bytes(data[i:i + PART_BYTES])
+        names.append(name)
+    return names
+
+
+def unpack(parts: list[str], to: str) -> None:
+    """Reassemble ``pack``'s parts into a float32 checkpoint that ``zoo test`` / ``zoo export`` take."""
+    import io
+
+    import torch
+
+    from zoo.engine.safe_checkpoint import atomic_write_bytes, safe_load
+
+    joined = Path(to).with_name(Path(to).name + ".fp16")
+    atomic_write_bytes(b"".join(Path(p).read_bytes() for p in sorted(parts)), joined)
+    ckpt = safe_load(joined)  # weights_only: parts from a lent machine are data, never code
+    joined.unlink()
+    ckpt["state_dict"] = {k: (v.float() if v.is_floating_point() else v) for k, v in ckpt["state_dict"].items()}
+    buf = io.BytesIO()
+    torch.save(ckpt, buf)
+    atomic_write_bytes(buf.getvalue(), to)
+    print(f"wrote {to} ({len(ckpt['state_dict'])} tensors; {ckpt.get('note', '')})")
+
+
+def machine() -> dict:
+    import torch
+
+    info = dict(python=platform.python_version(), torch=torch.__version__, host=platform.node(),
+                cpus=os.cpu_count(), platform=platform.platform())
+    if torch.cuda.is_available():
+        props = torch.cuda.get_device_properties(0)
+        info.update(gpu=props.name, gpu_memory_gib=round(props.total_memory / 2**30, 1))
+    return info
+
+
+def main(argv=None) -> int:
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--data", default="../shared/data/isbi2015")
+    p.add_argument("--out", default="work_dirs/two_stage_gpu")
+    p.add_argument("--deadline", type=float, default=540.0, help="seconds after which running jobs are stopped")
+    p.add_argument("--smoke", action="store_true", help="a few iterations of two rows on the CPU")
+    p.add_argument("--unpack", nargs="+", metavar="PART")
+    p.add_argument("--to", help="with --unpack: the checkpoint to write")
+    args = p.parse_args(argv)
+    if args.unpack:
+        unpack(args.unpack, args.to)
+        return 0
+    import torch
+
+    start = time.time()
+    deadline = start + args.deadline
+    out = Path(args.out).resolve()
+    (out / "work").mkdir(parents=True, exist_ok=True)
+    args.data = str(Path(args.data).resolve())
+    opts = data_options(args.data)
+    amp = ["--amp"] if torch.cuda.is_available() else []
+    args.extra = []
+    lanes = LANES
+    if args.smoke:
+        args.extra = ["train_cfg.max_iters=3", "train_cfg.val_interval=3", "default_hooks.checkpoint.interval=3",
+                      "train_dataloader.batch_size=2", "train_dataloader.num_workers=1"]
+        lanes = [["base"]]
+    main_work = out / "work" / "main"
+    main_train = ["train", MAIN, "--no-test", "--work-dir", str(main_work), *amp, "--cfg-options", *opts, *args.extra]
+    main_job = Job("train main", main_train, out / "train_main.log")
+    rows: list = []
+    import threading
+
+    threads = [threading.Thread(target=run_lane, args=(lane, args, out, deadline, rows, opts, amp)) for lane in lanes]
+    for t in threads:
+        t.start()
+    rc = main_job.wait(deadline)
+    main_row = dict(config=MAIN, train_cmd="zoo " + " ".join(main_train), train_minutes=round(main_job.seconds / 60, 2),
+                    status="ok" if rc == 0 else ("timeout" if rc is None else f"failed rc={rc}"))
+    best = newest(main_work, "best_*.pth") or newest(main_work, "iter_*.pth")
+    if best is not None:
+        main_row["checkpoint"] = best.name
+        main_row["parts"] = pack(best, out)
+    for t in threads:
+        t.join()
+    results = dict(machine=machine(), started=time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime(start)),
+                   wall_minutes=round((time.time() - start) / 60, 2), main=main_row,
+                   ablation_split="ISBI 2015 TrainingData 131-150 (held out; trained on 001-130)", rows=rows)
+    (out / "results.json").write_text(json.dumps(results, indent=2))
+    print(json.dumps(results, indent=2))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,267 @@
+"""The two-stage detector: patch geometry, the training patches, both stages learning, the refine step,
+and the export of two graphs that predict what the checkpoint predicts.
+
+Everything runs on tiny synthetic cephalograms (a few bright blobs as landmarks) in a temporary ISBI layout,
+with HRNet-W18-small stages on 64 px inputs and 32 px patches.
+"""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+from zoo.models.patches import crop_patches, patch_to_original, patch_warp
+from zoo.registry import MODELS, TRANSFORMS, load_plugins
+from zoo.structures import apply_warp
+
+load_plugins()
+
+H, W, K = 160, 128, 19
+PATCH, SCALE = 32, 2.0
+
+
+def _blob_image(centres, hw=(H, W), sigma=1.5) -> np.ndarray:
+    ys, xs = np.mgrid[0:hw[0], 0:hw[1]]
+    img = np.full(hw, 20.0)
+    for x, y in centres:
+        img += 200.0 * np.exp(-((xs - x) ** 2 + (ys - y) ** 2) / (2 * sigma**2))
+    return np.clip(img, 0, 255).astype(np.uint8)
+
+
+def _centroid(patch: np.ndarray) -> np.ndarray:
+    p = patch[..., 0].astype(np.float64)
+    p = np.clip(p - np.median(p), 0, None)
+    ys, xs = np.mgrid[0:p.shape[0], 0:p.shape[1]]
+    return np.array([(p * xs).sum() / p.sum(), (p * ys).sum() / p.sum()])
+
+
+@pytest.mark.parametrize("scale,angle", [(1.0, 0.0), (1.0, 30.0), (2.0, 0.0), (2.0, -20.0)])
+def test_patch_geometry_puts_a_point_where_its_warp_says(scale, angle):
+    dot = np.array([61.0, 83.0])
+    img = _blob_image([dot], sigma=2.0 * scale)
+    patches, warps = crop_patches(img, [dot + [5.0, -3.0]], 33, scale, angles=[angle])
+    expected = apply_warp(dot[None], warps[0])[0]
+    assert np.abs(_centroid(patches[0]) - expected).max() < 0.35
+    assert np.allclose(patch_to_original(expected[None], warps), dot[None], atol=1e-9)
+    assert np.allclose(apply_warp([[5.0, -3.0] + dot], patch_warp(dot + [5.0, -3.0], 33, scale, angle)), 16.0)
+
+
+def test_patches_from_a_reduced_copy_match_the_original():
+    """A patch cut from a 2x-reduced image (with its warp) shows the same point at the same patch pixel."""
+    import cv2
+
+    dot = np.array([70.0, 90.0])
+    img = _blob_image([dot], sigma=3.0)
+    small = cv2.resize(img, (W // 2, H // 2), interpolation=cv2.INTER_AREA)
+    down = np.array([[0.5, 0, -0.25], [0, 0.5, -0.25], [0, 0, 1]])
+    a, _ = crop_patches(img, [dot], 32, 2.0)
+    b, _ = crop_patches(small, [dot], 32, 2.0, src_warp=down)
+    assert np.abs(_centroid(a[0]) - _centroid(b[0])).max() < 0.3
+
+
+def _results(seed: int = 0):
+    rng = np.random.default_rng(seed)
+    pts = np.stack([rng.uniform(20, W - 20, K), rng.uniform(20, H - 20, K)], 1).astype(np.float32)
+    img = _blob_image(pts)[:, :, None]
+    return dict(img=img, img_shape=(H, W), ori_shape=(H, W), keypoints=pts.copy(), ori_keypoints=pts.copy(),
+                keypoints_visible=np.ones(K, np.float32), ori_keypoints_visible=np.ones(K, np.float32),
+                warp=np.eye(3), spacing=0.1, landmark_set="isbi2015", channels=3, img_path=f"synthetic_{seed}")
+
+
+def test_refine_patches_cut_each_landmark_near_the_centre():
+    np.random.seed(0)
+    step = TRANSFORMS.build(dict(type="RefinePatches", patch_size=PATCH, patch_scale=SCALE, jitter=6.0,
+                                 max_shift=0.5, rotate=15.0, scale=(0.9, 1.1), num_patches=5))
+    out = step(_results())
+    assert out["patches"].shape == (5, PATCH, PATCH, 1) and out["patches"].dtype == np.uint8
+    assert out["patch_keypoints"].shape == (5, K, 2) and out["patch_visible"].shape == (5, K)
+    own = out["patch_keypoints"][np.arange(5), out["patch_index"]]
+    half = (PATCH - 1) / 2
+    # max_shift 0.5 of the half-width, in original px; in patch px that is 0.5 * half / (scale multiplier)
+    assert (np.abs(own - half) <= 0.5 * half / 0.9 + 1e-3).all()
+    kept = TRANSFORMS.build(dict(type="RefinePatches", test_mode=True))(_results())
+    assert kept["refine_img"] is not None and "patches" not in kept
+
+
+def _two_stage(**over):
+    from zoo.models.two_stage import TwoStageDetector
+
+    cfg = dict(TwoStageDetector._smoke_cfgs()[0], **over)
+    torch.manual_seed(0)
+    return MODELS.build(dict(type="TwoStageDetector", **cfg))
+
+
+def _batch(train: bool, n: int = 2):
+    from mmengine.dataset import pseudo_collate
+
+    steps = [dict(type="RefinePatches", patch_size=PATCH, patch_scale=SCALE, test_mode=not train, jitter=5.0),
+             dict(type="LetterboxResize", size=(64, 64)), dict(type="PackLandmarkInputs")]
+    pipeline = [TRANSFORMS.build(s) for s in steps]
+    samples = []
+    for i in range(n):
+        r = _results(i)
+        for step in pipeline:
+            r = step(r)
+        samples.append(r)
+    return pseudo_collate(samples)
+
+
+def test_both_stages_learn_from_one_loss():
+    model = _two_stage().train()
+    data = model.data_preprocessor(_batch(train=True), training=True)
+    losses = model(**data, mode="loss")
+    assert set(losses) == {"loss", "coarse", "fine"}
+    assert torch.isfinite(losses["loss"])
+    losses["loss"].backward()
+    for stage in (model.global_stage, model.refine_stage):
+        assert any(p.grad is not None and p.grad.abs().sum() > 0 for p in stage.backbone.parameters())
+
+
+def test_predict_refines_coarse_landmarks_and_iters_zero_keeps_them():
+    model = _two_stage().eval()
+    data = model.data_preprocessor(_batch(train=False), training=False)
+    out = model(**data, mode="predict")
+    assert out[0].pred_keypoints.shape == (K, 2) and np.isfinite(out[0].pred_keypoints).all()
+    assert out[0].pred_scores.shape == (K,)
+    model.test_cfg["iters"], model.test_cfg["min_score"] = 0, 0.0
+    again = model(**model.data_preprocessor(_batch(train=False), training=False), mode="predict")
+    assert np.array_equal(again[0].pred_keypoints, again[0].pred_coarse_keypoints)
+    assert not again[0].pred_refined.any()
+
+
+def test_refine_step_moves_landmarks_to_the_refine_graphs_answer():
+    """With a stand-in refine graph that always answers 'the patch centre plus (3, -2) patch px', every
+    landmark moves by (3, -2) x patch_scale original px per pass."""
+    from zoo.models.refinement import RefineSpec, refine_landmarks
+
+    spec = RefineSpec(patch_size=PATCH, patch_scale=SCALE, iters=2, min_score=0.5, channels=3)
+    coarse = np.array([[40.0, 50.0], [60.0, 70.0]])
+
+    def run(x):
+        m = len(x)
+        xy = np.full((m, 2, 2), (PATCH - 1) / 2) + [3.0, -2.0]
+        return xy, np.ones((m, 2))
+
+    [(xy, score, moved)] = refine_landmarks([_blob_image(coarse)], [np.eye(3)], [coarse], [np.zeros(2)], run, spec)
+    assert np.allclose(xy, coarse + 2 * np.array([3.0, -2.0]) * SCALE)
+    assert moved.all() and np.allclose(score, 1.0)
+
+    def weak(x):
+        xy, _ = run(x)
+        return xy, np.full((len(x), 2), 0.1)
+
+    [(xy, _, moved)] = refine_landmarks([_blob_image(coarse)], [np.eye(3)], [coarse], [np.zeros(2)], weak, spec)
+    assert np.array_equal(xy, coarse) and not moved.any()  # below min_score: the coarse answer stands
+
+
+def test_training_without_refine_patches_says_what_to_add():
+    from zoo.models.errors import ModelConfigError
+
+    model = _two_stage().train()
+    from mmengine.dataset import pseudo_collate
+
+    steps = [TRANSFORMS.build(dict(type="LetterboxResize", size=(64, 64))), TRANSFORMS.build(dict(type="PackLandmarkInputs"))]
+    r = _results()
+    for s in steps:
+        r = s(r)
+    data = model.data_preprocessor(pseudo_collate([r]), training=True)
+    with pytest.raises(ModelConfigError, match="RefinePatches"):
+        model(**data, mode="loss")
+    model.eval()
+    with pytest.raises(ModelConfigError, match="RefinePatches"):
+        model(**model.data_preprocessor(pseudo_collate([r]), training=False), mode="predict")
+
+
+def test_a_refine_stage_needs_heatmaps():
+    from zoo.models.errors import ModelConfigError
+
+    with pytest.raises(ModelConfigError, match="heatmap head"):
+        _two_stage(refine_stage=dict(backbone=dict(type="ResNetBackbone", depth=18), head=dict(type="RegressionHead"),
+                                     decoder=dict(type="RegressionDecoder")))
+
+
+# -- export: two graphs, the predictor crops between them ---------------------------------------------------
+
+def _isbi_tree(root: Path, n: int = 3) -> Path:
+    import cv2
+
+    for i in range(151, 151 + n):
+        r = _results(i)
+        path = root / "RawImage" / "Test1Data" / f"{i:03d}.jpg"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        cv2.imwrite(str(path), r["img"][:, :, 0], [cv2.IMWRITE_JPEG_QUALITY, 95])
+        ann = root / "AnnotationsByMD" / "400_senior" / f"{i:03d}.txt"
+        ann.parent.mkdir(parents=True, exist_ok=True)
+        ann.write_text("\n".join(f"{x:.0f},{y:.0f}" for x, y in r["keypoints"]) + "\n")
+    (root / "RawImage" / "TrainingData").mkdir(parents=True, exist_ok=True)
+    return root
+
+
+@pytest.fixture(scope="module")
+def two_stage_checkpoint(tmp_path_factory) -> Path:
+    from mmengine.config import Config
+
+    from zoo.engine.metadata import build_zoo_meta
+    from zoo.models.two_stage import TwoStageDetector
+
+    folder = tmp_path_factory.mktemp("two stage export")
+    root = _isbi_tree(folder / "isbi data")
+    smoke = TwoStageDetector._smoke_cfgs()[0]
+    model_cfg = dict(type="TwoStageDetector", **smoke, data_preprocessor=dict(
+        type="LandmarkDataPreprocessor", mean=[123.675, 116.28, 103.53], std=[58.395, 57.12, 57.375], channels=3))
+    text = f"""default_scope = 'zoo'
+model = {model_cfg!r}
+test_pipeline = [dict(type='LoadCephalogram', channels=3, keep_gray=True),
+                 dict(type='RefinePatches', patch_size={PATCH}, patch_scale={SCALE}, test_mode=True),
+                 dict(type='LetterboxResize', size=(64, 64)), dict(type='PackLandmarkInputs')]
+test_dataloader = dict(batch_size=2, num_workers=0, sampler=dict(type='DefaultSampler', shuffle=False),
+    collate_fn=dict(type='pseudo_collate'),
+    dataset=dict(type='ISBI2015Dataset', data_root={str(root)!r}, split='test1', annotator='senior',
+                 landmark_set='isbi2015', pipeline=test_pipeline, test_mode=True))
+"""
+    cfg_path = folder / "two_stage.py"
+    cfg_path.write_text(text)
+    cfg = Config.fromfile(str(cfg_path))
+    torch.manual_seed(0)
+    model = MODELS.build(cfg.model).eval()
+    model.test_cfg["min_score"] = 0.0  # random weights: let every landmark go through the refine graph
+    meta = build_zoo_meta(cfg, model)
+    assert meta["refine"]["patch_size"] == PATCH and meta["refine"]["patch_scale"] == SCALE
+    ckpt = folder / "two stage.pth"
+    torch.save({"state_dict": model.state_dict(), "zoo_meta": meta}, ckpt)
+    return ckpt
+
+
+@pytest.mark.parametrize("fmt", ["onnx", "torchscript"])
+def test_two_stage_exports_two_graphs_that_predict_what_the_checkpoint_predicts(two_stage_checkpoint, fmt):
+    from zoo.exporters import FORMATS
+    from zoo.inference import Predictor
+    from zoo.registry import EXPORTERS
+
+    out = two_stage_checkpoint.with_name("exported.onnx" if fmt == "onnx" else "exported.torchscript.pt")
+    result = EXPORTERS.build(dict(type=FORMATS[fmt], threads=1)).export(two_stage_checkpoint, out)
+    assert result.report.passed, result.report.summary()
+    meta_name = json.loads(result.report_path.read_text())  # the check ran on the dataset's real images
+    assert meta_name["images"] >= 1
+    refine_graph = result.path.with_name(result.path.name.replace(".onnx", ".refine.onnx")
+                                         .replace(".torchscript.pt", ".refine.torchscript.pt"))
+    assert refine_graph.is_file()
+    image = next((two_stage_checkpoint.parent / "isbi data" / "RawImage" / "Test1Data").glob("*.jpg"))
+    a = Predictor.from_path(two_stage_checkpoint).predict(image)
+    b = Predictor.from_path(result.path).predict(image)
+    for s in a["landmarks"]:
+        assert abs(a["landmarks"][s]["x"] - b["landmarks"][s]["x"]) < 0.1
+        assert abs(a["landmarks"][s]["y"] - b["landmarks"][s]["y"]) < 0.1
+    from zoo.inference.backends import ModelFileError
+
+    with pytest.raises(ModelFileError, match="refine graph"):
+        Predictor.from_path(refine_graph)
+    refine_graph.rename(refine_graph.with_name("moved"))
+    try:
+        with pytest.raises(ModelFileError, match="needs its refine graph"):
+            Predictor.from_path(result.path)
+    finally:
+        refine_graph.with_name("moved").rename(refine_graph)

@@ -1,0 +1,186 @@
+"""Coarse-to-fine: a global detector at low resolution, then a refine detector on native-resolution patches.
+
+One input pixel of a 256 px letterbox is ~0.9 mm on a 0.1 mm/px cephalogram, so a single network at that
+size cannot reach ~1 mm however well it is trained. The global stage finds every landmark roughly; the
+refine stage sees a small patch around each estimate at (near-)native spacing and places the landmark
+with sub-pixel decoding. Both stages are ordinary ``LandmarkDetector`` s built from the registries, so any
+backbone, head, decoder or loss -- a plugin's included -- can serve either.
+
+Training runs both stages on every batch: the global stage on the letterboxed image, the refine stage on
+patches that ``RefinePatches`` cut around the *jittered* truth, so it learns to correct real coarse errors.
+Inference crops around the global stage's estimates with the same function (``zoo.models.refinement``),
+in ``predict`` here and in the ``Predictor`` that serves exported graphs.
+"""
+from __future__ import annotations
+
+import numpy as np
+import torch
+from mmengine.model import BaseModel
+
+from zoo.registry import MODELS
+from zoo.structures import apply_warp, to_original
+
+from .errors import ModelConfigError
+from .refinement import RefineSpec, refine_landmarks
+
+
+def _stage(cfg, landmark_set: str, what: str) -> dict:
+    if isinstance(cfg, torch.nn.Module):
+        return cfg
+    if not isinstance(cfg, dict):
+        raise ModelConfigError(f"TwoStageDetector: `{what}` must be a detector config dict, got {cfg!r}.")
+    cfg = dict(cfg)
+    cfg.setdefault("type", "LandmarkDetector")
+    if cfg.setdefault("landmark_set", landmark_set) != landmark_set:
+        raise ModelConfigError(f"TwoStageDetector: `{what}` has landmark_set {cfg['landmark_set']!r}, "
+                               f"the detector {landmark_set!r}; both stages find the same landmarks.")
+    return cfg
+
+
+def _concat(samples, key: str, dtype) -> np.ndarray:
+    missing = [i for i, s in enumerate(samples) if s.get(key) is None]
+    if missing:
+        raise ModelConfigError(
+            f"TwoStageDetector: training samples carry no '{key}'; the train pipeline needs a RefinePatches "
+            f"step right after LoadCephalogram (before any resize), which cuts the refine stage's patches.")
+    return np.concatenate([np.asarray(s.get(key), dtype) for s in samples])
+
+
+@MODELS.register_module()
+class TwoStageDetector(BaseModel):
+    """Global ``LandmarkDetector`` on the letterboxed image + refine ``LandmarkDetector`` on patches.
+
+    Args:
+        global_stage: detector config (``type`` defaults to ``LandmarkDetector``) run on the letterboxed
+            input; its decoded landmarks are the patch centres.
+        refine_stage: detector config run on ``patch_size`` px patches; its K heatmaps are read at the
+            patch's own landmark.
+        landmark_set: the set both stages find.
+        patch_size, patch_scale: patch side (px) and original px per patch px; the training pipeline's
+            ``RefinePatches`` must cut the same (checked when training starts).
+        refine_weight: weight of the refine stage's loss in the total.
+        test_cfg: ``dict(iters=1, min_score=0.05)``: refine passes, and the peak below which a landmark
+            keeps its coarse position.
+        data_preprocessor: normalises both the images and the patches (one mean/std for both stages).
+    """
+
+    def __init__(self, global_stage: dict, refine_stage: dict, landmark_set: str, patch_size: int = 96,
+                 patch_scale: float = 2.0, refine_weight: float = 1.0, test_cfg: dict | None = None,
+                 data_preprocessor: dict | None = None, init_cfg: dict | None = None):
+        if data_preprocessor is None:
+            data_preprocessor = dict(type="LandmarkDataPreprocessor")
+        if isinstance(data_preprocessor, dict):
+            data_preprocessor = MODELS.build(data_preprocessor)
+        super().__init__(data_preprocessor=data_preprocessor, init_cfg=init_cfg)
+        if int(patch_size) < 16 or float(patch_scale) <= 0:
+            raise ModelConfigError(f"TwoStageDetector: patch_size must be >= 16 and patch_scale > 0, "
+                                   f"got {patch_size!r} and {patch_scale!r}.")
+        self.global_stage = MODELS.build(_stage(global_stage, landmark_set, "global_stage"))
+        self.refine_stage = MODELS.build(_stage(refine_stage, landmark_set, "refine_stage"))
+        if self.refine_stage.head.output_kind != "heatmap":
+            raise ModelConfigError("TwoStageDetector: the refine stage needs a heatmap head (it reads channel k "
+                                   "of patch k); a regression head has no spatial map to read.")
+        self.landmark_set = self.global_stage.landmark_set
+        self.landmarks = self.global_stage.landmarks
+        self.patch_size, self.patch_scale = int(patch_size), float(patch_scale)
+        self.refine_weight = float(refine_weight)
+        self.test_cfg = {"iters": 1, "min_score": 0.05, **(test_cfg or {})}
+
+    @classmethod
+    def _smoke_cfgs(cls) -> list[dict]:
+        """Cheap variants the generated tests build (``tests/models/test_two_stage.py``)."""
+        tiny = dict(backbone=dict(type="HRNetBackbone", arch="hrnet_w18_small"), neck=dict(type="HRNetV2Neck"),
+                    decoder=dict(type="DarkDecoder"), loss=dict(type="HeatmapMSELoss"))
+        return [dict(landmark_set="isbi2015", patch_size=32, patch_scale=2.0,
+                     global_stage=dict(tiny, head=dict(type="HeatmapHead", output_stride=4)),
+                     refine_stage=dict(tiny, head=dict(type="HeatmapHead", output_stride=2, channels=8)))]
+
+    # -- what the metadata, the exporters and the predictor read ---------------------------------------
+    @property
+    def num_keypoints(self) -> int:
+        return len(self.landmarks)
+
+    @property
+    def landmark_symbols(self) -> list[str]:
+        return list(self.landmarks.symbols)
+
+    @property
+    def decoder(self):
+        return self.refine_stage.decoder
+
+    def refine_spec(self) -> RefineSpec:
+        pre = self.data_preprocessor
+        channels = pre.channels or (int(pre.mean.numel()) if getattr(pre, "_enable_normalize", False) else 3)
+        mean = pre.mean.flatten().tolist() if getattr(pre, "_enable_normalize", False) else [0.0] * channels
+        std = pre.std.flatten().tolist() if getattr(pre, "_enable_normalize", False) else [1.0] * channels
+        return RefineSpec(patch_size=self.patch_size, patch_scale=self.patch_scale, iters=int(self.test_cfg["iters"]),
+                          min_score=float(self.test_cfg["min_score"]), channels=int(channels),
+                          mean=tuple(mean), std=tuple(std))
+
+    def refine_tensor(self, patches: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """Normalised patches (M, C, P, P) -> (coords (M, K, 2) patch px, scores (M, K)): the refine graph."""
+        return self.refine_stage.decode(patches)
+
+    # -- mmengine's three modes ------------------------------------------------------------------------
+    def forward(self, inputs: torch.Tensor, data_samples=None, mode: str = "tensor"):
+        if mode == "tensor":  # the global graph: coarse landmarks in input px (what the exporters trace)
+            return self.global_stage.decode(inputs)
+        if mode == "loss":
+            return self.loss(inputs, data_samples)
+        if mode == "predict":
+            return self.predict(inputs, data_samples)
+        raise ModelConfigError(f"TwoStageDetector.forward: mode must be 'tensor', 'loss' or 'predict', got {mode!r}.")
+
+    def _normalise_patches(self, patches: np.ndarray, device) -> torch.Tensor:
+        x = torch.from_numpy(np.ascontiguousarray(patches.transpose(0, 3, 1, 2))).to(device)
+        return self.data_preprocessor(dict(inputs=x), training=False)["inputs"]
+
+    def loss(self, inputs: torch.Tensor, data_samples) -> dict:
+        """``dict(loss=coarse + refine_weight * fine, coarse=..., fine=...)`` (parts logged, not summed twice)."""
+        coarse = self.global_stage.loss(inputs, data_samples)["loss"]
+        patches = _concat(data_samples, "patches", np.uint8)
+        if patches.shape[1] != self.patch_size:
+            raise ModelConfigError(f"TwoStageDetector: RefinePatches cut {patches.shape[1]} px patches, the model "
+                                   f"expects patch_size={self.patch_size}; set both from one variable.")
+        x = self._normalise_patches(patches, inputs.device)
+        keypoints = torch.from_numpy(_concat(data_samples, "patch_keypoints", np.float32)).to(inputs.device)
+        visible = torch.from_numpy(_concat(data_samples, "patch_visible", np.float32)).to(inputs.device)
+        refine = self.refine_stage
+        output = refine.forward_head(x)
+        targets = refine.head.encode(keypoints, visible, tuple(x.shape[-2:]), heatmap_hw=tuple(output.shape[-2:]))
+        fine = refine.loss_module(output, targets)
+        return dict(loss=coarse + self.refine_weight * fine, coarse=coarse.detach(), fine=fine.detach())
+
+    @torch.no_grad()
+    def predict(self, inputs: torch.Tensor, data_samples=None) -> list:
+        """Coarse landmarks from the global stage, refined on patches of each sample's ``refine_img``.
+
+        Each sample gets ``pred_keypoints`` (original px), ``pred_scores``, ``pred_input_keypoints`` and,
+        for analysis, ``pred_coarse_keypoints`` and ``pred_refined`` (which landmarks the refine stage moved).
+        """
+        if data_samples is None or any(s.metainfo.get("refine_img") is None for s in data_samples):
+            raise ModelConfigError(
+                "TwoStageDetector.predict needs each sample's full-resolution image: put "
+                "dict(type='RefinePatches', test_mode=True, ...) right after LoadCephalogram in the test "
+                "pipeline (the Predictor does this by itself for `zoo predict`).")
+        coords, scores = self.global_stage.decode(inputs)
+        coords_np = coords.float().cpu().numpy().astype(np.float64)
+        scores_np = scores.float().cpu().numpy().astype(np.float64)
+        warps = [np.asarray(s.metainfo.get("warp", np.eye(3)), np.float64) for s in data_samples]
+        coarse = [to_original(xy, w) for xy, w in zip(coords_np, warps)]
+        device = inputs.device
+
+        def run(batch: np.ndarray):
+            xy, sc = self.refine_tensor(torch.from_numpy(batch).to(device))
+            return xy.float().cpu().numpy(), sc.float().cpu().numpy()
+
+        results = refine_landmarks([s.metainfo["refine_img"] for s in data_samples],
+                                   [s.metainfo["refine_warp"] for s in data_samples], coarse,
+                                   list(scores_np), run, self.refine_spec())
+        for sample, warp, first, (xy, conf, moved) in zip(data_samples, warps, coarse, results):
+            sample.pred_coarse_keypoints = first
+            sample.pred_keypoints = xy
+            sample.pred_scores = conf.astype(np.float32)
+            sample.pred_input_keypoints = apply_warp(xy, warp)
+            sample.pred_refined = moved
+        return list(data_samples)
