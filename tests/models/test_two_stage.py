@@ -265,3 +265,41 @@ def test_two_stage_exports_two_graphs_that_predict_what_the_checkpoint_predicts(
             Predictor.from_path(result.path)
     finally:
         refine_graph.with_name("moved").rename(refine_graph)
+
+
+def test_benchmark_times_both_graphs_of_a_two_stage_model(two_stage_checkpoint, tmp_path):
+    """Latency and GFLOPs of a two-stage model include its refine passes over the K patches."""
+    from zoo.benchmarking.run import bench_target, count_gflops, load_target
+
+    model, _, _ = load_target(two_stage_checkpoint)
+    entry = bench_target(str(two_stage_checkpoint), 64, 2, ["eager", "ort_fp32"], 1, 2, tmp_path, log=lambda *a: None)
+    global_only = count_gflops(model, torch.randn(1, 3, 64, 64))
+    assert entry["refine"] == {"patches": K, "patch_size": PATCH, "passes": 1}
+    assert entry["gflops"] > global_only * 1.5  # 19 patches of 32 px outweigh one 64 px image
+    for runtime in ("eager", "ort_fp32"):
+        assert entry["runtimes"][runtime].get("ms", 0) > 0, entry["runtimes"][runtime]
+
+
+def test_predict_cli_and_serve_answer_from_a_two_stage_model(two_stage_checkpoint, tmp_path):
+    """`zoo predict` and the HTTP API take a two-stage checkpoint like any other and agree with the Predictor."""
+    from fastapi.testclient import TestClient
+
+    from zoo.cli import main
+    from zoo.inference import Predictor
+    from zoo.serve.app import create_app
+
+    image = sorted((two_stage_checkpoint.parent / "isbi data" / "RawImage" / "Test1Data").glob("*.jpg"))[0]
+    direct = Predictor.from_path(two_stage_checkpoint).predict(image)
+    out = tmp_path / "preds.json"
+    try:
+        main(["predict", str(two_stage_checkpoint), str(image), "--out", str(out)])
+    except SystemExit as done:  # typer's standalone mode exits 0 after a command
+        assert done.code in (0, None)
+    [entry] = json.loads(out.read_text())["predictions"]
+    with TestClient(create_app(Predictor.from_path(two_stage_checkpoint))) as client:
+        answer = client.post("/v1/landmarks", files={"file": (image.name, image.read_bytes(), "image/jpeg")})
+    assert answer.status_code == 200, answer.text
+    served = answer.json()["predictions"][0]["landmarks"]
+    for s, lm in direct["landmarks"].items():
+        for got in (entry["landmarks"][s], served[s]):
+            assert abs(got["x"] - lm["x"]) < 1e-3 and abs(got["y"] - lm["y"]) < 1e-3

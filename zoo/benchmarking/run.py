@@ -128,13 +128,18 @@ def bench_target(target, size: int, runs: int, runtimes, threads: int, calib_n: 
     model, cfg, onnx_path = load_target(path)
     name = path.stem
     entry: dict = {"name": name, "source": str(path), "runtimes": {}}
-    x = None
+    x, refine = None, None
     if model is not None:
         channels = int((cfg.model.get("data_preprocessor") or {}).get("channels", 3)) if cfg is not None else 3
         x = torch.randn(1, channels, size, size, generator=torch.Generator().manual_seed(0))
         entry["params_m"] = sum(p.numel() for p in model.parameters()) / 1e6
         entry["gflops"] = count_gflops(model, x)
         entry["landmarks"] = len(model.landmark_symbols)
+        refine = refine_input(model, channels)
+        if refine is not None:  # two-stage: the refine graph runs `passes` times on one batch of K patches
+            xr, passes = refine
+            entry["gflops"] += passes * count_gflops(model.refine_stage, xr)
+            entry["refine"] = {"patches": int(xr.shape[0]), "patch_size": int(xr.shape[-1]), "passes": passes}
     else:  # an exported file runs as what it is
         import onnx
 
@@ -146,12 +151,13 @@ def bench_target(target, size: int, runs: int, runtimes, threads: int, calib_n: 
         try:
             if runtime == "eager":
                 with torch.inference_mode():
-                    result = timed(lambda: model(x, mode="tensor"), runs)
+                    result = timed(lambda: run_eager(model, x, refine), runs)
             elif runtime == "channels_last":
                 cl = copy.deepcopy(model).to(memory_format=torch.channels_last)
                 xc = x.contiguous(memory_format=torch.channels_last)
+                rc = None if refine is None else (refine[0].contiguous(memory_format=torch.channels_last), refine[1])
                 with torch.inference_mode():
-                    result = timed(lambda: cl(xc, mode="tensor"), runs)
+                    result = timed(lambda: run_eager(cl, xc, rc), runs)
                 del cl
             else:
                 from zoo.exporters.onnx_export import INPUT_NAME, export_onnx
@@ -163,6 +169,7 @@ def bench_target(target, size: int, runs: int, runtimes, threads: int, calib_n: 
                         export_onnx(model, x.numpy(), fp32)
                         entry["onnx_export_s"] = time.perf_counter() - t0
                     file = fp32
+                    calib = None
                     if runtime == "ort_int8":
                         from zoo.exporters.onnx_int8 import quantize_qdq
 
@@ -179,7 +186,19 @@ def bench_target(target, size: int, runs: int, runtimes, threads: int, calib_n: 
                 shape = [1 if not isinstance(d, int) else d for d in inp.shape]
                 feed = {inp.name: (x.numpy() if x is not None else
                                    np.random.default_rng(0).standard_normal(shape, dtype=np.float32))}
-                result = timed(lambda: session.run(None, feed), runs)
+                if model is not None and refine is not None:
+                    second = _ort_session(refine_onnx(model, refine[0], file, runtime == "ort_int8", calib), threads)
+                    rfeed = {second.get_inputs()[0].name: refine[0].numpy()}
+
+                    def both():
+                        session.run(None, feed)
+                        for _ in range(refine[1]):
+                            second.run(None, rfeed)
+
+                    result = timed(both, runs)
+                    del second
+                else:
+                    result = timed(lambda: session.run(None, feed), runs)
                 del session
             entry["runtimes"][runtime] = result
             log(f"  {name}: {LABELS[runtime]}: {result['ms']:.1f} ms")
@@ -187,6 +206,48 @@ def bench_target(target, size: int, runs: int, runtimes, threads: int, calib_n: 
             entry["runtimes"][runtime] = {"error": f"{type(exc).__name__}: {exc}"}
             log(f"  {name}: {LABELS[runtime]} failed: {type(exc).__name__}: {exc}")
     return entry
+
+
+def refine_input(model, channels: int):
+    """A two-stage model's refine batch (K random patches) and its number of passes; None for one stage."""
+    import torch
+
+    if not hasattr(model, "refine_tensor"):
+        return None
+    spec = model.refine_spec()
+    passes = int(spec.iters)
+    if passes < 1:
+        return None
+    g = torch.Generator().manual_seed(1)
+    return torch.randn(model.num_keypoints, channels, spec.patch_size, spec.patch_size, generator=g), passes
+
+
+def run_eager(model, x, refine) -> None:
+    """What serving one image costs in torch: the global graph, then the refine graph ``passes`` times
+    (the patch crops between them are OpenCV copies of K small windows, ~1 ms, not timed)."""
+    model(x, mode="tensor")
+    if refine is not None:
+        for _ in range(refine[1]):
+            model.refine_tensor(refine[0])
+
+
+def refine_onnx(model, patches, global_file: Path, int8: bool, calib) -> Path:
+    """Export (and for int8 quantize, calibrated on windows of the global stage's calibration images)
+    the refine stage beside ``global_file``."""
+    from zoo.exporters.onnx_export import export_onnx
+
+    fp32 = global_file.with_name(global_file.name.replace(".int8", "").replace(".onnx", ".refine.onnx"))
+    if not fp32.is_file():
+        export_onnx(model.refine_stage, patches.numpy(), fp32)
+    if not int8:
+        return fp32
+    from zoo.exporters.onnx_int8 import quantize_qdq
+
+    p = patches.shape[-1]
+    windows = [np.ascontiguousarray(c[:, :, :p, :p]) for c in (calib or []) if c.shape[-1] >= p] or [patches.numpy()]
+    out = fp32.with_name(fp32.name.replace(".refine.onnx", ".refine.int8.onnx"))
+    quantize_qdq(fp32, out, windows)
+    return out
 
 
 def _attach_rates(entry: dict, peak: dict) -> None:

@@ -5,6 +5,8 @@ import argparse
 import json
 from pathlib import Path
 
+import numpy as np
+
 from .config import ConfigError, load_config
 from .runner import build_runner, prepare
 
@@ -64,7 +66,7 @@ def train(config, *, work_dir=None, resume=None, amp=False, cfg_options=None, la
 
 
 def test(target, checkpoint=None, *, out=None, show_dir=None, cfg_options=None, work_dir=None,
-         launcher="none") -> dict:
+         launcher="none", predictions=None) -> dict:
     """Evaluate a checkpoint; the config comes from the checkpoint itself unless one is given."""
     checkpoint = checkpoint or target
     cfg = load_config(target, cfg_options)
@@ -80,11 +82,30 @@ def test(target, checkpoint=None, *, out=None, show_dir=None, cfg_options=None, 
         Path(out).parent.mkdir(parents=True, exist_ok=True)
         Path(out).write_text(json.dumps({"checkpoint": str(checkpoint), "metrics": metrics,
                                          "report": metric.last_report if metric else None}, indent=2))
+    if predictions and metric is not None:
+        write_predictions(metric, checkpoint, predictions)
     if show_dir and metric is not None:
         from zoo.evaluation.visualize import draw_comparisons
 
         draw_comparisons(metric.last_predictions, list(metric.dataset_meta["landmark_names"]), show_dir)
     return metrics
+
+
+def write_predictions(metric, checkpoint, path) -> None:
+    """The test's predictions in ``zoo predict``'s file format (landmarks by symbol, original px), so the
+    clinical tools (``zoo analyze``, ``tools/isbi_classification.py``) read them without a second inference."""
+    symbols = list(metric.dataset_meta["landmark_names"])
+    entries = []
+    for r in metric.last_predictions:
+        scores = r["score"] if r["score"] is not None else np.full(len(symbols), np.nan)
+        spacing = r["spacing"] if np.isfinite(r["spacing"]) else None
+        entries.append({"image": r["img_path"], "mm_per_pixel": spacing,
+                        "mm_per_pixel_source": "dataset" if spacing else None,
+                        "landmarks": {s: {"x": float(x), "y": float(y), "confidence": float(c)}
+                                      for s, (x, y), c in zip(symbols, r["pred"], scores)}})
+    Path(path).parent.mkdir(parents=True, exist_ok=True)
+    Path(path).write_text(json.dumps({"source": str(checkpoint), "landmark_set": metric.dataset_meta.get(
+        "landmark_set"), "predictions": entries}, indent=2), encoding="utf-8")
 
 
 def _report_metric(runner):
@@ -127,6 +148,7 @@ def test_parser() -> argparse.ArgumentParser:
     p.add_argument("checkpoint", nargs="?", help="the checkpoint, when TARGET is a config")
     p.add_argument("--out", help="write metrics and the full report as JSON")
     p.add_argument("--show-dir", help="write one picture per image: truth, prediction and the error between")
+    p.add_argument("--predictions", help="write the predictions as a predictions file (zoo predict's format)")
     p.add_argument("--work-dir")
     p.add_argument("--cfg-options", nargs="+", metavar="KEY=VALUE")
     p.add_argument("--launcher", choices=["none", "pytorch"], default="none")
@@ -145,7 +167,7 @@ def run_cli(kind: str, argv: list[str]) -> int:
                   launcher=args.launcher, load_from=args.load_from, test_after=not args.no_test)
         else:
             test(args.target, args.checkpoint, out=args.out, show_dir=args.show_dir, cfg_options=args.cfg_options,
-                 work_dir=args.work_dir, launcher=args.launcher)
+                 work_dir=args.work_dir, launcher=args.launcher, predictions=args.predictions)
     except (ZooError, FileNotFoundError) as exc:
         if args.debug:
             raise
