@@ -34,7 +34,7 @@ def sniff_format(head: bytes) -> str | None:
     return None
 
 
-def _describe(head: bytes) -> str:
+def describe_bytes(head: bytes) -> str:
     text = head[:16]
     if text.lstrip().startswith((b"{", b"[")):
         return "it looks like JSON"
@@ -96,7 +96,7 @@ def image_size(path: "str | Path") -> tuple[int, int]:
         raise ImageReadError(f"{path}: cannot read image ({exc.strerror or exc})") from None
     fmt = sniff_format(head)
     if fmt is None:
-        raise ImageReadError(f"{path}: not a JPEG/PNG/BMP/TIFF image ({_describe(head)})")
+        raise ImageReadError(f"{path}: not a JPEG/PNG/BMP/TIFF image ({describe_bytes(head)})")
     found = probe(head, fmt)
     if found is not None:
         return found[0], found[1]
@@ -130,7 +130,7 @@ def _check_complete(data: bytes, fmt: str, name) -> None:
         raise ImageReadError(f"{name}: truncated PNG (no IEND chunk); the file is incomplete")
 
 
-def _size_from_bytes(data: bytes, fmt: str, name: str) -> tuple[int, int]:
+def size_from_bytes(data: bytes, fmt: str, name: str) -> tuple[int, int]:
     """``(height, width)`` from an encoded image's header, read from memory (no pixels decoded)."""
     found = probe(data[:65536], fmt)
     if found is not None:
@@ -192,10 +192,10 @@ def decode_bytes(data: bytes, name: str, flags: int | None = None, max_pixels: i
     data = bytes(data)
     fmt = sniff_format(data[:16])
     if fmt is None:
-        raise ImageReadError(f"{name}: not a JPEG/PNG/BMP/TIFF image ({_describe(data[:32])})")
+        raise ImageReadError(f"{name}: not a JPEG/PNG/BMP/TIFF image ({describe_bytes(data[:32])})")
     _check_complete(data, fmt, name)
     if max_pixels:
-        h, w = _size_from_bytes(data, fmt, name)
+        h, w = size_from_bytes(data, fmt, name)
         if h * w > max_pixels:
             raise ImageReadError(
                 f"{name}: {w}x{h} = {w * h / 1e6:.0f} megapixels exceeds the cap of {max_pixels / 1e6:.0f} MP "

@@ -156,23 +156,30 @@ def test_parser() -> argparse.ArgumentParser:
     return p
 
 
-def run_cli(kind: str, argv: list[str]) -> int:
-    """Parse, run, and turn the zoo's errors into one line and exit code 2 (a traceback only with --debug)."""
+def report_errors(action, debug: bool = False) -> int:
+    """Run ``action()``: the zoo's own errors (and a missing file) become one ``error: ...`` line on stderr and
+    exit code 2; a traceback only with ``debug``. Every argparse-based command (train, test, leaderboard) ends here."""
     from zoo.registry import ZooError
 
-    args = (train_parser() if kind == "train" else test_parser()).parse_args(argv)
     try:
-        if kind == "train":
-            train(args.config, work_dir=args.work_dir, resume=args.resume, amp=args.amp, cfg_options=args.cfg_options,
-                  launcher=args.launcher, load_from=args.load_from, test_after=not args.no_test)
-        else:
-            test(args.target, args.checkpoint, out=args.out, show_dir=args.show_dir, cfg_options=args.cfg_options,
-                 work_dir=args.work_dir, launcher=args.launcher, predictions=args.predictions)
+        action()
     except (ZooError, FileNotFoundError) as exc:
-        if args.debug:
+        if debug:
             raise
         import sys
 
         print(f"error: {exc}", file=sys.stderr)
         return 2
     return 0
+
+
+def run_cli(kind: str, argv: list[str]) -> int:
+    """Parse and run ``zoo train`` / ``zoo test`` (see :func:`report_errors` for failures)."""
+    args = (train_parser() if kind == "train" else test_parser()).parse_args(argv)
+    if kind == "train":
+        return report_errors(lambda: train(args.config, work_dir=args.work_dir, resume=args.resume, amp=args.amp,
+                                           cfg_options=args.cfg_options, launcher=args.launcher,
+                                           load_from=args.load_from, test_after=not args.no_test), args.debug)
+    return report_errors(lambda: test(args.target, args.checkpoint, out=args.out, show_dir=args.show_dir,
+                                      cfg_options=args.cfg_options, work_dir=args.work_dir, launcher=args.launcher,
+                                      predictions=args.predictions), args.debug)

@@ -45,36 +45,35 @@ def parser() -> argparse.ArgumentParser:
 
 
 def run_cli(argv: list[str], prog: str = "zoo leaderboard") -> int:
+    from zoo.engine.entry import report_errors
+
+    args = parser().parse_args(argv)
+    return report_errors(lambda: _run(args, argv, prog), args.debug)
+
+
+def _run(args, argv: list[str], prog: str) -> None:
     from zoo.registry import ZooError
 
     from .run import DEFAULT_RUNTIMES, run_leaderboard
 
-    args = parser().parse_args(argv)
     runtimes = DEFAULT_RUNTIMES if args.runtimes is None else tuple(r for r in args.runtimes if r != "none")
-    try:
-        if args.render:
-            from .run import render
+    if args.render:
+        from .run import render
 
-            render(args.render, *(args.publish or (None, None)), notes=args.note)
-            return 0
-        from zoo.benchmarking.run import RUNTIMES
+        render(args.render, *(args.publish or (None, None)), notes=args.note)
+        return
+    from zoo.benchmarking.run import RUNTIMES
 
-        unknown = [r for r in runtimes if r not in RUNTIMES]
-        if unknown:
-            raise ZooError(f"unknown runtime(s) {unknown}; choose from {', '.join(RUNTIMES)}")
-        if args.recost:
-            from .run import recost
+    unknown = [r for r in runtimes if r not in RUNTIMES]
+    if unknown:
+        raise ZooError(f"unknown runtime(s) {unknown}; choose from {', '.join(RUNTIMES)}")
+    if args.recost:
+        from .run import recost
 
-            recost(args.recost, runtimes=runtimes, latency_runs=args.latency_runs, calib_images=args.calib_images)
-            return 0
-        run_leaderboard(args.configs, args.checkpoints, out=args.out, data_root=args.data, iters=args.iters,
-                        budget_minutes=args.budget_minutes, seed=args.seed, repeats=args.repeats, runtimes=runtimes,
-                        latency_runs=args.latency_runs, calib_images=args.calib_images, probe_iters=args.probe_iters,
-                        channels_last=not args.no_channels_last, notes=args.note,
-                        command=" ".join([prog] + [shlex.quote(a) for a in argv]))
-    except (ZooError, FileNotFoundError) as exc:
-        if args.debug:
-            raise
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
-    return 0
+        recost(args.recost, runtimes=runtimes, latency_runs=args.latency_runs, calib_images=args.calib_images)
+        return
+    run_leaderboard(args.configs, args.checkpoints, out=args.out, data_root=args.data, iters=args.iters,
+                    budget_minutes=args.budget_minutes, seed=args.seed, repeats=args.repeats, runtimes=runtimes,
+                    latency_runs=args.latency_runs, calib_images=args.calib_images, probe_iters=args.probe_iters,
+                    channels_last=not args.no_channels_last, notes=args.note,
+                    command=" ".join([prog] + [shlex.quote(a) for a in argv]))

@@ -122,15 +122,15 @@ async def read_form(request, max_bytes: int) -> LandmarkRequest:
 def check_image(data: bytes, name: str, max_pixels: int) -> tuple[str, int, int]:
     """``(format, width, height)`` from the first bytes and the header; 415 if not an image, 413 if too big."""
     from zoo.data.errors import ImageReadError
-    from zoo.data.imageio import _size_from_bytes, sniff_format
+    from zoo.data.imageio import size_from_bytes, sniff_format
 
     fmt = sniff_format(data[:16])
     if fmt is None:
-        from zoo.data.imageio import _describe
+        from zoo.data.imageio import describe_bytes
 
-        raise ApiError(415, "not_an_image", f"{name}: not a JPEG/PNG/BMP/TIFF image ({_describe(data[:32])})")
+        raise ApiError(415, "not_an_image", f"{name}: not a JPEG/PNG/BMP/TIFF image ({describe_bytes(data[:32])})")
     try:
-        h, w = _size_from_bytes(data, fmt, name)
+        h, w = size_from_bytes(data, fmt, name)
     except ImageReadError as exc:
         raise ApiError(422, "unreadable_image", str(exc)) from None
     if w < 1 or h < 1:
