@@ -146,6 +146,20 @@ def unpack(parts: list[str], to: str) -> None:
     print(f"wrote {to} ({len(ckpt['state_dict'])} tensors; {ckpt.get('note', '')})")
 
 
+def markdown(results: dict) -> str:
+    """The ablation table: one row per result, with what changed, the figures and the training minutes."""
+    lines = ["| row | what changes | MRE mm | SDR 2 mm | 2.5 mm | 3 mm | 4 mm | train min |",
+             "|---|---|---|---|---|---|---|---|"]
+    for r in results["rows"]:
+        m = r.get("metrics")
+        if m is None:
+            lines.append(f"| {r['row']} | see `{r['config']}` | not finished ({r['status']}) | | | | | |")
+            continue
+        lines.append(f"| {r['row']} | {r['change']} | {m['MRE_mm']:.2f} | {m['SDR_2mm']:.1f} | {m['SDR_2.5mm']:.1f} | "
+                     f"{m['SDR_3mm']:.1f} | {m['SDR_4mm']:.1f} | {r['train_minutes']:.1f} |")
+    return "\n".join(lines)
+
+
 def machine() -> dict:
     import torch
 
@@ -165,7 +179,11 @@ def main(argv=None) -> int:
     p.add_argument("--smoke", action="store_true", help="a few iterations of two rows on the CPU")
     p.add_argument("--unpack", nargs="+", metavar="PART")
     p.add_argument("--to", help="with --unpack: the checkpoint to write")
+    p.add_argument("--table", metavar="RESULTS", help="print the ablation rows of a results.json as markdown")
     args = p.parse_args(argv)
+    if args.table:
+        print(markdown(json.loads(Path(args.table).read_text(encoding="utf-8"))))
+        return 0
     if args.unpack:
         unpack(args.unpack, args.to)
         return 0

@@ -39,12 +39,15 @@ def plugins_of(cfg) -> dict[str, str]:
     """Which plugin registered each component of the model (``core`` for the zoo's own)."""
     from zoo.registry import origin_of
 
-    model = cfg.model
     out = {}
-    for key, kind in _COMPONENTS:
-        part = model if key == "model" else model.get(key)
-        if isinstance(part, dict) and part.get("type"):
-            out[f"{key}:{part['type']}"] = origin_of(kind, part["type"])
+    # a two-stage model's parts live in its stages (each a detector config of its own)
+    stages = [cfg.model] + [cfg.model.get(s) for s in ("global_stage", "refine_stage")
+                            if isinstance(cfg.model.get(s), dict)]
+    for model in stages:
+        for key, kind in _COMPONENTS:
+            part = model if key == "model" else model.get(key)
+            if isinstance(part, dict) and part.get("type"):
+                out[f"{key}:{part['type']}"] = origin_of(kind, part["type"])
     return out
 
 

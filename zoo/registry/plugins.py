@@ -242,5 +242,13 @@ def blame(exc: BaseException) -> str | None:
 
 
 def origin_of(kind: str, name: str) -> str:
+    """The plugin that registered ``name`` in ``kind``: ``core`` for the zoo's own modules (also when they were
+    imported before the plugins loaded, which the load-time attribution cannot see), else ``mmengine``."""
     load_plugins()
-    return ORIGINS.get((kind, name), "mmengine")
+    owner = ORIGINS.get((kind, name))
+    if owner is not None:
+        return owner
+    registry = ALL.get(kind)
+    obj = registry._module_dict.get(name) if registry is not None else None
+    module = getattr(obj, "__module__", "") or ""
+    return "core" if module == "zoo" or module.startswith("zoo.") else "mmengine"
