@@ -146,14 +146,23 @@ def unpack(parts: list[str], to: str) -> None:
     print(f"wrote {to} ({len(ckpt['state_dict'])} tensors; {ckpt.get('note', '')})")
 
 
+def describe(config: str) -> str:
+    """An ablation config's first comment line, without its 'Ablation:' prefix."""
+    path = REPO / config
+    first = path.read_text(encoding="utf-8").splitlines()[0] if path.is_file() else config
+    return first.lstrip("# ").removeprefix("Ablation: ").rstrip(".")
+
+
 def markdown(results: dict) -> str:
     """The ablation table: one row per result, with what changed, the figures and the training minutes."""
     lines = ["| row | what changes | MRE mm | SDR 2 mm | 2.5 mm | 3 mm | 4 mm | train min |",
              "|---|---|---|---|---|---|---|---|"]
     for r in results["rows"]:
+        if "(see its config)" in r.get("change", "") or "change" not in r:
+            r["change"] = describe(r["config"])
         m = r.get("metrics")
         if m is None:
-            lines.append(f"| {r['row']} | see `{r['config']}` | not finished ({r['status']}) | | | | | |")
+            lines.append(f"| {r['row']} | {r['change']} | not finished ({r['status']}) | | | | | |")
             continue
         lines.append(f"| {r['row']} | {r['change']} | {m['MRE_mm']:.2f} | {m['SDR_2mm']:.1f} | {m['SDR_2.5mm']:.1f} | "
                      f"{m['SDR_3mm']:.1f} | {m['SDR_4mm']:.1f} | {r['train_minutes']:.1f} |")

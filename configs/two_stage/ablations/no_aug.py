@@ -1,5 +1,5 @@
-# Ablation: no augmentation (no rotation, scaling or photometric jitter of images or patches); the patch
-# centre jitter stays, since it is what teaches the refine stage to correct coarse errors.
+# Ablation: no augmentation (no rotation, scaling or photometric jitter of images or patches).
+# The patch centre jitter stays: it is what teaches the refine stage to correct coarse errors.
 _base_ = ['./base.py']
 train_pipeline = [
     dict(type='LoadCephalogram', channels=3, keep_gray=True, cache_size=150),
