@@ -12,7 +12,8 @@ import torch
 
 from zoo.registry import MODELS, load_plugins
 
-CONFIGS = sorted((Path(__file__).resolve().parents[2] / "configs").glob("*.py"))
+_ROOT = Path(__file__).resolve().parents[2] / "configs"
+CONFIGS = sorted(p for p in _ROOT.rglob("*.py") if "_base_" not in p.parts)
 SIZE = 128
 
 
@@ -20,7 +21,7 @@ def test_there_are_configs():
     assert len(CONFIGS) >= 8
 
 
-@pytest.mark.parametrize("path", CONFIGS, ids=[p.stem for p in CONFIGS])
+@pytest.mark.parametrize("path", CONFIGS, ids=[p.relative_to(_ROOT).with_suffix("").as_posix() for p in CONFIGS])
 def test_config_builds_and_predicts_input_pixels(path):
     from mmengine.config import Config
 
@@ -37,5 +38,11 @@ def test_config_builds_and_predicts_input_pixels(path):
     assert coords.shape == (2, k, 2) and scores.shape == (2, k)
     assert torch.isfinite(coords).all() and ((scores >= 0) & (scores <= 1)).all()
     # input px: inside the image, give or take one heatmap cell of sub-pixel refinement
-    margin = getattr(model.head, "output_stride", 0) + 0.5
+    head = model.global_stage.head if hasattr(model, "global_stage") else model.head
+    margin = getattr(head, "output_stride", 0) + 0.5
     assert ((coords >= -margin) & (coords <= SIZE - 1 + margin)).all()
+    if hasattr(model, "refine_tensor"):
+        p = model.patch_size
+        with torch.no_grad():
+            xy, conf = model.refine_tensor(torch.randn(k, 3, p, p))
+        assert xy.shape == (k, k, 2) and conf.shape == (k, k) and torch.isfinite(xy).all()
