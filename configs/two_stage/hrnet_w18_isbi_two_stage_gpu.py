@@ -11,7 +11,7 @@ patch_size = 128
 patch_scale = 1.5
 w18 = dict(backbone=dict(type='HRNetBackbone', arch='hrnet_w18', pretrained=False), neck=dict(type='HRNetV2Neck'))
 model = dict(patch_size=patch_size, patch_scale=patch_scale, global_stage=w18,
-             refine_stage=dict(w18, head=dict(channels=48)))
+             refine_stage=dict(w18, head=dict(output_stride=2, sigma=2.0, channels=48)), test_cfg=dict(iters=2))
 train_pipeline = [
     dict(type='LoadCephalogram', channels=3, keep_gray=True, cache_size=150),
     dict(type='RefinePatches', patch_size=patch_size, patch_scale=patch_scale, jitter=20.0, max_shift=0.6,

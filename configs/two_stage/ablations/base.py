@@ -7,6 +7,8 @@ _base_ = ['../hrnet_w18_small_isbi_two_stage.py']
 input_size = (256, 256)
 patch_size = 96
 patch_scale = 2.0
+model = dict(patch_size=patch_size, patch_scale=patch_scale,
+             refine_stage=dict(head=dict(output_stride=2, sigma=2.0, channels=32)), test_cfg=dict(iters=2))
 train_pipeline = [
     dict(type='LoadCephalogram', channels=3, keep_gray=True, cache_size=150),
     dict(type='RefinePatches', patch_size=patch_size, patch_scale=patch_scale, jitter=25.0, max_shift=0.6,
