@@ -50,11 +50,11 @@ val_dataloader = dict(batch_size=8, num_workers=1, persistent_workers=True,
                       dataset=dict(split='train', indices='130:150', test_mode=True, pipeline=test_pipeline))
 test_dataloader = dict(batch_size=8, num_workers=1, persistent_workers=True,
                        dataset=dict(split='test1', test_mode=True, pipeline=test_pipeline))
-max_iters = 1400
-train_cfg = dict(by_epoch=False, max_iters=max_iters, val_interval=700)
+max_iters = 900
+train_cfg = dict(by_epoch=False, max_iters=max_iters, val_interval=450)
 optim_wrapper = dict(optimizer=dict(type='AdamW', lr=2e-3, weight_decay=1e-4), clip_grad=dict(max_norm=5.0))
 param_scheduler = [
     dict(type='LinearLR', start_factor=0.01, by_epoch=False, begin=0, end=50),
     dict(type='CosineAnnealingLR', by_epoch=False, begin=50, end=max_iters, eta_min=1e-6),
 ]
-default_hooks = dict(checkpoint=dict(interval=700), logger=dict(interval=20))
+default_hooks = dict(checkpoint=dict(interval=450), logger=dict(interval=20))

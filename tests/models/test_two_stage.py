@@ -142,8 +142,8 @@ def test_refine_step_moves_landmarks_to_the_refine_graphs_answer():
 
     def run(x):
         m = len(x)
-        xy = np.full((m, 2, 2), (PATCH - 1) / 2) + [3.0, -2.0]
-        return xy, np.ones((m, 2))
+        xy = np.full((m, 2), (PATCH - 1) / 2) + [3.0, -2.0]
+        return xy, np.ones(m)
 
     [(xy, score, moved)] = refine_landmarks([_blob_image(coarse)], [np.eye(3)], [coarse], [np.zeros(2)], run, spec)
     assert np.allclose(xy, coarse + 2 * np.array([3.0, -2.0]) * SCALE)
@@ -151,7 +151,7 @@ def test_refine_step_moves_landmarks_to_the_refine_graphs_answer():
 
     def weak(x):
         xy, _ = run(x)
-        return xy, np.full((len(x), 2), 0.1)
+        return xy, np.full(len(x), 0.1)
 
     [(xy, _, moved)] = refine_landmarks([_blob_image(coarse)], [np.eye(3)], [coarse], [np.zeros(2)], weak, spec)
     assert np.array_equal(xy, coarse) and not moved.any()  # below min_score: the coarse answer stands
@@ -318,3 +318,16 @@ def test_predict_cli_and_serve_answer_from_a_two_stage_model(two_stage_checkpoin
     for s, lm in direct["landmarks"].items():
         for got in (entry["landmarks"][s], served[s]):
             assert abs(got["x"] - lm["x"]) < 1e-3 and abs(got["y"] - lm["y"]) < 1e-3
+
+
+def test_refine_graph_reads_each_patch_on_its_own_heatmap():
+    """The graph's pick of heatmap k for patch k equals decoding all K heatmaps and taking the diagonal."""
+    model = _two_stage().eval()
+    x = torch.randn(2 * K, 3, PATCH, PATCH)
+    with torch.no_grad():
+        xy, score = model.refine_tensor(x)
+        full_xy, full_score = model.refine_stage.decode(x)
+    own = torch.arange(2 * K) % K
+    assert xy.shape == (2 * K, 2) and score.shape == (2 * K,)
+    assert torch.allclose(xy, full_xy[torch.arange(2 * K), own], atol=1e-4)
+    assert torch.allclose(score, full_score[torch.arange(2 * K), own], atol=1e-5)

@@ -138,7 +138,7 @@ def bench_target(target, size: int, runs: int, runtimes, threads: int, calib_n: 
         refine = refine_input(model, channels)
         if refine is not None:  # two-stage: the refine graph runs `passes` times on one batch of K patches
             xr, passes = refine
-            entry["gflops"] += passes * count_gflops(model.refine_stage, xr)
+            entry["gflops"] += passes * count_gflops(model.refine_graph(), xr)
             entry["refine"] = {"patches": int(xr.shape[0]), "patch_size": int(xr.shape[-1]), "passes": passes}
     else:  # an exported file runs as what it is
         import onnx
@@ -238,7 +238,7 @@ def refine_onnx(model, patches, global_file: Path, int8: bool, calib) -> Path:
 
     fp32 = global_file.with_name(global_file.name.replace(".int8", "").replace(".onnx", ".refine.onnx"))
     if not fp32.is_file():
-        export_onnx(model.refine_stage, patches.numpy(), fp32)
+        export_onnx(model.refine_graph(), patches.numpy(), fp32)
     if not int8:
         return fp32
     from zoo.exporters.onnx_int8 import quantize_qdq

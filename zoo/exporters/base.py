@@ -187,7 +187,7 @@ class BaseExporter:
         meta = {**stamped, "graph_role": "refine", "refine_of": stamped["refine"]["graph"]}
         tmp = refine_out.with_name(f".partial-{refine_out.name}")
         try:
-            self.convert(model.refine_stage, meta, tmp, first, calibration)
+            self.convert(model.refine_graph(), meta, tmp, first, calibration)
         except BaseException:
             tmp.unlink(missing_ok=True)
             raise

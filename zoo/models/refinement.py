@@ -3,7 +3,7 @@
 
 Given coarse landmarks in original pixels, cut one native-resolution patch per landmark, run the refine
 network on all patches of all images at once (one batch: patches are small), read landmark ``k`` from
-channel ``k`` of patch ``k`` and map it back to original pixels. A landmark whose refined heatmap peak
+heatmap ``k`` of patch ``k`` and map it back to original pixels. A landmark whose refined heatmap peak
 is weaker than ``min_score`` keeps its coarse position: the patch probably missed it, and a guess inside
 the patch would be worse than the coarse estimate.
 """
@@ -64,7 +64,8 @@ def refine_landmarks(images, src_warps, coarse, scores, run, spec: RefineSpec):
     Args:
         images: uint8 images, each (H, W[, c]); ``src_warps[i]`` maps original px -> ``images[i]`` px.
         coarse, scores: per image (K, 2) original px and (K,) confidences from the global stage.
-        run: normalised patches (M, C, P, P) float32 -> (coords (M, K, 2) patch px, scores (M, K)).
+        run: normalised patches (M, C, P, P) float32, K per image in landmark order -> (coords (M, 2) patch
+            px, scores (M,)), each patch's own landmark (``TwoStageDetector.refine_tensor``).
 
     Returns:
         per image ``(coords (K, 2) original px, scores (K,), refined (K,) bool)``.
@@ -83,8 +84,7 @@ def refine_landmarks(images, src_warps, coarse, scores, run, spec: RefineSpec):
         start = 0
         for i, pts in enumerate(points):
             k = len(pts)
-            own = np.arange(k)
-            xy, sc = out_xy[start + own, own], out_score[start + own, own]  # landmark k from channel k of patch k
+            xy, sc = out_xy[start:start + k], out_score[start:start + k]
             start += k
             new = patch_to_original(xy, warps[i])
             ok = np.isfinite(new).all(axis=1) & np.isfinite(sc) & (sc >= spec.min_score)

@@ -118,8 +118,18 @@ class TwoStageDetector(BaseModel):
                           mean=tuple(mean), std=tuple(std))
 
     def refine_tensor(self, patches: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        """Normalised patches (M, C, P, P) -> (coords (M, K, 2) patch px, scores (M, K)): the refine graph."""
-        return self.refine_stage.decode(patches)
+        """The refine graph: normalised patches (M, C, P, P), K per image in landmark order (M = n x K) ->
+        (coords (M, 2) patch px, scores (M,)), patch m read on heatmap ``m % K`` only.
+
+        Picking each patch's own heatmap *before* decoding keeps the sub-pixel decoder at K maps per image
+        instead of K x K; the pick is a multiply by an identity mask and a sum, which every exporter takes.
+        (The refine stage's own test-time augmentation is not applied here.)
+        """
+        return self.refine_graph()(patches)
+
+    def refine_graph(self) -> "RefineGraph":
+        """The refine graph as a module of its own (what the exporters and the benchmark export)."""
+        return RefineGraph(self.refine_stage, self.num_keypoints)
 
     # -- mmengine's three modes ------------------------------------------------------------------------
     def forward(self, inputs: torch.Tensor, data_samples=None, mode: str = "tensor"):
@@ -184,3 +194,23 @@ class TwoStageDetector(BaseModel):
             sample.pred_input_keypoints = apply_warp(xy, warp)
             sample.pred_refined = moved
         return list(data_samples)
+
+
+class RefineGraph(torch.nn.Module):
+    """The refine stage's features, its own-landmark heatmap pick and decoder, as one exportable module.
+
+    Its parts keep the detector's attribute names (``backbone``, ``neck``, ``head``, ``decoder``), so exported
+    node names say which part a node belongs to, as the int8 exporter needs (it keeps the decoder in float).
+    """
+
+    def __init__(self, stage, num_keypoints: int):
+        super().__init__()
+        self.backbone, self.neck, self.head, self.decoder = stage.backbone, stage.neck, stage.head, stage.decoder
+        self.register_buffer("own", torch.eye(num_keypoints)[None, :, :, None, None], persistent=False)
+
+    def forward(self, patches: torch.Tensor, mode: str = "tensor") -> tuple[torch.Tensor, torch.Tensor]:
+        maps = self.head(self.neck(self.backbone(patches)))
+        m, k, h, w = maps.shape
+        own = (maps.reshape(-1, k, k, h, w) * self.own.to(maps.dtype)).sum(dim=2)  # (n, K, h, w)
+        coords, scores = self.decoder(own, patches.shape[-2:])
+        return coords.reshape(-1, 2), scores.reshape(-1)

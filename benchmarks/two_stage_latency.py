@@ -1,0 +1,110 @@
+"""CPU cost of the refine stage: a two-stage model against its own global stage alone, same process.
+
+    python benchmarks/two_stage_latency.py [configs/two_stage/hrnet_w18_small_isbi_two_stage.py] [--runs 20]
+
+Issue 10 asks that two-stage inference stay within 2x of the single-stage model at the same global
+resolution. The reference is the same model with ``iters=0`` (the global graph alone), timed in the same
+process with interleaved runs, so the ratio holds however busy the machine is; the absolute milliseconds
+do not. Eager torch and ONNX Runtime fp32 (the exporters' graphs), batch 1, threads = cores, random weights,
+and the patch crops included (the whole ``Predictor.predict_array`` on a synthetic full-size image).
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+
+
+def _predictor(backend, meta: dict, refine: bool):
+    from zoo.inference import Predictor
+
+    meta = dict(meta)
+    if not refine:
+        meta.pop("refine", None)
+    return Predictor(backend, meta)
+
+
+def interleaved(fns: dict, runs: int) -> dict:
+    """Median ms of each callable, run in turn so that load changes hit all of them alike."""
+    times = {k: [] for k in fns}
+    for fn in fns.values():  # warm-up
+        fn(), fn()
+    for _ in range(runs):
+        for k, fn in fns.items():
+            t0 = time.perf_counter()
+            fn()
+            times[k].append((time.perf_counter() - t0) * 1e3)
+    return {k: statistics.median(v) for k, v in times.items()}
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("config", nargs="?", default="configs/two_stage/hrnet_w18_small_isbi_two_stage.py")
+    ap.add_argument("--runs", type=int, default=20)
+    ap.add_argument("--out", help="write the figures as JSON")
+    args = ap.parse_args(argv)
+    import torch
+
+    from zoo.benchmarking.machine import cores, machine_info
+    from zoo.engine.config import load_config
+    from zoo.engine.metadata import build_zoo_meta
+    from zoo.exporters.onnx_export import export_onnx
+    from zoo.inference.backends import TorchBackend
+    from zoo.registry import MODELS, load_plugins
+
+    load_plugins()
+    torch.set_num_threads(cores())
+    cfg = load_config(str(REPO / args.config) if not Path(args.config).is_file() else args.config)
+    torch.manual_seed(0)
+    model = MODELS.build(cfg.model).eval()
+    meta = build_zoo_meta(cfg, model)
+    rng = np.random.default_rng(0)
+    image = rng.integers(0, 255, (2400, 1935, 3), dtype=np.uint8)  # an ISBI-sized cephalogram
+    torch_backend = TorchBackend(model)
+    fns = {"torch global only": lambda: _predictor(torch_backend, meta, False).predict_array(image),
+           "torch two-stage": lambda: _predictor(torch_backend, meta, True).predict_array(image)}
+    with tempfile.TemporaryDirectory() as tmp:
+        import onnxruntime as ort
+
+        w, h = meta["preprocess"]["input_size"]
+        p = meta["refine"]["patch_size"]
+        g, r = Path(tmp) / "g.onnx", Path(tmp) / "r.onnx"
+        export_onnx(model, np.zeros((1, 3, h, w), np.float32), g)
+        export_onnx(model.refine_graph(), np.zeros((model.num_keypoints, 3, p, p), np.float32), r)
+        opts = ort.SessionOptions()
+        opts.intra_op_num_threads = cores()
+        gs = ort.InferenceSession(str(g), opts, providers=["CPUExecutionProvider"])
+        rs = ort.InferenceSession(str(r), opts, providers=["CPUExecutionProvider"])
+
+        class Ort:
+            def __call__(self, batch):
+                return gs.run(None, {gs.get_inputs()[0].name: batch})
+
+            def refine(self, patches):
+                return rs.run(None, {rs.get_inputs()[0].name: patches})
+
+        ort_backend = Ort()
+        fns["ORT fp32 global only"] = lambda: _predictor(ort_backend, meta, False).predict_array(image)
+        fns["ORT fp32 two-stage"] = lambda: _predictor(ort_backend, meta, True).predict_array(image)
+        ms = interleaved(fns, args.runs)
+    result = {"config": args.config, "runs": args.runs, "ms": {k: round(v, 1) for k, v in ms.items()},
+              "ratio_torch": round(ms["torch two-stage"] / ms["torch global only"], 2),
+              "ratio_ort_fp32": round(ms["ORT fp32 two-stage"] / ms["ORT fp32 global only"], 2),
+              "refine": meta["refine"], "machine": machine_info()}
+    print(json.dumps(result, indent=2))
+    if args.out:
+        Path(args.out).write_text(json.dumps(result, indent=2), encoding="utf-8")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
