@@ -35,3 +35,23 @@ def test_benchmark_command(hrnet_ckpt, exports, workdir, capsys):
     assert result["machine"]["cores"] >= 1 and result["threads"] == 1 and result["note"] == "test run"
     assert len(result["peak"]["measurements"]) == 2
     assert "| tiny_hrnet |" in table and "Machine:" in table and "Note: test run" in table
+
+
+def test_checkpoints_with_one_file_name_are_timed_as_themselves(workdir, tmp_path):
+    """Leaderboard runs all end in iter_N.pth: each must be exported and timed as itself, not as the first
+    model whose graph happens to sit in the shared folder under the same name."""
+    from conftest import make_checkpoint
+
+    from zoo.benchmarking.run import bench_target
+
+    for folder in ("a", "b"):
+        (tmp_path / folder).mkdir()
+    a = make_checkpoint(tmp_path / "a", "hrnet", str(workdir), "iter_300")
+    b = make_checkpoint(tmp_path / "b", "ruler", str(workdir), "iter_300")
+    shared = tmp_path / "graphs"
+    shared.mkdir()
+    for ckpt in (a, b):
+        entry = bench_target(str(ckpt), 64, 1, ["ort_fp32"], 1, 1, shared, log=lambda *args: None)
+        assert entry["runtimes"]["ort_fp32"].get("ms", 0) > 0
+    graphs = sorted(shared.glob("*.onnx"))
+    assert len(graphs) == 2 and graphs[0].read_bytes() != graphs[1].read_bytes()

@@ -127,6 +127,11 @@ def bench_target(target, size: int, runs: int, runtimes, threads: int, calib_n: 
     path = resolve_target(target)
     model, cfg, onnx_path = load_target(path)
     name = path.stem
+    # exported graphs are cached per target in tmpdir: key them by the full path, since leaderboard runs all
+    # end in iter_N.pth and one model's graph must never be timed as another's
+    import hashlib
+
+    stem = f"{name}-{hashlib.sha256(str(path.resolve()).encode()).hexdigest()[:12]}"
     entry: dict = {"name": name, "source": str(path), "runtimes": {}}
     x, refine = None, None
     if model is not None:
@@ -163,7 +168,7 @@ def bench_target(target, size: int, runs: int, runtimes, threads: int, calib_n: 
                 from zoo.exporters.onnx_export import INPUT_NAME, export_onnx
 
                 if model is not None:
-                    fp32 = tmpdir / f"{name}.onnx"
+                    fp32 = tmpdir / f"{stem}.onnx"
                     if not fp32.is_file():
                         t0 = time.perf_counter()
                         export_onnx(model, x.numpy(), fp32)
@@ -174,7 +179,7 @@ def bench_target(target, size: int, runs: int, runtimes, threads: int, calib_n: 
                         from zoo.exporters.onnx_int8 import quantize_qdq
 
                         calib, source = calibration_inputs(model, cfg, size, calib_n)
-                        file = tmpdir / f"{name}.int8.onnx"
+                        file = tmpdir / f"{stem}.int8.onnx"
                         t0 = time.perf_counter()
                         quantize_qdq(fp32, file, calib)
                         entry["int8_quantize_s"] = time.perf_counter() - t0
