@@ -167,3 +167,15 @@ def test_pack_gives_uint8_chw_and_a_landmark_sample(tmp_path):
     assert sample.warp.shape == (3, 3) and sample.sample_idx == 4 and sample.landmark_set == "ruler"
     assert sample.keypoints.dtype == np.float32 and sample.keypoints.shape == (2, 2)
     np.testing.assert_allclose(to_original(sample.keypoints, sample.warp), sample.ori_keypoints, atol=0.01)
+
+
+def test_decode_cache_serves_read_only_copies_of_one_decode(tmp_path):
+    """cache_size keeps decoded images per worker; a cached image cannot be changed in place by a later step."""
+    path = write_image(tmp_path / "a.png", hw=(40, 30), value=90)
+    load = LoadCephalogram(channels=3, cache_size=4)
+    first = load({"img_path": str(path)})
+    second = load({"img_path": str(path)})
+    assert second["img"] is first["img"] and second["ori_shape"] == (40, 30)
+    with pytest.raises(ValueError):
+        second["img"][0, 0] = 0
+    assert LoadCephalogram(channels=3)({"img_path": str(path)})["img"].flags.writeable  # no cache: a fresh array

@@ -119,7 +119,7 @@ class BaseExporter:
         try:
             self.convert(model, stamped, tmp, example, calibration)
             if two_stage:
-                self._convert_refine(model, eager, stamped, refine_out, example_img,
+                self._convert_refine(model, eager, stamped, refine_out, out.name, example_img,
                                      calib_set if self.needs_calibration else [])
         except ExportError:
             tmp.unlink(missing_ok=True)
@@ -161,7 +161,8 @@ class BaseExporter:
         if refine_out is not None and refine_out.exists():
             os.replace(refine_out, self._failed_name(refine_out))
 
-    def _convert_refine(self, model, eager, stamped: dict, refine_out: Path, example_img, calib_set: list) -> None:
+    def _convert_refine(self, model, eager, stamped: dict, refine_out: Path, global_name: str, example_img,
+                        calib_set: list) -> None:
         """Export the refine stage as its own graph (normalised patches -> patch px, scores), written whole
         beside the global graph. Its example and int8 calibration are patches cut where the eager global
         stage puts them on real images: what the refine graph sees when serving."""
@@ -184,7 +185,7 @@ class BaseExporter:
             p = eager.refine.patch_size
             first = np.zeros((len(eager.symbols), eager.refine.channels, p, p), np.float32)
         calibration = [patches_of(eager.load(i.path, str(i.path))) for i in calib_set] if calib_set else None
-        meta = {**stamped, "graph_role": "refine", "refine_of": stamped["refine"]["graph"]}
+        meta = {**stamped, "graph_role": "refine", "refine_of": global_name}
         tmp = refine_out.with_name(f".partial-{refine_out.name}")
         try:
             self.convert(model.refine_graph(), meta, tmp, first, calibration)

@@ -10,10 +10,9 @@ from pathlib import Path
 
 import numpy as np
 
+from zoo.models.refinement import RefineSpec, refine_landmarks
 from zoo.registry import ZooError
 from zoo.structures import to_original
-
-from zoo.models.refinement import RefineSpec, refine_landmarks
 
 from .backends import open_backend
 
