@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import pytest
 
@@ -37,20 +38,20 @@ def test_benchmark_command(hrnet_ckpt, exports, workdir, capsys):
     assert "| tiny_hrnet |" in table and "Machine:" in table and "Note: test run" in table
 
 
-def test_checkpoints_with_one_file_name_are_timed_as_themselves(workdir, tmp_path):
+def test_checkpoints_with_one_file_name_are_timed_as_themselves(hrnet_ckpt, ruler_ckpt, tmp_path):
     """Leaderboard runs all end in iter_N.pth: each must be exported and timed as itself, not as the first
     model whose graph happens to sit in the shared folder under the same name."""
-    from conftest import make_checkpoint
+    import shutil
 
     from zoo.benchmarking.run import bench_target
 
-    for folder in ("a", "b"):
+    same_name = []
+    for folder, ckpt in (("a", hrnet_ckpt), ("b", ruler_ckpt)):
         (tmp_path / folder).mkdir()
-    a = make_checkpoint(tmp_path / "a", "hrnet", str(workdir), "iter_300")
-    b = make_checkpoint(tmp_path / "b", "ruler", str(workdir), "iter_300")
+        same_name.append(Path(shutil.copy(ckpt, tmp_path / folder / "iter_300.pth")))
     shared = tmp_path / "graphs"
     shared.mkdir()
-    for ckpt in (a, b):
+    for ckpt in same_name:
         entry = bench_target(str(ckpt), 64, 1, ["ort_fp32"], 1, 1, shared, log=lambda *args: None)
         assert entry["runtimes"]["ort_fp32"].get("ms", 0) > 0
     graphs = sorted(shared.glob("*.onnx"))

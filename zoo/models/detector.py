@@ -38,8 +38,20 @@ def _stack(samples, key: str, dtype=torch.float32, device=None) -> torch.Tensor:
     ).to(device)
 
 
+class LandmarkSetMixin:
+    """K and the landmark symbols, from ``self.landmarks``: what metadata, exporters and the predictor read."""
+
+    @property
+    def num_keypoints(self) -> int:
+        return len(self.landmarks)
+
+    @property
+    def landmark_symbols(self) -> list[str]:
+        return list(self.landmarks.symbols)
+
+
 @MODELS.register_module()
-class LandmarkDetector(BaseModel):
+class LandmarkDetector(LandmarkSetMixin, BaseModel):
     """Backbone + neck + head + decoder (+ loss) for one landmark set; mmengine's loss/predict/tensor modes.
 
     Args:
@@ -115,14 +127,6 @@ class LandmarkDetector(BaseModel):
                 data_preprocessor=dict(type="LandmarkDataPreprocessor", channels=3),
             ),
         ]
-
-    @property
-    def num_keypoints(self) -> int:
-        return len(self.landmarks)
-
-    @property
-    def landmark_symbols(self) -> list[str]:
-        return list(self.landmarks.symbols)
 
     def extract_feat(self, inputs: torch.Tensor):
         return self.neck(self.backbone(inputs))

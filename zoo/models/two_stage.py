@@ -20,6 +20,7 @@ from mmengine.model import BaseModel
 from zoo.registry import MODELS
 from zoo.structures import apply_warp, to_original
 
+from .detector import LandmarkSetMixin
 from .errors import ModelConfigError
 from .refinement import RefineSpec, refine_landmarks
 
@@ -47,7 +48,7 @@ def _concat(samples, key: str, dtype) -> np.ndarray:
 
 
 @MODELS.register_module()
-class TwoStageDetector(BaseModel):
+class TwoStageDetector(LandmarkSetMixin, BaseModel):
     """Global ``LandmarkDetector`` on the letterboxed image + refine ``LandmarkDetector`` on patches.
 
     Args:
@@ -96,14 +97,6 @@ class TwoStageDetector(BaseModel):
                      refine_stage=dict(tiny, head=dict(type="HeatmapHead", output_stride=2, channels=8)))]
 
     # -- what the metadata, the exporters and the predictor read ---------------------------------------
-    @property
-    def num_keypoints(self) -> int:
-        return len(self.landmarks)
-
-    @property
-    def landmark_symbols(self) -> list[str]:
-        return list(self.landmarks.symbols)
-
     @property
     def decoder(self):
         return self.refine_stage.decoder
