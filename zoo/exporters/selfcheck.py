@@ -81,6 +81,7 @@ def self_check(model, meta: dict, exported: "str | Path", images: list[CheckImag
     """Run the eager ``model`` and the ``exported`` file on ``images``; fill a :class:`CheckReport`."""
     from zoo.inference import Predictor
     from zoo.inference.backends import TorchBackend
+    from zoo.data.transforms.geometric import letterbox_warp
     from zoo.structures import apply_warp
 
     eager = Predictor(TorchBackend(model), meta)
@@ -92,7 +93,7 @@ def self_check(model, meta: dict, exported: "str | Path", images: list[CheckImag
     eager.backend(warm), other.backend(warm)  # first calls allocate and plan; keep them out of the timings
     for item in images:
         img = eager.load(item.path, str(item.path))
-        batch, warp = eager.preprocess(img)
+        warp = letterbox_warp(img.shape[:2], eager.input_size)[0]  # the predictors' own original -> input map
         # whole predictions, preprocessing to original pixels (a two-stage model's refine graph included)
         t0 = time.perf_counter()
         oe, _ = eager.predict_array(img)
@@ -104,6 +105,7 @@ def self_check(model, meta: dict, exported: "str | Path", images: list[CheckImag
         diffs.append(_radial(oe, ox))
         diffs_input.append(_radial(apply_warp(oe, warp), apply_warp(ox, warp)))
         if check_batch and batch_diff is None:
+            batch = eager.preprocess(img)[0]
             cx, _ = other.backend(batch)
             cb, _ = other.backend(np.concatenate([batch, batch[:, :, ::-1].copy()], axis=0))
             batch_diff = float(_radial(cb[0], cx[0]).max())
