@@ -13,6 +13,8 @@ versions) and the main run's best checkpoint as fp16 parts small enough to copy 
 Every step is a ``zoo train`` / ``zoo test`` command (written into the results), so each row can be re-run
 alone. ``--deadline`` stops whatever still runs after that many seconds and keeps what finished.
 ``--smoke`` runs a few iterations of two rows on the CPU, to check the job before a GPU is spent on it.
+``--lanes none`` gives the GPU to the main run alone; ``--lanes 'refine_stride1,sigma1;no_aug,global_384'``
+runs only the rows an earlier job left unfinished.
 """
 from __future__ import annotations
 
@@ -39,6 +41,18 @@ TEST_VARIANTS = [
 ]
 LANES = [["base"], ["refine_stride4", "refine_stride1", "sigma1"], ["sigma3", "no_aug", "global_384"]]
 PART_BYTES = 15 * 1024 * 1024
+
+
+def parse_lanes(spec: str) -> list[list[str]]:
+    """'a,b;c' -> [['a', 'b'], ['c']]; 'none' -> []. Every row must be an ablation config (or 'base')."""
+    if spec.strip().lower() == "none":
+        return []
+    lanes = [[r.strip() for r in lane.split(",") if r.strip()] for lane in spec.split(";") if lane.strip()]
+    known = {f.stem for f in (REPO / ABLATION_DIR).glob("*.py")}
+    unknown = sorted({r for lane in lanes for r in lane} - known)
+    if unknown:
+        raise argparse.ArgumentTypeError(f"unknown ablation rows {unknown}; known: {sorted(known)}")
+    return lanes
 
 
 def data_options(root: str) -> list[str]:
@@ -186,6 +200,10 @@ def main(argv=None) -> int:
     p.add_argument("--out", default="work_dirs/two_stage_gpu")
     p.add_argument("--deadline", type=float, default=540.0, help="seconds after which running jobs are stopped")
     p.add_argument("--smoke", action="store_true", help="a few iterations of two rows on the CPU")
+    p.add_argument("--lanes", type=parse_lanes, default=LANES, metavar="SPEC",
+                   help="ablation rows to run beside the main config: lanes separated by ';', rows in a lane "
+                        "by ',' (e.g. 'refine_stride1,sigma1;no_aug,global_384'); 'none' trains the main "
+                        "config alone, with the whole GPU")
     p.add_argument("--unpack", nargs="+", metavar="PART")
     p.add_argument("--to", help="with --unpack: the checkpoint to write")
     p.add_argument("--table", metavar="RESULTS", help="print the ablation rows of a results.json as markdown")
@@ -206,7 +224,7 @@ def main(argv=None) -> int:
     opts = data_options(args.data)
     amp = ["--amp"] if torch.cuda.is_available() else []
     args.extra = []
-    lanes = LANES
+    lanes = args.lanes
     if args.smoke:
         args.extra = ["train_cfg.max_iters=3", "train_cfg.val_interval=3", "default_hooks.checkpoint.interval=3",
                       "train_dataloader.batch_size=2", "train_dataloader.num_workers=1"]

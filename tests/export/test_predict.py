@@ -103,3 +103,13 @@ def test_csv_ruler_mm_show_dir_and_analysis(ruler_ckpt, hrnet_ckpt, images, work
     assert entry["mm_per_pixel"] == 0.1 and entry["mm_per_pixel_source"] == "given"
     rows = {r["key"]: r for r in entry["analysis"]["measurements"]}
     assert "SNA" in rows and (rows["SNA"]["value"] is not None or rows["SNA"]["reason"])
+
+
+def test_onnx_sessions_let_their_workers_sleep_between_runs():
+    """Spinning ORT workers hold a core after each run; on a 2-core machine they slowed the patch cutting
+    between a two-stage model's graphs (benchmarks/two_stage_latency.py), so the zoo turns them off."""
+    from zoo.inference.backends import ort_session_options
+
+    assert ort_session_options(2).get_session_config_entry("session.intra_op.allow_spinning") == "0"
+    assert ort_session_options(2, spinning=True).get_session_config_entry("session.intra_op.allow_spinning") == "1"
+    assert ort_session_options(3).intra_op_num_threads == 3

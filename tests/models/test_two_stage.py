@@ -62,6 +62,26 @@ def test_patches_from_a_reduced_copy_match_the_original():
     assert np.abs(_centroid(a[0]) - _centroid(b[0])).max() < 0.3
 
 
+@pytest.mark.parametrize("scale", [2.0, 3.0])
+def test_patches_read_only_the_region_under_them_yet_equal_a_whole_image_reduction(scale):
+    """Averaging only the blocks under each patch gives the pixels that averaging the whole image in
+    the same blocks gives; a patch off the image is all padding, one across its edge is padded there."""
+    import cv2
+
+    rng = np.random.default_rng(1)
+    img = rng.integers(0, 255, (H * 3, W * 3, 3), dtype=np.uint8)  # sides divisible by the blocks
+    b = int(scale)
+    whole = cv2.resize(img, (img.shape[1] // b, img.shape[0] // b), interpolation=cv2.INTER_AREA)
+    to_blocks = np.array([[1 / b, 0, 0.5 / b - 0.5], [0, 1 / b, 0.5 / b - 0.5], [0, 0, 1]])
+    centres = [[190.0, 230.0], [5.0, 470.0], [-900.0, -900.0]]
+    ours, warps = crop_patches(img, centres, 32, scale, pad_value=7)
+    for patch, warp in zip(ours, warps):
+        ref = cv2.warpAffine(whole, (warp @ np.linalg.inv(to_blocks))[:2], (32, 32), flags=cv2.INTER_LINEAR,
+                             borderMode=cv2.BORDER_CONSTANT, borderValue=(7, 7, 7, 7))
+        assert np.abs(patch.astype(int) - ref.astype(int)).max() <= 1
+    assert (ours[2] == 7).all() and (ours[1][:, 0] == 7).all() and (ours[1][:, -1] != 7).any()
+
+
 def _results(seed: int = 0):
     rng = np.random.default_rng(seed)
     pts = np.stack([rng.uniform(20, W - 20, K), rng.uniform(20, H - 20, K)], 1).astype(np.float32)

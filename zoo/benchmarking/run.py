@@ -111,12 +111,12 @@ def calibration_inputs(model, cfg, size: int, n: int) -> tuple[list[np.ndarray],
 
 
 def _ort_session(path, threads: int):
+    """A session with the options ``zoo predict`` / ``zoo serve`` use, so the figures are theirs."""
     import onnxruntime as ort
 
-    options = ort.SessionOptions()
-    options.intra_op_num_threads = threads
-    options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
-    return ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
+    from zoo.inference.backends import ort_session_options
+
+    return ort.InferenceSession(str(path), ort_session_options(threads), providers=["CPUExecutionProvider"])
 
 
 def bench_target(target, size: int, runs: int, runtimes, threads: int, calib_n: int, tmpdir: Path,
@@ -165,7 +165,7 @@ def bench_target(target, size: int, runs: int, runtimes, threads: int, calib_n: 
                     result = timed(lambda: run_eager(cl, xc, rc), runs)
                 del cl
             else:
-                from zoo.exporters.onnx_export import INPUT_NAME, export_onnx
+                from zoo.exporters.onnx_export import export_onnx
 
                 if model is not None:
                     fp32 = tmpdir / f"{stem}.onnx"

@@ -120,18 +120,31 @@ class TorchScriptBackend:
         return coords.numpy(), scores.numpy()
 
 
+def ort_session_options(threads: int | None = None, spinning: bool = False):
+    """ONNX Runtime CPU session options as the zoo runs them: all graph optimisations, ``threads``
+    intra-op threads (ORT's default: the cores), and worker threads that sleep between runs unless
+    ``spinning``. Spinning workers keep a core busy for a while after every run, which on a small
+    machine slows whatever runs next: the patch cutting between a two-stage model's graphs, another
+    request, another runtime (measured in ``benchmarks/two_stage_latency.py``)."""
+    import onnxruntime as ort
+
+    options = ort.SessionOptions()
+    if threads:
+        options.intra_op_num_threads = threads
+    options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+    options.add_session_config_entry("session.intra_op.allow_spinning", "1" if spinning else "0")
+    return options
+
+
 class OnnxBackend:
     """ONNX Runtime on the CPU, threads = cores unless told otherwise."""
 
     name = "onnxruntime"
 
-    def __init__(self, path, threads: int | None = None):
+    def __init__(self, path, threads: int | None = None, spinning: bool = False):
         import onnxruntime as ort
 
-        options = ort.SessionOptions()
-        if threads:
-            options.intra_op_num_threads = threads
-        options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+        options = ort_session_options(threads, spinning)
         try:
             self.session = ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
         except Exception as exc:  # onnxruntime raises its own Fail/InvalidGraph types
