@@ -36,7 +36,7 @@ def _block_grid(step: float) -> int:
 
 
 def _source_region(to_source: np.ndarray, size: int, block: int, shape) -> tuple[int, int, int, int]:
-    """The block-aligned box of source pixels (x0, y0, x1, y1) that a patch's bilinear samples read,
+    """The box (x0, y0, x1, y1), in whole blocks, of the source pixels a patch's bilinear samples read,
     clipped to the image's whole blocks (an image edge narrower than one block is left out)."""
     edge = np.array([[-1.0, -1.0], [size, -1.0], [-1.0, size], [size, size]])  # one px margin: bilinear
     corners = apply_warp(edge, to_source)
