@@ -79,6 +79,7 @@ def crop_patches(img: np.ndarray, centres: np.ndarray, size: int, scale: float, 
     block = _block_grid(scale * float(scales.min(initial=1.0)) * src_per_orig)
     # block-averaged px (u, v) is the mean of source px [u*b, (u+1)*b): its centre is at u*b + (b-1)/2
     to_blocks = np.array([[1 / block, 0, 0.5 / block - 0.5], [0, 1 / block, 0.5 / block - 0.5], [0, 0, 1]])
+    orig_from_blocks = np.linalg.inv(to_blocks @ src_warp)  # the same for every patch
     patches = np.full((m, size, size, channels), pad_value, np.uint8)
     warps = np.empty((m, 3, 3), np.float64)
     for i in range(m):
@@ -90,8 +91,8 @@ def crop_patches(img: np.ndarray, centres: np.ndarray, size: int, scale: float, 
         region = img[y0 * block:y1 * block, x0 * block:x1 * block]
         if block > 1:
             region = cv2.resize(region, (x1 - x0, y1 - y0), interpolation=cv2.INTER_AREA)
-        offset = np.array([[1, 0, -x0], [0, 1, -y0], [0, 0, 1]], np.float64)
-        to_patch = warps[i] @ np.linalg.inv(offset @ to_blocks @ src_warp)  # region px -> patch px
+        from_region = np.array([[1, 0, x0], [0, 1, y0], [0, 0, 1]], np.float64)  # region px -> block px
+        to_patch = warps[i] @ orig_from_blocks @ from_region  # region px -> patch px
         out = cv2.warpAffine(region, to_patch[:2], (size, size), flags=cv2.INTER_LINEAR,
                              borderMode=cv2.BORDER_CONSTANT, borderValue=(pad_value,) * 4)  # all channels
         patches[i] = out.reshape(size, size, channels)
