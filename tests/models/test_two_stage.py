@@ -351,3 +351,38 @@ def test_refine_graph_reads_each_patch_on_its_own_heatmap():
     assert xy.shape == (2 * K, 2) and score.shape == (2 * K,)
     assert torch.allclose(xy, full_xy[torch.arange(2 * K), own], atol=1e-4)
     assert torch.allclose(score, full_score[torch.arange(2 * K), own], atol=1e-5)
+
+
+def test_channels_last_training_keeps_the_optimizer_the_loss_and_the_checkpoint():
+    """ChannelsLastHook converts a two-stage model in place: same parameters, same loss, portable weights."""
+    from types import SimpleNamespace
+
+    from zoo.engine.hooks import ChannelsLastHook
+
+    model = _two_stage().train()
+    params = list(model.parameters())
+    optimizer = torch.optim.AdamW(params, lr=1e-3)
+    data = model.data_preprocessor(_batch(train=True), training=True)
+    torch.manual_seed(1)
+    before = model(**data, mode="loss")["loss"].item()
+
+    ChannelsLastHook().before_train(SimpleNamespace(model=model))
+
+    convs = [p for p in model.parameters() if p.dim() == 4 and p.shape[-1] > 1]
+    assert convs and all(p.is_contiguous(memory_format=torch.channels_last) for p in convs)
+    assert all(a is b for a, b in zip(params, model.parameters()))  # the optimizer still holds them
+    torch.manual_seed(1)
+    loss = model(**data, mode="loss")["loss"]
+    assert loss.item() == pytest.approx(before, rel=1e-4)
+    optimizer.zero_grad()
+    loss.backward()
+    optimizer.step()
+
+    plain = _two_stage().eval()
+    plain.load_state_dict(model.state_dict())
+    model.eval()
+    test_data = model.data_preprocessor(_batch(train=False), training=False)
+    a = model(**test_data, mode="predict")
+    b = plain(**plain.data_preprocessor(_batch(train=False), training=False), mode="predict")
+    for x, y in zip(a, b):
+        np.testing.assert_allclose(x.pred_keypoints, y.pred_keypoints, atol=1e-2)

@@ -48,6 +48,23 @@ def _ensure_zoo_hooks(cfg) -> None:
     cfg.custom_hooks = hooks
 
 
+def _endless_sampler_for_iteration_training(cfg) -> None:
+    """Iteration-based training reads the training set through an ``InfiniteSampler``.
+
+    With a ``DefaultSampler`` mmengine's iteration loop restarts the loader at every end of the training set
+    and sleeps 2 s each time (a deadlock guard in ``_InfiniteDataloaderIterator``): on ISBI's 130 training
+    images at batch 6 that was 2-2.5 s every 22 iterations, 8 % of a CPU run. Shuffle and seed are kept.
+    """
+    loader = cfg.get("train_dataloader")
+    train_cfg = cfg.get("train_cfg") or {}
+    iteration_based = train_cfg.get("by_epoch") is False or train_cfg.get("type") == "IterBasedTrainLoop"
+    if not loader or not iteration_based:
+        return
+    sampler = loader.get("sampler") or {}
+    if sampler.get("type") == "DefaultSampler":
+        loader.sampler = dict(type="InfiniteSampler", shuffle=sampler.get("shuffle", True), seed=sampler.get("seed"))
+
+
 def _tensorboard_if_installed(cfg) -> None:
     """Log to TensorBoard where it is installed; where it is not, drop a TensorBoard backend that the config
     carries (a checkpoint trained on a machine that had it must still test on one that has not)."""
@@ -122,6 +139,7 @@ def prepare(cfg, *, work_dir=None, resume=None, amp=False, launcher="none", load
         else:
             logging.getLogger("zoo").warning("--amp needs a CUDA device; training in fp32 on the CPU")
     _ensure_zoo_hooks(cfg)
+    _endless_sampler_for_iteration_training(cfg)
     _tensorboard_if_installed(cfg)
     check_data(cfg, phases or ("train", "val", "test"))
     return cfg
