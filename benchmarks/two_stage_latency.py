@@ -37,19 +37,6 @@ def _predictor(backend, meta: dict, refine: bool):
     return Predictor(backend, meta)
 
 
-class _OrtPair:
-    """The two graphs of a two-stage export in ONNX Runtime sessions, as ``OnnxBackend`` holds them."""
-
-    def __init__(self, global_session, refine_session):
-        self.global_session, self.refine_session = global_session, refine_session
-
-    def __call__(self, batch):
-        return self.global_session.run(None, {self.global_session.get_inputs()[0].name: batch})
-
-    def refine(self, patches):
-        return self.refine_session.run(None, {self.refine_session.get_inputs()[0].name: patches})
-
-
 def interleaved(fns: dict, runs: int) -> dict:
     """Median ms of each callable, run in turn so that load changes hit all of them alike."""
     times = {k: [] for k in fns}
@@ -74,8 +61,9 @@ def main(argv=None) -> int:
     from zoo.benchmarking.machine import cores, machine_info
     from zoo.engine.config import load_config
     from zoo.engine.metadata import build_zoo_meta
+    from zoo.exporters.metadata import stamp_onnx
     from zoo.exporters.onnx_export import export_onnx
-    from zoo.inference.backends import TorchBackend, ort_session_options
+    from zoo.inference.backends import OnnxBackend, TorchBackend
     from zoo.models.patches import crop_patches
     from zoo.models.refinement import RefineSpec
     from zoo.registry import MODELS, load_plugins
@@ -100,18 +88,15 @@ def main(argv=None) -> int:
               "crops": {"patch crops + normalise": lambda: spec.normalise(
                   crop_patches(image, centres, spec.patch_size, spec.patch_scale)[0])}}
     with tempfile.TemporaryDirectory() as tmp:
-        import onnxruntime as ort
-
         w, h = meta["preprocess"]["input_size"]
         g, r = Path(tmp) / "g.onnx", Path(tmp) / "r.onnx"
         export_onnx(model, np.zeros((1, 3, h, w), np.float32), g)
         export_onnx(model.refine_graph(), np.zeros((model.num_keypoints, 3, spec.patch_size, spec.patch_size),
                                                    np.float32), r)
+        # stamped as `zoo export` stamps a two-stage pair, so zoo predict's own backend opens them
+        stamp_onnx(g, {**meta, "refine": {**meta["refine"], "graph": r.name}})
         for spinning in (False, True):
-            opts = ort_session_options(cores(), spinning)
-            gs = ort.InferenceSession(str(g), opts, providers=["CPUExecutionProvider"])
-            rs = ort.InferenceSession(str(r), opts, providers=["CPUExecutionProvider"])
-            backend = _OrtPair(gs, rs)
+            backend = OnnxBackend(g, threads=cores(), spinning=spinning)
             tag = "ORT fp32" + (" spinning" if spinning else "")
             blocks[tag] = {f"{tag} global only": lambda b=backend: _predictor(b, meta, False).predict_array(image),
                            f"{tag} two-stage": lambda b=backend: _predictor(b, meta, True).predict_array(image),
