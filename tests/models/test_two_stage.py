@@ -381,8 +381,8 @@ def test_channels_last_training_keeps_the_optimizer_the_loss_and_the_checkpoint(
     plain = _two_stage().eval()
     plain.load_state_dict(model.state_dict())
     model.eval()
-    test_data = model.data_preprocessor(_batch(train=False), training=False)
-    a = model(**test_data, mode="predict")
+    # a batch each: predict writes its answers onto the batch's own sample objects
+    a = model(**model.data_preprocessor(_batch(train=False), training=False), mode="predict")
     b = plain(**plain.data_preprocessor(_batch(train=False), training=False), mode="predict")
     for x, y in zip(a, b):
         np.testing.assert_allclose(x.pred_keypoints, y.pred_keypoints, atol=1e-2)
