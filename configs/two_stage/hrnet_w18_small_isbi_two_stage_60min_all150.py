@@ -5,6 +5,7 @@
 # scored once, on the last checkpoint. Why: the cl model under-fits (1.11 mm on its own training images, with
 # porion and articulare beyond 5 mm on 13 and 15 of them), so 15 % more images is the surest gain left at the
 # same cost; its validation figure is no longer held out, hence none is computed.
+# Outcome (2026-11-27): 54.2 minutes, Test1 1.5619 mm against the 130-image run's 1.5616 (README, per landmark).
 #   zoo train configs/two_stage/hrnet_w18_small_isbi_two_stage_60min_all150.py
 #   zoo test configs/two_stage/hrnet_w18_small_isbi_two_stage_60min_all150.py work_dirs/<run>/iter_2600.pth
 _base_ = ['./hrnet_w18_small_isbi_two_stage_60min_cl.py']
