@@ -7,7 +7,7 @@ from hypothesis import strategies as st
 from data_helpers import write_image
 from zoo.data import ImageReadError
 from zoo.data.transforms import (CLAHE, LetterboxResize, LoadCephalogram, PackLandmarkInputs, PhotometricJitter,
-                                 RandomAffine, RandomGaussianBlur, RandomSharpness, letterbox)
+                                 RandomAffine, RandomGaussianBlur, RandomHorizontalFlip, RandomSharpness, letterbox)
 from zoo.registry import TRANSFORMS
 from zoo.structures import LandmarkSample, apply_warp, to_original
 
@@ -125,6 +125,40 @@ def test_affine_moves_keypoints_with_the_image(tmp_path):
     assert np.linalg.norm(moved - np.array(dot)) > 5  # it did move
     np.testing.assert_allclose(_centroid(s["img"], moved, 5), moved, atol=0.15)
     np.testing.assert_allclose(to_original(s["keypoints"], s["warp"]), [dot], atol=1e-3)
+
+
+def test_horizontal_flip_mirrors_image_keypoints_and_warp(tmp_path):
+    dot = (30.0, 25.0)
+    path = write_image(tmp_path / "dot.png", hw=(80, 96), dot=dot, value=0)
+    s = RandomHorizontalFlip(prob=1.0)(LoadCephalogram()(_sample(path, [dot])))
+    np.testing.assert_allclose(s["keypoints"], [[95 - 30.0, 25.0]])  # pixel centres: x -> (w - 1) - x
+    np.testing.assert_allclose(_centroid(s["img"], s["keypoints"][0], 5), s["keypoints"][0], atol=0.15)
+    np.testing.assert_allclose(to_original(s["keypoints"], s["warp"]), [dot], atol=1e-9)
+    assert s["ori_keypoints"].tolist() == [list(dot)]  # the truth the metric reads stays as annotated
+    twice = RandomHorizontalFlip(prob=1.0)(dict(s))
+    np.testing.assert_allclose(twice["warp"], np.eye(3), atol=1e-12)
+    np.testing.assert_allclose(twice["keypoints"], [dot])
+
+
+def test_horizontal_flip_swaps_paired_landmarks_and_their_visibility(tmp_path):
+    path = write_image(tmp_path / "pair.png", hw=(40, 60))
+    s = LoadCephalogram()(_sample(path, [[10, 20], [45, 5], [30, 30]]))
+    s["keypoints_visible"] = np.array([1.0, 0.0, 1.0], np.float32)
+    s = RandomHorizontalFlip(prob=1.0, flip_pairs=[(0, 1)])(s)
+    # landmark 0 (say the left one) is now where the mirrored right one is, and keeps the right one's visibility
+    np.testing.assert_allclose(s["keypoints"], [[59 - 45, 5], [59 - 10, 20], [59 - 30, 30]])
+    assert s["keypoints_visible"].tolist() == [0.0, 1.0, 1.0]
+
+
+def test_horizontal_flip_prob_and_the_landmark_sets_own_pairs(tmp_path):
+    path = write_image(tmp_path / "p.png", hw=(20, 30))
+    s = LoadCephalogram()(_sample(path, [[3, 4], [10, 12]]))
+    kept = RandomHorizontalFlip(prob=0.0)(dict(s))
+    assert kept["img"] is s["img"] and np.array_equal(kept["keypoints"], s["keypoints"])
+    s["landmark_set"] = "isbi2015"  # a lateral view: no pairs, every landmark stays itself
+    np.testing.assert_allclose(RandomHorizontalFlip(prob=1.0)(dict(s))["keypoints"], [[26, 4], [19, 12]])
+    with pytest.raises(ValueError, match="prob"):
+        RandomHorizontalFlip(prob=1.5)
 
 
 def test_keypoints_leaving_the_image_become_invisible_not_clipped(tmp_path):

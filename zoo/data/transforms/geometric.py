@@ -110,3 +110,54 @@ class RandomAffine(BaseTransform):
         results["img"] = out
         compose_warp(results, m, (h, w))
         return results
+
+
+@TRANSFORMS.register_module()
+class RandomHorizontalFlip(BaseTransform):
+    """Mirror the image left-right with probability ``prob``; paired landmarks trade places.
+
+    ``test_cfg.flip_test`` averages a detector's prediction with its prediction on the mirrored image, which is
+    meaningful only for a model that saw mirrored images in training: a mirrored lateral cephalogram faces the
+    other way, and an ISBI model trained without this transform scored 29.9 mm with flip testing against 1.45 mm
+    without (held-out TrainingData 131-150, README). A training-time transform: it moves ``keypoints`` and composes the
+    mirror onto ``warp``; ``ori_keypoints`` (the truth the metric reads) stays as annotated.
+
+    Args:
+        prob: probability of mirroring a sample.
+        flip_pairs: index pairs that swap names when mirrored (left/right structures); None reads them from the
+            sample's landmark set (none on a lateral view: each landmark stays itself).
+    """
+
+    def __init__(self, prob: float = 0.5, flip_pairs=None):
+        if not 0.0 <= float(prob) <= 1.0:
+            raise ValueError(f"RandomHorizontalFlip: prob must be in [0, 1], got {prob!r}")
+        self.prob = float(prob)
+        self.flip_pairs = None if flip_pairs is None else [(int(a), int(b)) for a, b in flip_pairs]
+
+    def _pairs(self, results: dict) -> list[tuple[int, int]]:
+        if self.flip_pairs is not None:
+            return self.flip_pairs
+        name = results.get("landmark_set")
+        if name is None:
+            return []
+        from zoo.data.landmark_sets import get_landmark_set
+
+        return list(get_landmark_set(name).flip_pairs)
+
+    def transform(self, results: dict) -> dict:
+        if self.prob < 1.0 and np.random.rand() >= self.prob:
+            return results
+        img = results["img"]
+        h, w = img.shape[:2]
+        results["img"] = np.ascontiguousarray(img[:, ::-1])
+        compose_warp(results, np.array([[-1.0, 0.0, w - 1.0], [0.0, 1.0, 0.0], [0.0, 0.0, 1.0]]), (h, w))
+        kpts = results.get("keypoints")
+        pairs = self._pairs(results)
+        if kpts is not None and pairs:
+            order = np.arange(len(kpts))
+            for a, b in pairs:
+                order[a], order[b] = b, a
+            results["keypoints"] = np.asarray(kpts)[order]
+            if results.get("keypoints_visible") is not None:
+                results["keypoints_visible"] = np.asarray(results["keypoints_visible"])[order]
+        return results
