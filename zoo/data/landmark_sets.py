@@ -90,6 +90,16 @@ def _parse(doc: dict, source: Path) -> LandmarkSet:
                        description=str(doc.get("description", "")), aliases=aliases)
 
 
+def flip_order(count: int, pairs) -> list[int]:
+    """After a left-right mirror, landmark ``i`` takes the value of landmark ``flip_order(...)[i]``: the two
+    landmarks of each pair trade places, every other one stays itself. The flip-training transform and flip
+    testing both read the mirror through this, so they cannot disagree on the convention."""
+    order = list(range(int(count)))
+    for a, b in pairs:
+        order[a], order[b] = b, a
+    return order
+
+
 @lru_cache(maxsize=None)
 def _load(path: str) -> LandmarkSet:
     source = Path(path)

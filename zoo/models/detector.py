@@ -158,9 +158,9 @@ class LandmarkDetector(LandmarkSetMixin, BaseModel):
         coords, scores = self.decoder(self.forward_head(inputs), input_hw)
         if self.test_cfg["flip_test"]:
             fcoords, fscores = self.decoder(self.forward_head(inputs.flip(-1)), input_hw)
-            order = list(range(self.num_keypoints))
-            for a, b in self.landmarks.flip_pairs:
-                order[a], order[b] = b, a
+            from zoo.data.landmark_sets import flip_order
+
+            order = flip_order(self.num_keypoints, self.landmarks.flip_pairs)
             fcoords = torch.stack((input_hw[1] - 1 - fcoords[..., 0], fcoords[..., 1]), dim=-1)[:, order]
             coords, scores = (coords + fcoords) / 2, (scores + fscores[:, order]) / 2
         return coords, scores

@@ -152,11 +152,11 @@ class RandomHorizontalFlip(BaseTransform):
         results["img"] = np.ascontiguousarray(img[:, ::-1])
         compose_warp(results, np.array([[-1.0, 0.0, w - 1.0], [0.0, 1.0, 0.0], [0.0, 0.0, 1.0]]), (h, w))
         kpts = results.get("keypoints")
-        pairs = self._pairs(results)
-        if kpts is not None and pairs:
-            order = np.arange(len(kpts))
-            for a, b in pairs:
-                order[a], order[b] = b, a
+        pairs = self._pairs(results) if kpts is not None else []
+        if pairs:
+            from zoo.data.landmark_sets import flip_order
+
+            order = flip_order(len(kpts), pairs)
             results["keypoints"] = np.asarray(kpts)[order]
             if results.get("keypoints_visible") is not None:
                 results["keypoints_visible"] = np.asarray(results["keypoints_visible"])[order]
