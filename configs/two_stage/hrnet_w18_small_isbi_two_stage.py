@@ -33,7 +33,7 @@ train_pipeline = [
     # jitter ~ the global stage's error (2 mm); 8 of the 19 landmarks per image and iteration
     dict(type='RefinePatches', patch_size=patch_size, patch_scale=patch_scale, jitter=20.0, max_shift=0.7,
          rotate=10.0, scale=(0.9, 1.1), brightness=0.1, contrast=0.2, num_patches=8),
-    dict(type='LetterboxResize', size=input_size, pad_value=0),
+    dict(type='LetterboxResize', size=input_size, pad_value=0, cache_size=150),  # the same 256 px image each epoch
     dict(type='RandomAffine', rotate=10.0, scale=(0.9, 1.1), translate=0.05, prob=1.0),
     dict(type='PhotometricJitter', brightness=0.2, contrast=0.25, prob=1.0),
     dict(type='PackLandmarkInputs'),

@@ -102,6 +102,29 @@ def test_letterbox_maps_back_within_a_hundredth_of_a_pixel(tmp_path):
     assert s["img"][:, :14].max() == 0 and s["img"][:, 51:].max() == 0
 
 
+def test_letterbox_cache_reuses_only_the_same_read_only_image(tmp_path):
+    dot = (61.4, 170.2)
+    path = write_image(tmp_path / "tall.png", hw=(240, 130), dot=dot)
+    load = LoadCephalogram(channels=1, keep_gray=True, cache_size=2)
+    cached, plain = LetterboxResize(size=(64, 64), cache_size=1), LetterboxResize(size=(64, 64))
+    first = cached(load(_sample(path, [dot])))
+    again = cached(load(_sample(path, [dot])))
+    expected = plain(load(_sample(path, [dot])))
+    for out in (first, again):
+        np.testing.assert_array_equal(out["img"], expected["img"])
+        np.testing.assert_allclose(out["warp"], expected["warp"])
+        np.testing.assert_allclose(out["keypoints"], expected["keypoints"])
+    assert len(cached._cache) == 1 and again["img"].flags.writeable  # a copy: later transforms may write to it
+    again["img"][:] = 255
+    np.testing.assert_array_equal(cached(load(_sample(path, [dot])))["img"], expected["img"])
+    # an image a transform changed is a new, writable array: resized afresh, never served from the cache
+    changed = load(_sample(path, [dot]))
+    changed["img"] = 255 - changed["img"]
+    inverted = plain(dict(changed))["img"]
+    np.testing.assert_array_equal(cached(changed)["img"], inverted)
+    assert not np.array_equal(inverted, expected["img"]) and len(cached._cache) == 1
+
+
 @settings(max_examples=40, deadline=None)
 @given(w=st.integers(5, 400), h=st.integers(5, 400), tw=st.integers(8, 128), th=st.integers(8, 128),
        fx=st.floats(0, 1), fy=st.floats(0, 1))

@@ -13,7 +13,7 @@ train_pipeline = [
     dict(type='LoadCephalogram', channels=3, keep_gray=True, cache_size=150),
     dict(type='RefinePatches', patch_size=patch_size, patch_scale=patch_scale, jitter=25.0, max_shift=0.6,
          rotate=10.0, scale=(0.9, 1.1), brightness=0.1, contrast=0.2, num_patches=None),
-    dict(type='LetterboxResize', size=input_size, pad_value=0),
+    dict(type='LetterboxResize', size=input_size, pad_value=0, cache_size=150),
     dict(type='RandomAffine', rotate=10.0, scale=(0.9, 1.1), translate=0.05, prob=1.0),
     dict(type='PhotometricJitter', brightness=0.2, contrast=0.25, prob=1.0),
     dict(type='PackLandmarkInputs'),

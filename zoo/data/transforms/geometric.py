@@ -3,6 +3,7 @@ prediction in network pixels maps back to original pixels with ``zoo.structures.
 from __future__ import annotations
 
 import math
+from collections import OrderedDict
 
 import numpy as np
 
@@ -47,14 +48,35 @@ def letterbox(img: np.ndarray, size, pad_value: float = 0, interpolation: int | 
 
 @TRANSFORMS.register_module()
 class LetterboxResize(BaseTransform):
-    """Resize to ``size=(W, H)`` keeping the aspect ratio, padding with ``pad_value`` (centred)."""
+    """Resize to ``size=(W, H)`` keeping the aspect ratio, padding with ``pad_value`` (centred).
 
-    def __init__(self, size=(512, 512), pad_value: float = 0):
+    Args:
+        cache_size: keep up to this many resized images, per loader worker (0: none), for the read-only
+            images ``LoadCephalogram(cache_size=...)`` hands out. A two-stage model loads every training
+            image at full resolution for its patches, and area-resizing a 1935x2400 cephalogram to 256 px
+            takes ~18 ms, 80 % of the pipeline, every time the image comes round (it comes out the same).
+            Only a read-only array, the very object resized before, is a hit: a transform that changed the
+            image made a new array, so it is resized afresh.
+    """
+
+    def __init__(self, size=(512, 512), pad_value: float = 0, cache_size: int = 0):
         self.size = (int(size[0]), int(size[1]))
         self.pad_value = pad_value
+        self.cache_size = int(cache_size)
+        self._cache: OrderedDict[int, tuple] = OrderedDict()
 
     def transform(self, results: dict) -> dict:
-        img, matrix = letterbox(results["img"], self.size, self.pad_value)
+        src = results["img"]
+        hit = self._cache.get(id(src)) if self.cache_size else None
+        if hit is not None and hit[0] is src:
+            self._cache.move_to_end(id(src))
+            img, matrix = hit[1].copy(), hit[2]  # later transforms may write to their input
+        else:
+            img, matrix = letterbox(src, self.size, self.pad_value)
+            if self.cache_size and not src.flags.writeable:
+                self._cache[id(src)] = (src, img.copy(), matrix)  # holding src keeps its id from being reused
+                while len(self._cache) > self.cache_size:
+                    self._cache.popitem(last=False)
         results["img"] = img
         compose_warp(results, matrix, img.shape[:2])
         return results
