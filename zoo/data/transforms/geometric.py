@@ -3,7 +3,6 @@ prediction in network pixels maps back to original pixels with ``zoo.structures.
 from __future__ import annotations
 
 import math
-from collections import OrderedDict
 
 import numpy as np
 
@@ -63,20 +62,18 @@ class LetterboxResize(BaseTransform):
         self.size = (int(size[0]), int(size[1]))
         self.pad_value = pad_value
         self.cache_size = int(cache_size)
-        self._cache: OrderedDict[int, tuple] = OrderedDict()
+        self._cache: dict[int, tuple] = {}
 
     def transform(self, results: dict) -> dict:
         src = results["img"]
         hit = self._cache.get(id(src)) if self.cache_size else None
         if hit is not None and hit[0] is src:
-            self._cache.move_to_end(id(src))
             img, matrix = hit[1].copy(), hit[2]  # later transforms may write to their input
         else:
             img, matrix = letterbox(src, self.size, self.pad_value)
-            if self.cache_size and not src.flags.writeable:
+            # filled once, like LoadCephalogram's cache, whose first images are the read-only ones that come back
+            if self.cache_size and not src.flags.writeable and len(self._cache) < self.cache_size:
                 self._cache[id(src)] = (src, img.copy(), matrix)  # holding src keeps its id from being reused
-                while len(self._cache) > self.cache_size:
-                    self._cache.popitem(last=False)
         results["img"] = img
         compose_warp(results, matrix, img.shape[:2])
         return results
