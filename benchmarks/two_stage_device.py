@@ -2,7 +2,8 @@
 
     python benchmarks/two_stage_device.py --data ../shared/data/isbi2015 --out work_dirs/two_stage_gpu
 
-It trains ``configs/two_stage/hrnet_w18_isbi_two_stage_gpu.py`` in the background while the ablation
+It trains ``configs/two_stage/hrnet_w18_small_isbi_two_stage_gpu_budget.py`` (``--main``) in the background,
+on a time budget that ends its schedule before ``--deadline`` (``zoo train --minutes``), while the ablation
 configs (``configs/two_stage/ablations/*.py``, same budget, same split) train and test in parallel lanes on
 the same GPU, then writes ``results.json`` (every row with its command, minutes and figures, the machine and
 versions) and the main run's best checkpoint as fp16 parts small enough to copy off a lent machine:
@@ -13,6 +14,8 @@ versions) and the main run's best checkpoint as fp16 parts small enough to copy 
 Every step is a ``zoo train`` / ``zoo test`` command (written into the results), so each row can be re-run
 alone. ``--deadline`` stops whatever still runs after that many seconds and keeps what finished.
 ``--smoke`` runs a few iterations of two rows on the CPU, to check the job before a GPU is spent on it.
+``--export DIR`` copies ``results.json`` (rewritten as each job ends), the checkpoint parts and a tarball of the
+logs there, so a job cut short still leaves what it finished where the lent machine hands files back.
 ``--lanes none`` gives the GPU to the main run alone; ``--lanes 'refine_stride1,sigma1;no_aug,global_384'``
 runs only the rows an earlier job left unfinished.
 """
@@ -22,13 +25,19 @@ import argparse
 import json
 import os
 import platform
+import shutil
 import subprocess
 import sys
+import tarfile
+import threading
 import time
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
-MAIN = "configs/two_stage/hrnet_w18_isbi_two_stage_gpu.py"
+MAIN = "configs/two_stage/hrnet_w18_small_isbi_two_stage_gpu_budget.py"
+#: seconds the main run needs outside its training budget: interpreter, data check and model build before
+#: training starts; packing its checkpoint after
+MAIN_OVERHEAD_S = 60.0
 ABLATION_DIR = "configs/two_stage/ablations"
 # the test-time rows, all from the baseline's checkpoint: (row name, what changes, config or None for the
 # checkpoint's own, cfg-options)
@@ -62,11 +71,12 @@ def data_options(root: str) -> list[str]:
 class Job:
     """One ``zoo`` command in its own process, logging to a file."""
 
-    def __init__(self, name: str, argv: list[str], log: Path):
+    def __init__(self, name: str, argv: list[str], log: Path, nice: int = 0):
         self.name, self.argv, self.log = name, argv, log
         self.start = time.time()
         self.handle = open(log, "w", encoding="utf-8")
-        self.proc = subprocess.Popen([sys.executable, "-m", "zoo.cli", *argv], cwd=REPO, stdout=self.handle,
+        prefix = ["nice", "-n", str(nice)] if nice and shutil.which("nice") else []
+        self.proc = subprocess.Popen([*prefix, sys.executable, "-m", "zoo.cli", *argv], cwd=REPO, stdout=self.handle,
                                      stderr=subprocess.STDOUT, start_new_session=True)
 
     def wait(self, deadline: float) -> int | None:
@@ -90,7 +100,45 @@ def newest(work_dir: Path, pattern: str) -> Path | None:
     return found[-1] if found else None
 
 
-def run_lane(names, args, out: Path, deadline: float, rows: list, opts: list[str], amp: list[str]):
+class Report:
+    """``results.json``, rewritten whenever a job ends (lanes finish in their own threads)."""
+
+    def __init__(self, out: Path, export: Path | None, head: dict):
+        self.out, self.export, self.head = out, export, head
+        self.rows: list = []
+        self.main: dict = {}
+        self.lock = threading.Lock()
+
+    def add(self, row: dict) -> None:
+        with self.lock:
+            self.rows.append(row)
+            self._write()
+
+    def set_main(self, main: dict) -> None:
+        with self.lock:
+            self.main = main
+            self._write()
+
+    def results(self) -> dict:
+        return dict(self.head, wall_minutes=round((time.time() - self.head["_t0"]) / 60, 2), main=self.main,
+                    ablation_split="ISBI 2015 TrainingData 131-150 (held out; trained on 001-130)", rows=self.rows)
+
+    def _write(self) -> None:
+        text = json.dumps({k: v for k, v in self.results().items() if not k.startswith("_")}, indent=2)
+        for folder in filter(None, (self.out, self.export)):
+            (folder / "results.json").write_text(text)
+
+    def export_files(self, parts: list[str]) -> None:
+        if self.export is None:
+            return
+        for name in parts:
+            shutil.copy2(self.out / name, self.export / name)
+        with tarfile.open(self.export / "logs.tar.gz", "w:gz") as tar:
+            for log in sorted(self.out.glob("*.log")) + sorted(self.out.glob("work/*/*/*.log")):
+                tar.add(log, arcname=str(log.relative_to(self.out)))
+
+
+def run_lane(names, args, out: Path, deadline: float, report: Report, opts: list[str], amp: list[str]):
     for name in names:
         cfg = f"{ABLATION_DIR}/{name}.py"
         work = out / "work" / name
@@ -100,15 +148,15 @@ def run_lane(names, args, out: Path, deadline: float, rows: list, opts: list[str
         minutes = job.seconds / 60
         ckpt = newest(work, "iter_*.pth")
         if rc != 0 or ckpt is None:
-            rows.append(dict(row=name, config=cfg, status="timeout" if rc is None else f"failed rc={rc}",
-                             train_minutes=round(minutes, 2)))
+            report.add(dict(row=name, config=cfg, status="timeout" if rc is None else f"failed rc={rc}",
+                            train_minutes=round(minutes, 2)))
             continue
         variants = TEST_VARIANTS if name == "base" else TEST_VARIANTS[:1]
         for variant, what, config, extra in variants:
             row = name if variant == "base" else variant
-            report = out / f"test_{row}.json"
+            scores = out / f"test_{row}.json"
             target = [config, str(ckpt)] if config else [str(ckpt)]
-            test = ["test", *target, "--out", str(report), "--cfg-options",
+            test = ["test", *target, "--out", str(scores), "--cfg-options",
                     f"test_dataloader.dataset.data_root={args.data}", *extra]
             tjob = Job(f"test {row}", test, out / f"test_{row}.log")
             trc = tjob.wait(deadline)
@@ -116,8 +164,8 @@ def run_lane(names, args, out: Path, deadline: float, rows: list, opts: list[str
                          train_minutes=round(minutes, 2), train_cmd="zoo " + " ".join(train),
                          test_cmd="zoo " + " ".join(test), status="ok" if trc == 0 else f"test rc={trc}")
             if trc == 0:
-                entry["metrics"] = json.loads(report.read_text())["metrics"]
-            rows.append(entry)
+                entry["metrics"] = json.loads(scores.read_text())["metrics"]
+            report.add(entry)
 
 
 def pack(ckpt: Path, out: Path) -> list[str]:
@@ -194,11 +242,29 @@ def machine() -> dict:
     return info
 
 
+def validation_history(work: Path) -> list[dict]:
+    """Every validation of a run in order (mmengine's scalars.json, which logs them without their iteration):
+    MRE and SDR@2mm, to show how training went; the log names the iterations."""
+    found = []
+    for scalars in sorted(work.glob("*/vis_data/scalars.json")):
+        for line in scalars.read_text(encoding="utf-8").splitlines():
+            entry = json.loads(line)
+            if "MRE_mm" in entry:
+                found.append(dict(MRE_mm=entry["MRE_mm"], SDR_2mm=entry.get("SDR_2mm")))
+    return found
+
+
 def main(argv=None) -> int:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--data", default="../shared/data/isbi2015")
     p.add_argument("--out", default="work_dirs/two_stage_gpu")
+    p.add_argument("--export", help="copy results.json (as it grows), checkpoint parts and logs here")
     p.add_argument("--deadline", type=float, default=540.0, help="seconds after which running jobs are stopped")
+    p.add_argument("--main", default=MAIN, help="the configuration trained in full (default: %(default)s)")
+    p.add_argument("--main-minutes", type=float,
+                   help=f"its training budget (default: the deadline less {MAIN_OVERHEAD_S:.0f} s)")
+    p.add_argument("--main-nice", type=int, default=5,
+                   help="CPU priority offset of the main run, so the fixed-length ablation rows keep their loaders fed")
     p.add_argument("--smoke", action="store_true", help="a few iterations of two rows on the CPU")
     p.add_argument("--lanes", type=parse_lanes, default=LANES, metavar="SPEC",
                    help="ablation rows to run beside the main config: lanes separated by ';', rows in a lane "
@@ -220,38 +286,47 @@ def main(argv=None) -> int:
     deadline = start + args.deadline
     out = Path(args.out).resolve()
     (out / "work").mkdir(parents=True, exist_ok=True)
+    export = Path(args.export).resolve() if args.export else None
+    if export is not None:
+        export.mkdir(parents=True, exist_ok=True)
     args.data = str(Path(args.data).resolve())
     opts = data_options(args.data)
     amp = ["--amp"] if torch.cuda.is_available() else []
     args.extra = []
     lanes = args.lanes
+    minutes = args.main_minutes or max(0.5, (args.deadline - MAIN_OVERHEAD_S) / 60)
     if args.smoke:
         args.extra = ["train_cfg.max_iters=3", "train_cfg.val_interval=3", "default_hooks.checkpoint.interval=3",
                       "train_dataloader.batch_size=2", "train_dataloader.num_workers=1"]
         lanes = [["base"]]
+    report = Report(out, export, dict(machine=machine(), _t0=start,
+                                      started=time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime(start))))
     main_work = out / "work" / "main"
-    main_train = ["train", MAIN, "--no-test", "--work-dir", str(main_work), *amp, "--cfg-options", *opts, *args.extra]
-    main_job = Job("train main", main_train, out / "train_main.log")
-    rows: list = []
-    import threading
-
-    threads = [threading.Thread(target=run_lane, args=(lane, args, out, deadline, rows, opts, amp)) for lane in lanes]
+    main_train = ["train", args.main, "--no-test", "--work-dir", str(main_work), *amp, "--minutes", f"{minutes:.2f}",
+                  "--cfg-options", *opts, *args.extra]
+    main_job = Job("train main", main_train, out / "train_main.log", nice=args.main_nice)
+    report.set_main(dict(config=args.main, train_cmd="zoo " + " ".join(main_train), status="running"))
+    threads = [threading.Thread(target=run_lane, args=(lane, args, out, deadline, report, opts, amp))
+               for lane in lanes]
     for t in threads:
         t.start()
     rc = main_job.wait(deadline)
-    main_row = dict(config=MAIN, train_cmd="zoo " + " ".join(main_train), train_minutes=round(main_job.seconds / 60, 2),
-                    status="ok" if rc == 0 else ("timeout" if rc is None else f"failed rc={rc}"))
+    main_row = dict(config=args.main, train_cmd="zoo " + " ".join(main_train),
+                    train_minutes=round(main_job.seconds / 60, 2), budget_minutes=round(minutes, 2),
+                    status="ok" if rc == 0 else ("timeout" if rc is None else f"failed rc={rc}"),
+                    validation=validation_history(main_work))
     best = newest(main_work, "best_*.pth") or newest(main_work, "iter_*.pth")
+    parts: list[str] = []
     if best is not None:
         main_row["checkpoint"] = best.name
-        main_row["parts"] = pack(best, out)
+        parts = main_row["parts"] = pack(best, out)
+    report.set_main(main_row)
+    report.export_files(parts)
     for t in threads:
         t.join()
-    results = dict(machine=machine(), started=time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime(start)),
-                   wall_minutes=round((time.time() - start) / 60, 2), main=main_row,
-                   ablation_split="ISBI 2015 TrainingData 131-150 (held out; trained on 001-130)", rows=rows)
-    (out / "results.json").write_text(json.dumps(results, indent=2))
-    print(json.dumps(results, indent=2))
+    report.set_main(main_row)  # the wall time with the lanes done
+    report.export_files(parts)
+    print(json.dumps({k: v for k, v in report.results().items() if not k.startswith("_")}, indent=2))
     return 0
 
 

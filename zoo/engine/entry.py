@@ -39,13 +39,15 @@ def _as_config_error(exc: Exception, config, cfg_options, runner=None) -> Except
 
 
 def train(config, *, work_dir=None, resume=None, amp=False, cfg_options=None, launcher="none", load_from=None,
-          test_after=True) -> dict | None:
-    """Train a config on mmengine's Runner; then evaluate the best checkpoint on the test split."""
+          test_after=True, minutes=None) -> dict | None:
+    """Train a config on mmengine's Runner; then evaluate the best checkpoint on the test split.
+
+    ``minutes`` ends training (schedule completed) within that wall-clock budget (``TimeBudgetHook``)."""
     cfg = load_config(config, cfg_options)
     runner = None
     try:
         prepare(cfg, work_dir=work_dir, resume=resume, amp=amp, launcher=launcher, load_from=load_from,
-                phases=("train", "val"))
+                phases=("train", "val"), minutes=minutes)
         runner = build_runner(cfg)
         _mark_iterating(runner, "train")
         runner.train()
@@ -133,6 +135,9 @@ def train_parser() -> argparse.ArgumentParser:
                    help="resume from CKPT, or from the latest checkpoint in the work dir when no CKPT is given")
     p.add_argument("--load-from", help="initialise from a checkpoint (fine-tuning; landmarks matched by symbol)")
     p.add_argument("--amp", action="store_true", help="mixed precision (CUDA)")
+    p.add_argument("--minutes", type=float, metavar="M",
+                   help="end training within M minutes of wall-clock time: the end of training and of its "
+                        "learning-rate schedule follow the measured pace (max_iters becomes a first guess)")
     p.add_argument("--cfg-options", nargs="+", metavar="KEY=VALUE", help="override config entries")
     p.add_argument("--launcher", choices=["none", "pytorch"], default="none",
                    help="'pytorch' under torchrun for distributed data parallel")
@@ -179,7 +184,8 @@ def run_cli(kind: str, argv: list[str]) -> int:
     if kind == "train":
         return report_errors(lambda: train(args.config, work_dir=args.work_dir, resume=args.resume, amp=args.amp,
                                            cfg_options=args.cfg_options, launcher=args.launcher,
-                                           load_from=args.load_from, test_after=not args.no_test), args.debug)
+                                           load_from=args.load_from, test_after=not args.no_test,
+                                           minutes=args.minutes), args.debug)
     return report_errors(lambda: test(args.target, args.checkpoint, out=args.out, show_dir=args.show_dir,
                                       cfg_options=args.cfg_options, work_dir=args.work_dir, launcher=args.launcher,
                                       predictions=args.predictions), args.debug)

@@ -48,6 +48,12 @@ def _ensure_zoo_hooks(cfg) -> None:
     cfg.custom_hooks = hooks
 
 
+def _time_budget(cfg, minutes: float) -> None:
+    """``--minutes``: a ``TimeBudgetHook`` with that budget, replacing one the config may carry."""
+    hooks = [h for h in (cfg.get("custom_hooks") or []) if h.get("type") != "TimeBudgetHook"]
+    cfg.custom_hooks = [*hooks, dict(type="TimeBudgetHook", minutes=float(minutes))]
+
+
 def _endless_sampler_for_iteration_training(cfg) -> None:
     """Iteration-based training reads the training set through an ``InfiniteSampler``.
 
@@ -105,7 +111,8 @@ def latest_checkpoint(work_dir) -> Path | None:
     return max(numbered)[1] if numbered else None
 
 
-def prepare(cfg, *, work_dir=None, resume=None, amp=False, launcher="none", load_from=None, phases=None):
+def prepare(cfg, *, work_dir=None, resume=None, amp=False, launcher="none", load_from=None, phases=None,
+            minutes=None):
     """Fill the run-specific parts of a config in place and check its data."""
     import torch
 
@@ -139,6 +146,8 @@ def prepare(cfg, *, work_dir=None, resume=None, amp=False, launcher="none", load
         else:
             logging.getLogger("zoo").warning("--amp needs a CUDA device; training in fp32 on the CPU")
     _ensure_zoo_hooks(cfg)
+    if minutes is not None:
+        _time_budget(cfg, minutes)
     _endless_sampler_for_iteration_training(cfg)
     _tensorboard_if_installed(cfg)
     check_data(cfg, phases or ("train", "val", "test"))

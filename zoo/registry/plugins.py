@@ -35,6 +35,7 @@ CORE_MODULES = (
     "zoo.models",
     "zoo.evaluation",
     "zoo.engine.hooks",
+    "zoo.engine.time_budget",
     "zoo.exporters",
 )
 
