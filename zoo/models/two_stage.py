@@ -204,6 +204,6 @@ class RefineGraph(torch.nn.Module):
     def forward(self, patches: torch.Tensor, mode: str = "tensor") -> tuple[torch.Tensor, torch.Tensor]:
         maps = self.head(self.neck(self.backbone(patches)))
         m, k, h, w = maps.shape
-        own = (maps.reshape(-1, k, k, h, w) * self.own.to(maps.dtype)).sum(dim=2)  # (n, K, h, w)
+        own = (maps.reshape(-1, k, k, h, w) * self.own.to(maps.device, maps.dtype)).sum(dim=2)  # (n, K, h, w)
         coords, scores = self.decoder(own, patches.shape[-2:])
         return coords.reshape(-1, 2), scores.reshape(-1)
