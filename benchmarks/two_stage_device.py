@@ -262,7 +262,8 @@ def main(argv=None) -> int:
     p.add_argument("--deadline", type=float, default=540.0, help="seconds after which running jobs are stopped")
     p.add_argument("--main", default=MAIN, help="the configuration trained in full (default: %(default)s)")
     p.add_argument("--main-minutes", type=float,
-                   help=f"its training budget (default: the deadline less {MAIN_OVERHEAD_S:.0f} s)")
+                   help=f"its training budget (default: the deadline less {MAIN_OVERHEAD_S:.0f} s; 0: none, the "
+                        f"config's own schedule, as the first job ran)")
     p.add_argument("--main-nice", type=int, default=5,
                    help="CPU priority offset of the main run, so the fixed-length ablation rows keep their loaders fed")
     p.add_argument("--smoke", action="store_true", help="a few iterations of two rows on the CPU")
@@ -294,7 +295,8 @@ def main(argv=None) -> int:
     amp = ["--amp"] if torch.cuda.is_available() else []
     args.extra = []
     lanes = args.lanes
-    minutes = args.main_minutes or max(0.5, (args.deadline - MAIN_OVERHEAD_S) / 60)
+    minutes = max(0.5, (args.deadline - MAIN_OVERHEAD_S) / 60) if args.main_minutes is None else args.main_minutes
+    budget = ["--minutes", f"{minutes:.2f}"] if minutes > 0 else []
     if args.smoke:
         args.extra = ["train_cfg.max_iters=3", "train_cfg.val_interval=3", "default_hooks.checkpoint.interval=3",
                       "train_dataloader.batch_size=2", "train_dataloader.num_workers=1"]
@@ -302,7 +304,7 @@ def main(argv=None) -> int:
     report = Report(out, export, dict(machine=machine(), _t0=start,
                                       started=time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime(start))))
     main_work = out / "work" / "main"
-    main_train = ["train", args.main, "--no-test", "--work-dir", str(main_work), *amp, "--minutes", f"{minutes:.2f}",
+    main_train = ["train", args.main, "--no-test", "--work-dir", str(main_work), *amp, *budget,
                   "--cfg-options", *opts, *args.extra]
     main_job = Job("train main", main_train, out / "train_main.log", nice=args.main_nice)
     report.set_main(dict(config=args.main, train_cmd="zoo " + " ".join(main_train), status="running"))

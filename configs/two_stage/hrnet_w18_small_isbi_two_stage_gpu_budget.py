@@ -8,6 +8,9 @@
 # Batch 16 instead of 6; mixed precision. The end of training follows the measured pace (TimeBudgetHook): the
 # 4000 iterations below are only a first guess, and `--minutes` sets the budget.
 # Trained on TrainingData 001-130, best checkpoint by MRE on 131-150; Test1 is never used for selection.
+# Outcome (2026-11-27, one H200 shared with four ablation jobs, `--minutes 7.33`): 2605 iterations, validation
+# 1.54 / 1.49 / 1.56 / 1.47 / 1.50 / 1.49 mm (best: iteration 2000); Test1 1.64 mm against the CPU recipe's 1.54
+# (README "Second GPU run"): three and a half times the samples did not help this model from scratch.
 #   zoo train configs/two_stage/hrnet_w18_small_isbi_two_stage_gpu_budget.py --amp --minutes 30
 #   zoo test configs/two_stage/hrnet_w18_small_isbi_two_stage_gpu_budget.py work_dirs/<run>/best_*.pth
 _base_ = ['./hrnet_w18_small_isbi_two_stage_60min_allpatches.py']

@@ -353,6 +353,29 @@ def test_refine_graph_reads_each_patch_on_its_own_heatmap():
     assert torch.allclose(score, full_score[torch.arange(2 * K), own], atol=1e-5)
 
 
+def test_refine_graph_runs_on_the_device_of_its_patches():
+    """Every operation of the refine graph sees tensors of one device (validation on CUDA once failed: the
+    graph's own-landmark mask stayed on the CPU). The meta device stands in for a GPU here."""
+    from torch.overrides import TorchFunctionMode
+
+    class OneDevice(TorchFunctionMode):
+        def __init__(self):
+            super().__init__()
+            self.mixed = []
+
+        def __torch_function__(self, func, types, args=(), kwargs=None):
+            flat = [*args, *(kwargs or {}).values()]
+            devices = {a.device.type for a in flat if isinstance(a, torch.Tensor)}
+            if len(devices) > 1:
+                self.mixed.append((getattr(func, "__name__", str(func)), sorted(devices)))
+            return func(*args, **(kwargs or {}))
+
+    model = _two_stage().eval().to("meta")
+    with torch.no_grad(), OneDevice() as mode:
+        xy, score = model.refine_tensor(torch.empty(2 * K, 3, PATCH, PATCH, device="meta"))
+    assert mode.mixed == [] and xy.device.type == score.device.type == "meta"
+
+
 def test_channels_last_training_keeps_the_optimizer_the_loss_and_the_checkpoint():
     """ChannelsLastHook converts a two-stage model in place: same parameters, same loss, portable weights."""
     from types import SimpleNamespace
