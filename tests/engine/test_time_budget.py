@@ -131,6 +131,16 @@ def test_schedules_it_cannot_rescale_and_epoch_training_are_refused(clock):
         TimeBudgetHook(minutes=0)
 
 
+@pytest.mark.parametrize("given", ["0", "-5", "soon"])
+def test_minutes_must_be_a_positive_number(given, capsys):
+    from zoo.engine.entry import train_parser
+
+    with pytest.raises(SystemExit) as stop:
+        train_parser().parse_args(["configs/quickstart.py", "--minutes", given])
+    assert stop.value.code == 2
+    assert "a positive number of minutes" in capsys.readouterr().err
+
+
 def test_zoo_train_minutes_ends_a_real_run_inside_its_budget(tmp_path, tiny_data, make_config):
     """``--minutes`` on a real run: max_iters 100000 in the config, a few seconds of budget."""
     import time

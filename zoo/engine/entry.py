@@ -127,6 +127,16 @@ def _print_report(runner) -> None:
         print(format_report(metric.last_report), flush=True)
 
 
+def _minutes(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        value = float("nan")
+    if not value > 0:
+        raise argparse.ArgumentTypeError(f"a positive number of minutes, got {text!r}")
+    return value
+
+
 def train_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="zoo train", description="Train a landmark detector from a config.")
     p.add_argument("config", help="config file (configs/*.py)")
@@ -135,7 +145,7 @@ def train_parser() -> argparse.ArgumentParser:
                    help="resume from CKPT, or from the latest checkpoint in the work dir when no CKPT is given")
     p.add_argument("--load-from", help="initialise from a checkpoint (fine-tuning; landmarks matched by symbol)")
     p.add_argument("--amp", action="store_true", help="mixed precision (CUDA)")
-    p.add_argument("--minutes", type=float, metavar="M",
+    p.add_argument("--minutes", type=_minutes, metavar="M",
                    help="end training within M minutes of wall-clock time: the end of training and of its "
                         "learning-rate schedule follow the measured pace (max_iters becomes a first guess)")
     p.add_argument("--cfg-options", nargs="+", metavar="KEY=VALUE", help="override config entries")
