@@ -103,8 +103,9 @@ def newest(work_dir: Path, pattern: str) -> Path | None:
 class Report:
     """``results.json``, rewritten whenever a job ends (lanes finish in their own threads)."""
 
-    def __init__(self, out: Path, export: Path | None, head: dict):
-        self.out, self.export, self.head = out, export, head
+    def __init__(self, out: Path, export: Path | None, start: float):
+        self.out, self.export, self.start = out, export, start
+        self.head = dict(machine=machine(), started=time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime(start)))
         self.rows: list = []
         self.main: dict = {}
         self.lock = threading.Lock()
@@ -120,19 +121,23 @@ class Report:
             self._write()
 
     def results(self) -> dict:
-        return dict(self.head, wall_minutes=round((time.time() - self.head["_t0"]) / 60, 2), main=self.main,
+        return dict(self.head, wall_minutes=round((time.time() - self.start) / 60, 2), main=self.main,
                     ablation_split="ISBI 2015 TrainingData 131-150 (held out; trained on 001-130)", rows=self.rows)
 
     def _write(self) -> None:
-        text = json.dumps({k: v for k, v in self.results().items() if not k.startswith("_")}, indent=2)
+        text = json.dumps(self.results(), indent=2)
         for folder in filter(None, (self.out, self.export)):
             (folder / "results.json").write_text(text)
 
-    def export_files(self, parts: list[str]) -> None:
+    def export_parts(self, parts: list[str]) -> None:
+        if self.export is not None:
+            for name in parts:
+                shutil.copy2(self.out / name, self.export / name)
+
+    def export_logs(self) -> None:
+        """The logs so far as one tarball (rewritten: the lanes may still be running the first time)."""
         if self.export is None:
             return
-        for name in parts:
-            shutil.copy2(self.out / name, self.export / name)
         with tarfile.open(self.export / "logs.tar.gz", "w:gz") as tar:
             for log in sorted(self.out.glob("*.log")) + sorted(self.out.glob("work/*/*/*.log")):
                 tar.add(log, arcname=str(log.relative_to(self.out)))
@@ -301,8 +306,7 @@ def main(argv=None) -> int:
         args.extra = ["train_cfg.max_iters=3", "train_cfg.val_interval=3", "default_hooks.checkpoint.interval=3",
                       "train_dataloader.batch_size=2", "train_dataloader.num_workers=1"]
         lanes = [["base"]]
-    report = Report(out, export, dict(machine=machine(), _t0=start,
-                                      started=time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime(start))))
+    report = Report(out, export, start)
     main_work = out / "work" / "main"
     main_train = ["train", args.main, "--no-test", "--work-dir", str(main_work), *amp, *budget,
                   "--cfg-options", *opts, *args.extra]
@@ -323,12 +327,13 @@ def main(argv=None) -> int:
         main_row["checkpoint"] = best.name
         parts = main_row["parts"] = pack(best, out)
     report.set_main(main_row)
-    report.export_files(parts)
+    report.export_parts(parts)
+    report.export_logs()
     for t in threads:
         t.join()
     report.set_main(main_row)  # the wall time with the lanes done
-    report.export_files(parts)
-    print(json.dumps({k: v for k, v in report.results().items() if not k.startswith("_")}, indent=2))
+    report.export_logs()
+    print(json.dumps(report.results(), indent=2))
     return 0
 
 

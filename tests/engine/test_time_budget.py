@@ -45,8 +45,9 @@ def _train(hook, runner, clock, pace, val_seconds=0.0, schedulers=()):
         runner.iter = i
         clock.now += pace(i)
         hook.after_train_iter(runner, i)
+        if schedulers:
+            schedulers[0].optimizer.step()  # what the optimizer wrapper does once per iteration
         for s in schedulers:
-            s.optimizer.step()
             s.step()
         lrs.append(schedulers[-1].optimizer.param_groups[0]["lr"] if schedulers else None)
         i += 1

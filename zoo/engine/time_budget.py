@@ -14,6 +14,7 @@ from __future__ import annotations
 import time
 from collections import deque
 
+from mmengine.dist import broadcast_object_list
 from mmengine.hooks import Hook
 
 from zoo.registry import HOOKS, ZooError
@@ -106,11 +107,8 @@ class TimeBudgetHook(Hook):
         self._marks.append((done, now, self._val_total))
         if done % self.every or len(self._marks) < 2:
             return
-        end = self.plan(done, now, runner)
-        from mmengine.dist import broadcast_object_list
-
-        shared = [end]
-        broadcast_object_list(shared, src=0)
+        shared = [self.plan(done, now, runner)]
+        broadcast_object_list(shared, src=0)  # rank 0 decides for every rank (a no-op on one process)
         end = int(shared[0])
         runner.message_hub.update_info("time_budget_spent", now - self._start)
         runner.message_hub.update_info("time_budget_max_iters", end)
