@@ -23,14 +23,19 @@ class FakeClock:
         return self.now
 
 
-def _runner(max_iters: int, schedulers, val_interval: int | None = None, name: str = "budget"):
+_RUNS = itertools.count()
+
+
+def _runner(max_iters: int, schedulers, val_interval: int | None = None):
     loop = IterBasedTrainLoop.__new__(IterBasedTrainLoop)  # the real class, without a dataloader
     loop._max_iters = max_iters
     loop.val_interval = val_interval or max_iters
+    # a message hub of its own: mmengine keeps instances by name for the whole process, and a reused name
+    # (an id() of a freed object, say) would hand this run another test's spent budget
+    name = f"time-budget-test-{next(_RUNS)}"
     return SimpleNamespace(train_loop=loop, param_schedulers=schedulers, iter=0,
                            val_loop=object() if val_interval else None,
-                           message_hub=MessageHub.get_instance(f"{name}-{id(loop)}"),
-                           logger=MMLogger.get_instance(f"{name}-{id(loop)}"))
+                           message_hub=MessageHub.get_instance(name), logger=MMLogger.get_instance(name))
 
 
 def _optimizer():
