@@ -78,15 +78,22 @@ def main(argv=None) -> int:
     image = rng.integers(0, 255, (2400, 1935, 3), dtype=np.uint8)  # an ISBI-sized cephalogram
     torch_backend = TorchBackend(model)
     spec = RefineSpec.from_dict(meta["refine"])
-    centres = rng.uniform((200, 200), (1735, 2200), (model.num_keypoints, 2))
-    patches = spec.normalise(crop_patches(image, centres, spec.patch_size, spec.patch_scale)[0])
+    landmarks = rng.uniform((200, 200), (1735, 2200), (model.num_keypoints, 2))
+    views = np.asarray(spec.views, np.float64)  # the refine stage's test-time views: K patches each
+    centres = (landmarks[None] + views[:, None, :2] * spec.patch_scale).reshape(-1, 2)
+    angles, scales = np.repeat(views[:, 2], len(landmarks)), np.repeat(views[:, 3], len(landmarks))
+
+    def crop():
+        return spec.normalise(crop_patches(image, centres, spec.patch_size, spec.patch_scale, angles=angles,
+                                           scales=scales)[0])
+
+    patches = crop()
     # one block per runtime, timed one after the other: torch's and ONNX Runtime's worker threads must
     # not compete with each other's runs, which interleaving them would make them do
     blocks = {"torch": {"torch global only": lambda: _predictor(torch_backend, meta, False).predict_array(image),
                         "torch two-stage": lambda: _predictor(torch_backend, meta, True).predict_array(image),
                         "torch refine graph": lambda: torch_backend.refine(patches)},
-              "crops": {"patch crops + normalise": lambda: spec.normalise(
-                  crop_patches(image, centres, spec.patch_size, spec.patch_scale)[0])}}
+              "crops": {"patch crops + normalise": crop}}
     with tempfile.TemporaryDirectory() as tmp:
         w, h = meta["preprocess"]["input_size"]
         g, r = Path(tmp) / "g.onnx", Path(tmp) / "r.onnx"

@@ -177,6 +177,63 @@ def test_refine_step_moves_landmarks_to_the_refine_graphs_answer():
     assert np.array_equal(xy, coarse) and not moved.any()  # below min_score: the coarse answer stands
 
 
+def test_refine_views_each_map_back_through_their_own_patch_and_are_averaged():
+    """Views shift, rotate and rescale the patches; a refine graph that finds the blob in any patch gives the
+    blob's position from every view, so the average is the blob, not the coarse guess or a view's offset."""
+    from zoo.models.refinement import RefineSpec, parse_views, refine_landmarks
+
+    truth = np.array([[40.0, 50.0], [70.0, 100.0]])
+    coarse = truth + [[4.0, -3.0], [-5.0, 2.0]]
+    views = parse_views([dict(), dict(shift=(4, 0), angle=10.0), dict(shift=(0, -4), scale=1.1),
+                         dict(shift=(-3, 3), angle=-8.0, scale=0.9)])
+    spec = RefineSpec(patch_size=PATCH, patch_scale=SCALE, min_score=0.5, channels=3, views=views)
+    seen = []
+
+    def find_blob(x):  # normalised patches -> the bright blob's centroid in each patch
+        seen.append(np.stack([_centroid(p.transpose(1, 2, 0)) for p in x]))
+        return seen[-1], np.ones(len(x))
+
+    [(xy, _, moved)] = refine_landmarks([_blob_image(truth)], [np.eye(3)], [coarse], [np.zeros(2)], find_blob, spec)
+    [found] = seen  # every view of every landmark in one batch, view-major: patch m is landmark m % K
+    expected = [apply_warp(truth[k:k + 1], patch_warp(coarse[k] + np.array([dx, dy]) * SCALE, PATCH, SCALE * s, a))[0]
+                for dx, dy, a, s in views for k in range(len(truth))]
+    assert np.abs(found - np.array(expected)).max() < 0.35  # each view cut where, and as, it says
+    assert moved.all() and np.abs(xy - truth).max() < 0.35
+    assert np.abs(coarse - truth).max() > 4
+
+    def centre_plus(x):  # 'the patch centre plus (3, -2)', confident only on the first two views
+        m = len(x)
+        xy = np.full((m, 2), (PATCH - 1) / 2) + [3.0, -2.0]
+        return xy, np.repeat([1.0, 1.0, 0.1, 0.1], m // 4)
+
+    plain = RefineSpec(patch_size=PATCH, patch_scale=SCALE, min_score=0.5, channels=3,
+                       views=parse_views([dict(shift=(-6, 0)), dict(shift=(6, 0)), dict(shift=(0, 9)), dict()]))
+    [(xy, score, _)] = refine_landmarks([_blob_image(truth)], [np.eye(3)], [coarse], [np.zeros(2)], centre_plus, plain)
+    assert np.allclose(xy, coarse + np.array([3.0, -2.0]) * SCALE)  # the +-6 px views cancel; weak views left out
+    assert np.allclose(score, 1.0)
+
+
+def test_refine_views_travel_in_the_checkpoint_metadata_and_bad_ones_are_named():
+    from zoo.models.errors import ModelConfigError
+    from zoo.models.refinement import RefineSpec
+
+    views = [dict(shift=(12, -12)), dict(angle=5.0, scale=1.1)]
+    model = _two_stage(test_cfg=dict(views=views))
+    spec = model.refine_spec()
+    assert spec.views == ((12.0, -12.0, 0.0, 1.0), (0.0, 0.0, 5.0, 1.1))
+    assert RefineSpec.from_dict(json.loads(json.dumps(spec.to_dict()))) == spec  # what the Predictor reads
+    old = {k: v for k, v in spec.to_dict().items() if k != "views"}  # metadata written before views existed
+    assert RefineSpec.from_dict(old).views == ((0.0, 0.0, 0.0, 1.0),)
+    with pytest.raises(ModelConfigError, match="'view' \\(did you mean 'views'\\?\\)"):
+        _two_stage(test_cfg=dict(view=views))
+    with pytest.raises(ModelConfigError, match="refine view 1 .* got \\{'shift': \\(1, 2\\), 'angel': 3\\}"):
+        _two_stage(test_cfg=dict(views=[dict(), dict(shift=(1, 2), angel=3)]))
+    with pytest.raises(ModelConfigError, match="scale must be > 0"):
+        _two_stage(test_cfg=dict(views=[dict(scale=0.0)]))
+    with pytest.raises(ModelConfigError, match="non-empty list"):
+        _two_stage(test_cfg=dict(views=[]))
+
+
 def test_training_without_refine_patches_says_what_to_add():
     from zoo.models.errors import ModelConfigError
 
@@ -220,16 +277,14 @@ def _isbi_tree(root: Path, n: int = 3) -> Path:
     return root
 
 
-@pytest.fixture(scope="module")
-def two_stage_checkpoint(tmp_path_factory) -> Path:
+def _two_stage_checkpoint(folder: Path, **smoke_over) -> Path:
     from mmengine.config import Config
 
     from zoo.engine.metadata import build_zoo_meta
     from zoo.models.two_stage import TwoStageDetector
 
-    folder = tmp_path_factory.mktemp("two stage export")
     root = _isbi_tree(folder / "isbi data")
-    smoke = TwoStageDetector._smoke_cfgs()[0]
+    smoke = dict(TwoStageDetector._smoke_cfgs()[0], **smoke_over)
     model_cfg = dict(type="TwoStageDetector", **smoke, data_preprocessor=dict(
         type="LandmarkDataPreprocessor", mean=[123.675, 116.28, 103.53], std=[58.395, 57.12, 57.375], channels=3))
     text = f"""default_scope = 'zoo'
@@ -253,6 +308,11 @@ test_dataloader = dict(batch_size=2, num_workers=0, sampler=dict(type='DefaultSa
     ckpt = folder / "two stage.pth"
     torch.save({"state_dict": model.state_dict(), "zoo_meta": meta}, ckpt)
     return ckpt
+
+
+@pytest.fixture(scope="module")
+def two_stage_checkpoint(tmp_path_factory) -> Path:
+    return _two_stage_checkpoint(tmp_path_factory.mktemp("two stage export"))
 
 
 @pytest.mark.parametrize("fmt", ["onnx", "torchscript", "onnx-int8"])
@@ -300,6 +360,26 @@ def test_two_stage_exports_two_graphs_that_predict_what_the_checkpoint_predicts(
             Predictor.from_path(result.path)
     finally:
         refine_graph.with_name("moved").rename(refine_graph)
+
+
+@pytest.mark.parametrize("fmt", ["onnx", "torchscript"])
+def test_exported_graphs_run_the_refine_views_of_the_checkpoint(tmp_path, fmt):
+    """A model tested with refine views is served with them: the exported refine graph takes V x K patches
+    per image and the Predictor reads the views from the metadata, as it does from the checkpoint."""
+    from zoo.exporters import FORMATS
+    from zoo.inference import Predictor
+    from zoo.registry import EXPORTERS
+
+    views = [dict(), dict(shift=(4, 0)), dict(shift=(0, -4), angle=6.0, scale=1.1)]
+    ckpt = _two_stage_checkpoint(tmp_path, test_cfg=dict(views=views))
+    result = EXPORTERS.build(dict(type=FORMATS[fmt], threads=1)).export(ckpt, tmp_path / f"views.{fmt}")
+    assert result.report.passed, result.report.summary()
+    image = next((tmp_path / "isbi data" / "RawImage" / "Test1Data").glob("*.jpg"))
+    a, b = Predictor.from_path(ckpt), Predictor.from_path(result.path)
+    assert a.refine.views == b.refine.views and len(b.refine.views) == 3
+    pa, pb = a.predict(image)["landmarks"], b.predict(image)["landmarks"]
+    for s in pa:
+        assert abs(pa[s]["x"] - pb[s]["x"]) < 0.1 and abs(pa[s]["y"] - pb[s]["y"]) < 0.1
 
 
 def test_benchmark_times_both_graphs_of_a_two_stage_model(two_stage_checkpoint, tmp_path):

@@ -214,7 +214,8 @@ def bench_target(target, size: int, runs: int, runtimes, threads: int, calib_n: 
 
 
 def refine_input(model, channels: int):
-    """A two-stage model's refine batch (K random patches) and its number of passes; None for one stage."""
+    """A two-stage model's refine batch (K random patches per test-time view) and its number of passes;
+    None for one stage."""
     import torch
 
     if not hasattr(model, "refine_tensor"):
@@ -224,7 +225,8 @@ def refine_input(model, channels: int):
     if passes < 1:
         return None
     g = torch.Generator().manual_seed(1)
-    return torch.randn(model.num_keypoints, channels, spec.patch_size, spec.patch_size, generator=g), passes
+    patches = len(spec.views) * model.num_keypoints
+    return torch.randn(patches, channels, spec.patch_size, spec.patch_size, generator=g), passes
 
 
 def run_eager(model, x, refine) -> None:

@@ -6,12 +6,52 @@ network on all patches of all images at once (one batch: patches are small), rea
 heatmap ``k`` of patch ``k`` and map it back to original pixels. A landmark whose refined heatmap peak
 is weaker than ``min_score`` keeps its coarse position: the patch probably missed it, and a guess inside
 the patch would be worse than the coarse estimate.
+
+Test-time augmentation of the refine stage (``views``): each landmark is refined from several patches --
+centres shifted, rotated or rescaled as in training -- and the answers, each mapped back through its own
+patch's warp, are averaged. The refine network was trained on patches whose centre is off the truth by the
+global stage's typical error, so its answer still depends a little on where the patch happens to sit; the
+views average that dependence out. They cost one refine batch each (all views go in the same batch).
 """
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass
 
 import numpy as np
+
+IDENTITY_VIEW = (0.0, 0.0, 0.0, 1.0)
+
+
+class RefineViewError(ValueError):
+    """A refine view is not ``dict(shift=(dx, dy), angle=deg, scale=s)``; the message says which part."""
+
+
+def parse_views(views) -> tuple:
+    """Config views -> ``((dx, dy, angle, scale), ...)``.
+
+    Each view is ``dict(shift=(dx, dy), angle=0.0, scale=1.0)``: the patch centre moved by (dx, dy)
+    *patch* pixels (so a view means the same window fraction at any ``patch_scale``), the patch rotated by
+    ``angle`` degrees and its sampling step multiplied by ``scale``. Missing keys keep the plain patch.
+    """
+    if views is None:
+        return (IDENTITY_VIEW,)
+    if isinstance(views, dict) or not len(views):
+        raise RefineViewError(f"refine views must be a non-empty list of dict(shift=(dx, dy), angle=deg, scale=s), "
+                              f"got {views!r}.")
+    out = []
+    for i, view in enumerate(views):
+        if isinstance(view, (tuple, list)) and len(view) == 4:  # already parsed (from a checkpoint's metadata)
+            out.append(tuple(float(v) for v in view))
+            continue
+        if not isinstance(view, dict) or set(view) - {"shift", "angle", "scale"}:
+            raise RefineViewError(f"refine view {i} must be dict(shift=(dx, dy), angle=deg, scale=s), got {view!r}.")
+        shift = tuple(float(v) for v in view.get("shift", (0.0, 0.0)))
+        scale = float(view.get("scale", 1.0))
+        if len(shift) != 2 or scale <= 0:
+            raise RefineViewError(f"refine view {i}: shift needs two patch-pixel offsets and scale must be > 0, "
+                                  f"got {view!r}.")
+        out.append((shift[0], shift[1], float(view.get("angle", 0.0)), scale))
+    return tuple(out)
 
 from .patches import crop_patches, patch_to_original
 
@@ -27,6 +67,8 @@ class RefineSpec:
             landmarks as they are, for ablations).
         min_score: refined peaks weaker than this keep the coarse position.
         channels, mean, std: how patches are normalised (the same as the global stage's images).
+        views: ``(dx, dy, angle, scale)`` per test-time view (:func:`parse_views`); the answers of the views
+            whose peak reaches ``min_score`` are averaged. One identity view: no augmentation.
     """
 
     patch_size: int
@@ -36,16 +78,20 @@ class RefineSpec:
     channels: int = 3
     mean: tuple = (123.675, 116.28, 103.53)
     std: tuple = (58.395, 57.12, 57.375)
+    views: tuple = (IDENTITY_VIEW,)
 
     def to_dict(self) -> dict:
         d = asdict(self)
         d["mean"], d["std"] = [float(v) for v in self.mean], [float(v) for v in self.std]
+        d["views"] = [[float(v) for v in view] for view in self.views]
         return d
 
     @classmethod
     def from_dict(cls, d: dict) -> "RefineSpec":
+        """The inverse of ``to_dict``; metadata written before views existed reads as one identity view."""
         fields = {k: d[k] for k in cls.__dataclass_fields__ if k in d}
-        return cls(**{**fields, "mean": tuple(fields.get("mean", cls.mean)), "std": tuple(fields.get("std", cls.std))})
+        return cls(**{**fields, "mean": tuple(fields.get("mean", cls.mean)), "std": tuple(fields.get("std", cls.std)),
+                      "views": parse_views(fields.get("views"))})
 
     def normalise(self, patches: np.ndarray) -> np.ndarray:
         """uint8 (M, P, P, c) -> float32 (M, channels, P, P), as the global stage's preprocessor does."""
@@ -65,7 +111,8 @@ def refine_landmarks(images, src_warps, coarse, scores, run, spec: RefineSpec):
         images: uint8 images, each (H, W[, c]); ``src_warps[i]`` maps original px -> ``images[i]`` px.
         coarse, scores: per image (K, 2) original px and (K,) confidences from the global stage.
         run: normalised patches (M, C, P, P) float32, K per image in landmark order -> (coords (M, 2) patch
-            px, scores (M,)), each patch's own landmark (``TwoStageDetector.refine_tensor``).
+            px, scores (M,)), each patch's own landmark (``TwoStageDetector.refine_tensor``). With V views an
+            image contributes V blocks of K patches, so patch m is still landmark ``m % K``.
 
     Returns:
         per image ``(coords (K, 2) original px, scores (K,), refined (K,) bool)``.
@@ -73,10 +120,15 @@ def refine_landmarks(images, src_warps, coarse, scores, run, spec: RefineSpec):
     points = [np.asarray(c, np.float64).copy() for c in coarse]
     confs = [np.asarray(s, np.float64).copy() for s in scores]
     refined = [np.zeros(len(p), bool) for p in points]
+    views = np.asarray(spec.views, np.float64).reshape(-1, 4)
+    v = len(views)
     for _ in range(int(spec.iters)):
         batches, warps = [], []
         for img, warp, pts in zip(images, src_warps, points):
-            patches, pw = crop_patches(img, pts, spec.patch_size, spec.patch_scale, src_warp=warp)
+            k = len(pts)
+            centres = (pts[None] + views[:, None, :2] * spec.patch_scale).reshape(-1, 2)  # view-major, (V*K, 2)
+            patches, pw = crop_patches(img, centres, spec.patch_size, spec.patch_scale, src_warp=warp,
+                                       angles=np.repeat(views[:, 2], k), scales=np.repeat(views[:, 3], k))
             batches.append(patches)
             warps.append(pw)
         out_xy, out_score = run(spec.normalise(np.concatenate(batches)))
@@ -84,10 +136,15 @@ def refine_landmarks(images, src_warps, coarse, scores, run, spec: RefineSpec):
         start = 0
         for i, pts in enumerate(points):
             k = len(pts)
-            xy, sc = out_xy[start:start + k], out_score[start:start + k]
-            start += k
-            new = patch_to_original(xy, warps[i])
-            ok = np.isfinite(new).all(axis=1) & np.isfinite(sc) & (sc >= spec.min_score)
-            points[i][ok], confs[i][ok] = new[ok], sc[ok]
-            refined[i] |= ok
+            xy, sc = out_xy[start:start + v * k], out_score[start:start + v * k]
+            start += v * k
+            new = patch_to_original(xy, warps[i]).reshape(v, k, 2)
+            sc = sc.reshape(v, k)
+            ok = np.isfinite(new).all(axis=2) & np.isfinite(sc) & (sc >= spec.min_score)  # (V, K)
+            n = ok.sum(axis=0)
+            hit = n > 0
+            mean_xy = np.where(ok[..., None], new, 0.0).sum(axis=0)[hit] / n[hit, None]
+            mean_sc = np.where(ok, sc, 0.0).sum(axis=0)[hit] / n[hit]
+            points[i][hit], confs[i][hit] = mean_xy, mean_sc
+            refined[i] |= hit
     return [(p, c, r) for p, c, r in zip(points, confs, refined)]

@@ -22,7 +22,9 @@ from zoo.structures import apply_warp, to_original
 
 from .detector import LandmarkSetMixin
 from .errors import ModelConfigError
-from .refinement import RefineSpec, refine_landmarks
+from .refinement import RefineSpec, RefineViewError, parse_views, refine_landmarks
+
+TEST_CFG_KEYS = ("iters", "min_score", "views")
 
 
 def _stage(cfg, landmark_set: str, what: str) -> dict:
@@ -60,8 +62,9 @@ class TwoStageDetector(LandmarkSetMixin, BaseModel):
         patch_size, patch_scale: patch side (px) and original px per patch px; the training pipeline's
             ``RefinePatches`` must cut the same (checked when training starts).
         refine_weight: weight of the refine stage's loss in the total.
-        test_cfg: ``dict(iters=1, min_score=0.05)``: refine passes, and the peak below which a landmark
-            keeps its coarse position.
+        test_cfg: ``dict(iters=1, min_score=0.05, views=None)``: refine passes, the peak below which a
+            landmark keeps its coarse position, and the refine stage's test-time views (a list of
+            ``dict(shift=(dx, dy), angle=deg, scale=s)``, shift in patch px; ``zoo.models.refinement``).
         data_preprocessor: normalises both the images and the patches (one mean/std for both stages).
     """
 
@@ -85,7 +88,19 @@ class TwoStageDetector(LandmarkSetMixin, BaseModel):
         self.landmarks = self.global_stage.landmarks
         self.patch_size, self.patch_scale = int(patch_size), float(patch_scale)
         self.refine_weight = float(refine_weight)
-        self.test_cfg = {"iters": 1, "min_score": 0.05, **(test_cfg or {})}
+        self.test_cfg = {"iters": 1, "min_score": 0.05, "views": None, **(test_cfg or {})}
+        unknown = sorted(set(self.test_cfg) - set(TEST_CFG_KEYS))
+        if unknown:
+            import difflib
+
+            hints = [f"{k!r} (did you mean {close[0]!r}?)" if (close := difflib.get_close_matches(k, TEST_CFG_KEYS, 1))
+                     else repr(k) for k in unknown]
+            raise ModelConfigError(f"TwoStageDetector: unknown test_cfg key(s) {', '.join(hints)}; "
+                                   f"it takes {', '.join(TEST_CFG_KEYS)}.")
+        try:
+            parse_views(self.test_cfg["views"])  # a bad view fails when the model is built, not mid-test
+        except RefineViewError as err:
+            raise ModelConfigError(f"TwoStageDetector: test_cfg.views: {err}") from None
 
     @classmethod
     def _smoke_cfgs(cls) -> list[dict]:
@@ -108,7 +123,7 @@ class TwoStageDetector(LandmarkSetMixin, BaseModel):
         std = pre.std.flatten().tolist() if getattr(pre, "_enable_normalize", False) else [1.0] * channels
         return RefineSpec(patch_size=self.patch_size, patch_scale=self.patch_scale, iters=int(self.test_cfg["iters"]),
                           min_score=float(self.test_cfg["min_score"]), channels=int(channels),
-                          mean=tuple(mean), std=tuple(std))
+                          mean=tuple(mean), std=tuple(std), views=parse_views(self.test_cfg["views"]))
 
     def refine_tensor(self, patches: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """The refine graph: normalised patches (M, C, P, P), K per image in landmark order (M = n x K) ->
