@@ -226,6 +226,8 @@ def test_refine_views_travel_in_the_checkpoint_metadata_and_bad_ones_are_named()
     assert RefineSpec.from_dict(old).views == ((0.0, 0.0, 0.0, 1.0),)
     with pytest.raises(ModelConfigError, match="'view' \\(did you mean 'views'\\?\\)"):
         _two_stage(test_cfg=dict(view=views))
+    with pytest.raises(ModelConfigError, match="flip and multi-scale testing of the global stage go in global_stage"):
+        _two_stage(test_cfg=dict(flip_test=True))
     with pytest.raises(ModelConfigError, match="refine view 1 .* got \\{'shift': \\(1, 2\\), 'angel': 3\\}"):
         _two_stage(test_cfg=dict(views=[dict(), dict(shift=(1, 2), angel=3)]))
     with pytest.raises(ModelConfigError, match="scale must be > 0"):

@@ -19,6 +19,8 @@ from dataclasses import asdict, dataclass
 
 import numpy as np
 
+from .patches import crop_patches, patch_to_original
+
 IDENTITY_VIEW = (0.0, 0.0, 0.0, 1.0)
 
 
@@ -52,8 +54,6 @@ def parse_views(views) -> tuple:
                                   f"got {view!r}.")
         out.append((shift[0], shift[1], float(view.get("angle", 0.0)), scale))
     return tuple(out)
-
-from .patches import crop_patches, patch_to_original
 
 
 @dataclass(frozen=True)

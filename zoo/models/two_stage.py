@@ -95,8 +95,10 @@ class TwoStageDetector(LandmarkSetMixin, BaseModel):
 
             hints = [f"{k!r} (did you mean {close[0]!r}?)" if (close := difflib.get_close_matches(k, TEST_CFG_KEYS, 1))
                      else repr(k) for k in unknown]
+            stage = " (flip and multi-scale testing of the global stage go in global_stage.test_cfg)" \
+                if {"flip_test", "scales"} & set(unknown) else ""
             raise ModelConfigError(f"TwoStageDetector: unknown test_cfg key(s) {', '.join(hints)}; "
-                                   f"it takes {', '.join(TEST_CFG_KEYS)}.")
+                                   f"it takes {', '.join(TEST_CFG_KEYS)}{stage}.")
         try:
             parse_views(self.test_cfg["views"])  # a bad view fails when the model is built, not mid-test
         except RefineViewError as err:
