@@ -236,6 +236,14 @@ def test_refine_views_travel_in_the_checkpoint_metadata_and_bad_ones_are_named()
         _two_stage(test_cfg=dict(views=[]))
 
 
+def test_benchmark_times_the_refine_batch_of_every_view():
+    """`zoo benchmark` and the leaderboard time what serving runs: V x K patches per refine pass."""
+    from zoo.benchmarking.run import refine_input
+
+    patches, passes = refine_input(_two_stage(test_cfg=dict(views=[dict(), dict(shift=(2, 0)), dict(angle=5.0)])), 3)
+    assert patches.shape == (3 * K, 3, PATCH, PATCH) and passes == 1
+
+
 def test_training_without_refine_patches_says_what_to_add():
     from zoo.models.errors import ModelConfigError
 
