@@ -64,8 +64,7 @@ def main(argv=None) -> int:
     from zoo.exporters.metadata import stamp_onnx
     from zoo.exporters.onnx_export import export_onnx
     from zoo.inference.backends import OnnxBackend, TorchBackend
-    from zoo.models.patches import crop_patches
-    from zoo.models.refinement import RefineSpec
+    from zoo.models.refinement import RefineSpec, crop_views
     from zoo.registry import MODELS, load_plugins
 
     load_plugins()
@@ -79,13 +78,9 @@ def main(argv=None) -> int:
     torch_backend = TorchBackend(model)
     spec = RefineSpec.from_dict(meta["refine"])
     landmarks = rng.uniform((200, 200), (1735, 2200), (model.num_keypoints, 2))
-    views = np.asarray(spec.views, np.float64)  # the refine stage's test-time views: K patches each
-    centres = (landmarks[None] + views[:, None, :2] * spec.patch_scale).reshape(-1, 2)
-    angles, scales = np.repeat(views[:, 2], len(landmarks)), np.repeat(views[:, 3], len(landmarks))
 
-    def crop():
-        return spec.normalise(crop_patches(image, centres, spec.patch_size, spec.patch_scale, angles=angles,
-                                           scales=scales)[0])
+    def crop():  # K patches per test-time view, as the predictor cuts them
+        return spec.normalise(crop_views(image, landmarks, spec)[0])
 
     patches = crop()
     # one block per runtime, timed one after the other: torch's and ONNX Runtime's worker threads must

@@ -104,6 +104,16 @@ class RefineSpec:
         return np.ascontiguousarray(x.transpose(0, 3, 1, 2))
 
 
+def crop_views(img: np.ndarray, points: np.ndarray, spec: RefineSpec, src_warp=None):
+    """Every view's patch around every point, view-major: ``(patches (V*K, P, P, c), warps (V*K, 3, 3))``,
+    patch m belonging to point ``m % K`` (what the refine graph's own-heatmap pick expects)."""
+    views = np.asarray(spec.views, np.float64).reshape(-1, 4)
+    k = len(points)
+    centres = (np.asarray(points, np.float64)[None] + views[:, None, :2] * spec.patch_scale).reshape(-1, 2)
+    return crop_patches(img, centres, spec.patch_size, spec.patch_scale, src_warp=src_warp,
+                        angles=np.repeat(views[:, 2], k), scales=np.repeat(views[:, 3], k))
+
+
 def refine_landmarks(images, src_warps, coarse, scores, run, spec: RefineSpec):
     """Refine every image's coarse landmarks.
 
@@ -120,15 +130,11 @@ def refine_landmarks(images, src_warps, coarse, scores, run, spec: RefineSpec):
     points = [np.asarray(c, np.float64).copy() for c in coarse]
     confs = [np.asarray(s, np.float64).copy() for s in scores]
     refined = [np.zeros(len(p), bool) for p in points]
-    views = np.asarray(spec.views, np.float64).reshape(-1, 4)
-    v = len(views)
+    v = len(spec.views)
     for _ in range(int(spec.iters)):
         batches, warps = [], []
         for img, warp, pts in zip(images, src_warps, points):
-            k = len(pts)
-            centres = (pts[None] + views[:, None, :2] * spec.patch_scale).reshape(-1, 2)  # view-major, (V*K, 2)
-            patches, pw = crop_patches(img, centres, spec.patch_size, spec.patch_scale, src_warp=warp,
-                                       angles=np.repeat(views[:, 2], k), scales=np.repeat(views[:, 3], k))
+            patches, pw = crop_views(img, pts, spec, src_warp=warp)
             batches.append(patches)
             warps.append(pw)
         out_xy, out_score = run(spec.normalise(np.concatenate(batches)))

@@ -18,6 +18,7 @@ import torch
 from mmengine.model import BaseModel
 
 from zoo.registry import MODELS
+from zoo.registry._errors import suggest
 from zoo.structures import apply_warp, to_original
 
 from .detector import LandmarkSetMixin
@@ -91,9 +92,7 @@ class TwoStageDetector(LandmarkSetMixin, BaseModel):
         self.test_cfg = {"iters": 1, "min_score": 0.05, "views": None, **(test_cfg or {})}
         unknown = sorted(set(self.test_cfg) - set(TEST_CFG_KEYS))
         if unknown:
-            import difflib
-
-            hints = [f"{k!r} (did you mean {close[0]!r}?)" if (close := difflib.get_close_matches(k, TEST_CFG_KEYS, 1))
+            hints = [f"{k!r} (did you mean {close[0]!r}?)" if (close := suggest(k, list(TEST_CFG_KEYS), n=1))
                      else repr(k) for k in unknown]
             stage = " (flip and multi-scale testing of the global stage go in global_stage.test_cfg)" \
                 if {"flip_test", "scales"} & set(unknown) else ""
