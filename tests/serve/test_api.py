@@ -63,6 +63,26 @@ def test_spacing_gives_mm_and_analysis(server, predictor, images):
     assert "analysis" not in plain.json()["predictions"][0]
 
 
+def test_empty_fields_are_read_as_not_given_and_documented_so(server, predictor, images):
+    """An HTML form (or ``curl -F ruler_mm=``) sends a field left empty as an empty value; the answer is the one
+    without those fields, and the OpenAPI document allows exactly that, so a client validating against it agrees."""
+    jsonschema_rs = pytest.importorskip("jsonschema_rs", reason="comes with schemathesis (pip install -e '.[dev]')")
+
+    with httpx.Client(timeout=60) as client:
+        blank = post_image(client, server, images["png"], ruler_mm="", spacing_mm=" ", analyze="")
+        schema = client.get(f"{server}/openapi.json").json()
+    assert blank.status_code == 200, blank.text
+    entry = blank.json()["predictions"][0]
+    assert entry["mm_per_pixel"] is None and "analysis" in entry  # no calibration given; analyze's default
+    assert_same_landmarks(entry, predictor.predict(images["png"]))
+    form = schema["paths"]["/v1/landmarks"]["post"]["requestBody"]["content"]["multipart/form-data"]["schema"]
+    valid = jsonschema_rs.validator_for(form).is_valid
+    assert valid({"file": "ceph.png", "ruler_mm": "", "spacing_mm": " ", "analyze": ""})
+    assert valid({"file": "ceph.png", "ruler_mm": 100, "analyze": False})
+    assert not valid({"file": "ceph.png", "ruler_mm": "abc"}) and not valid({"file": "ceph.png", "ruler_mm": -1})
+    assert not valid({"file": "ceph.png", "analyze": "maybe"}) and not valid({"ruler_mm": 100})
+
+
 def test_answer_is_a_predictions_file(server, images, tmp_path):
     """Saved as is (the viewer's download), the answer is what ``zoo analyze`` reads."""
     from zoo.clinical import analyze_prediction, read_predictions

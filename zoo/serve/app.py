@@ -28,6 +28,16 @@ STATIC = Path(__file__).resolve().parent / "static"
 #: multipart boundaries and the small fields on top of the file itself
 FORM_OVERHEAD = 64 * 1024
 
+#: an empty (or blank) form value, as an HTML form or ``curl -F ruler_mm=`` sends for a field left empty: the
+#: server reads it as not given, and the document says so (a client checking against it must not expect a 422)
+_BLANK = {"type": "string", "pattern": "^\\s*$"}
+_OR_BLANK = "; an empty value is the same as leaving the field out"
+
+
+def _optional(schema: dict, description: str, **extra) -> dict:
+    return {"anyOf": [schema, _BLANK], "description": description + _OR_BLANK, **extra}
+
+
 _FORM_SCHEMA = {
     "type": "object",
     "required": ["file"],
@@ -35,12 +45,12 @@ _FORM_SCHEMA = {
     "properties": {
         "file": {"type": "string", "format": "binary",
                  "description": "the cephalogram: PNG (8 or 16 bit), JPEG, BMP or TIFF"},
-        "ruler_mm": {"type": "number", "exclusiveMinimum": 0, "maximum": MAX_RULER_MM,
-                     "description": "known p1-p2 ruler length in mm (models that detect p1/p2)"},
-        "spacing_mm": {"type": "number", "exclusiveMinimum": 0, "maximum": MAX_SPACING_MM,
-                       "description": "pixel size in mm, when known and no ruler calibrates it"},
-        "analyze": {"type": "boolean", "default": True,
-                    "description": "add the cephalometric measurements the landmark set allows"},
+        "ruler_mm": _optional({"type": "number", "exclusiveMinimum": 0, "maximum": MAX_RULER_MM},
+                              "known p1-p2 ruler length in mm (models that detect p1/p2)"),
+        "spacing_mm": _optional({"type": "number", "exclusiveMinimum": 0, "maximum": MAX_SPACING_MM},
+                                "pixel size in mm, when known and no ruler calibrates it"),
+        "analyze": _optional({"type": "boolean"}, "add the cephalometric measurements the landmark set allows",
+                             default=True),
     },
 }
 assert set(_FORM_SCHEMA["properties"]) == set(FIELDS)
