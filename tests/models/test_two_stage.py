@@ -499,3 +499,36 @@ def test_channels_last_training_keeps_the_optimizer_the_loss_and_the_checkpoint(
     b = plain(**plain.data_preprocessor(_batch(train=False), training=False), mode="predict")
     for x, y in zip(a, b):
         np.testing.assert_allclose(x.pred_keypoints, y.pred_keypoints, atol=1e-2)
+
+
+def test_refine_oracle_splits_the_models_own_error_between_its_stages(two_stage_checkpoint, tmp_path):
+    """benchmarks/refine_oracle.py: its 'model' column is what the predictor predicts, its 'global' column what
+    the global stage alone predicts, and the refine stage from the truth is the same refine step, re-centred."""
+    import importlib.util
+
+    from zoo.inference import Predictor
+
+    script = Path(__file__).resolve().parents[2] / "benchmarks" / "refine_oracle.py"
+    spec = importlib.util.spec_from_file_location("refine_oracle", script)
+    oracle = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(oracle)
+    root = two_stage_checkpoint.parent / "isbi data"
+    out = tmp_path / "oracle figures.json"
+    oracle.main([str(two_stage_checkpoint), "--data-root", str(root), "--split", "test1", "--indices", "all",
+                 "--out", str(out)])
+    figures = json.loads(out.read_text())
+    assert figures["images"] == 3 and len(figures["mean_radial_error_mm"]["per_landmark"]) == K
+
+    predictor = Predictor.from_path(two_stage_checkpoint)
+    global_only = Predictor(predictor.backend, {k: v for k, v in predictor.meta.items() if k != "refine"})
+    expected = {"model": [], "global": []}
+    for path in sorted((root / "RawImage" / "Test1Data").glob("*.jpg")):
+        truth = np.loadtxt(root / "AnnotationsByMD" / "400_senior" / f"{path.stem}.txt", delimiter=",")
+        for key, p in (("model", predictor), ("global", global_only)):
+            xy, _ = p.predict_array(p.load(path, path.name))
+            expected[key].append(np.hypot(*(xy - truth).T) * 0.1)
+    for key, errors in expected.items():
+        per_landmark = np.mean(errors, axis=0)
+        got = [figures["mean_radial_error_mm"]["per_landmark"][s][key] for s in predictor.symbols]
+        np.testing.assert_allclose(got, per_landmark, atol=1e-6, err_msg=key)
+    assert np.isfinite(figures["mean_radial_error_mm"]["all"]["refine_from_truth"])
