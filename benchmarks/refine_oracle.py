@@ -26,17 +26,13 @@ sys.path.insert(0, str(REPO))
 def stage_errors(predictor, dataset) -> dict:
     """``{'global': (N, K), 'model': (N, K), 'refine_from_truth': (N, K)}`` radial errors in mm."""
     from zoo.models.refinement import refine_landmarks
-    from zoo.structures import to_original
 
     errors = {"global": [], "model": [], "refine_from_truth": []}
     for i in range(len(dataset)):
         info = dataset.get_data_info(i)
         truth = np.asarray(info["ori_keypoints"], np.float64)
         img = predictor.load(Path(info["img_path"]), str(info["img_path"]))
-        batch, warp = predictor.preprocess(img)
-        coords, scores = predictor.backend(batch)
-        coarse = to_original(coords[0], warp)
-        scores = np.asarray(scores[0], np.float64)
+        coarse, scores = predictor.global_array(img)
         [(model, _, _)] = refine_landmarks([img], [np.eye(3)], [coarse], [scores], predictor.backend.refine,
                                            predictor.refine)
         [(oracle, _, _)] = refine_landmarks([img], [np.eye(3)], [truth], [np.ones(len(truth))],

@@ -168,15 +168,12 @@ class BaseExporter:
         stage puts them on real images: what the refine graph sees when serving."""
         from zoo.inference.backends import TorchBackend
         from zoo.models.patches import crop_patches
-        from zoo.structures import to_original
 
         eager = type(eager)(TorchBackend(model), stamped)
 
         def patches_of(img) -> np.ndarray:
-            batch, warp = eager.preprocess(img)
-            coords, _ = eager.backend(batch)
-            patches, _ = crop_patches(img, to_original(coords[0], warp), eager.refine.patch_size,
-                                      eager.refine.patch_scale)
+            coords, _ = eager.global_array(img)
+            patches, _ = crop_patches(img, coords, eager.refine.patch_size, eager.refine.patch_scale)
             return eager.refine.normalise(patches)
 
         if example_img is not None:

@@ -84,11 +84,16 @@ class Predictor:
         return np.ascontiguousarray(x.transpose(2, 0, 1)[None]), warp
 
     # -- inference ------------------------------------------------------------------------------------
-    def predict_array(self, img: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """(K, 2) original-pixel coordinates and (K,) scores for one decoded image."""
+    def global_array(self, img: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """The model's main graph alone: (K, 2) original-pixel coordinates and (K,) scores for one decoded image
+        (a two-stage model's coarse landmarks, where its refine patches are cut)."""
         batch, warp = self.preprocess(img)
         coords, scores = self.backend(batch)
-        coords, scores = to_original(coords[0], warp), np.asarray(scores[0], dtype=np.float64)
+        return to_original(coords[0], warp), np.asarray(scores[0], dtype=np.float64)
+
+    def predict_array(self, img: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """(K, 2) original-pixel coordinates and (K,) scores for one decoded image."""
+        coords, scores = self.global_array(img)
         if self.refine is not None:
             [(coords, scores, _)] = refine_landmarks([img], [np.eye(3)], [coords], [scores],
                                                      self.backend.refine, self.refine)
