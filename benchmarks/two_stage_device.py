@@ -2,13 +2,15 @@
 
     python benchmarks/two_stage_device.py --data ../shared/data/isbi2015 --out work_dirs/two_stage_gpu
 
-It trains ``configs/two_stage/hrnet_w18_small_isbi_two_stage_gpu_budget.py`` (``--main``) in the background,
-on a time budget that ends its schedule before ``--deadline`` (``zoo train --minutes``), while the ablation
-configs (``configs/two_stage/ablations/*.py``, same budget, same split) train and test in parallel lanes on
-the same GPU, then writes ``results.json`` (every row with its command, minutes and figures, the machine and
-versions) and the main run's best checkpoint as fp16 parts small enough to copy off a lent machine:
+It trains ``configs/two_stage/hrnet_w18_small_isbi_two_stage_gpu_budget.py`` (``--main``; given more than once,
+the configurations train side by side, each on the same budget) in the background, on a time budget that ends
+its schedule before ``--deadline`` (``zoo train --minutes``), while the ablation configs
+(``configs/two_stage/ablations/*.py``, same budget, same split) train and test in parallel lanes on the same GPU,
+then writes ``results.json`` (every row with its command, minutes and figures, the machine and versions) and
+each main run's best checkpoint as fp16 parts small enough to copy off a lent machine (``STEM.partNN``, STEM the
+config's file name):
 
-    python benchmarks/two_stage_device.py --unpack OUT/main_ckpt.part* --to work_dirs/two_stage_gpu.pth
+    python benchmarks/two_stage_device.py --unpack OUT/STEM.part* --to work_dirs/two_stage_gpu.pth
     zoo test work_dirs/two_stage_gpu.pth --cfg-options test_dataloader.dataset.data_root=../shared/data/isbi2015
 
 Every step is a ``zoo train`` / ``zoo test`` command (written into the results), so each row can be re-run
@@ -107,7 +109,7 @@ class Report:
         self.out, self.export, self.start = out, export, start
         self.head = dict(machine=machine(), started=time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime(start)))
         self.rows: list = []
-        self.main: dict = {}
+        self.main: list = []
         self.lock = threading.Lock()
 
     def add(self, row: dict) -> None:
@@ -115,7 +117,7 @@ class Report:
             self.rows.append(row)
             self._write()
 
-    def set_main(self, main: dict) -> None:
+    def set_main(self, main: list) -> None:
         with self.lock:
             self.main = main
             self._write()
@@ -173,8 +175,8 @@ def run_lane(names, args, out: Path, deadline: float, report: Report, opts: list
             report.add(entry)
 
 
-def pack(ckpt: Path, out: Path) -> list[str]:
-    """The checkpoint's weights as fp16 plus its zoo metadata, cut into parts under 15 MiB."""
+def pack(ckpt: Path, out: Path, stem: str = "main_ckpt") -> list[str]:
+    """The checkpoint's weights as fp16 plus its zoo metadata, cut into parts under 15 MiB named ``STEM.partNN``."""
     import io
 
     import torch
@@ -188,7 +190,7 @@ def pack(ckpt: Path, out: Path) -> list[str]:
                 "note": f"{ckpt.name}: weights cast to fp16 for transfer"}, buf)
     data, names = buf.getvalue(), []
     for i in range(0, len(data), PART_BYTES):
-        name = f"main_ckpt.part{i // PART_BYTES:02d}"
+        name = f"{stem}.part{i // PART_BYTES:02d}"
         (out / name).write_bytes(data[i:i + PART_BYTES])
         names.append(name)
     return names
@@ -265,7 +267,8 @@ def main(argv=None) -> int:
     p.add_argument("--out", default="work_dirs/two_stage_gpu")
     p.add_argument("--export", help="copy results.json (as it grows), checkpoint parts and logs here")
     p.add_argument("--deadline", type=float, default=540.0, help="seconds after which running jobs are stopped")
-    p.add_argument("--main", default=MAIN, help="the configuration trained in full (default: %(default)s)")
+    p.add_argument("--main", action="append", metavar="CONFIG",
+                   help=f"a configuration trained in full; more than one train side by side (default: {MAIN})")
     p.add_argument("--main-minutes", type=float,
                    help=f"its training budget (default: the deadline less {MAIN_OVERHEAD_S:.0f} s; 0: none, the "
                         f"config's own schedule, as the first job ran)")
@@ -307,31 +310,40 @@ def main(argv=None) -> int:
                       "train_dataloader.batch_size=2", "train_dataloader.num_workers=1"]
         lanes = [["base"]]
     report = Report(out, export, start)
-    main_work = out / "work" / "main"
-    main_train = ["train", args.main, "--no-test", "--work-dir", str(main_work), *amp, *budget,
-                  "--cfg-options", *opts, *args.extra]
-    main_job = Job("train main", main_train, out / "train_main.log", nice=args.main_nice)
-    report.set_main(dict(config=args.main, train_cmd="zoo " + " ".join(main_train), status="running"))
+    configs = args.main or [MAIN]
+    stems = [Path(c).stem for c in configs]
+    if len(set(stems)) != len(stems):
+        p.error(f"--main: two configurations share a file name: {configs}")
+    mains = []
+    for config, stem in zip(configs, stems):
+        work = out / "work" / stem
+        argv = ["train", config, "--no-test", "--work-dir", str(work), *amp, *budget, "--cfg-options", *opts,
+                *args.extra]
+        mains.append((config, stem, work, argv, Job(f"train {stem}", argv, out / f"train_{stem}.log",
+                                                   nice=args.main_nice)))
+    report.set_main([dict(config=c, train_cmd="zoo " + " ".join(a), status="running") for c, _, _, a, _ in mains])
     threads = [threading.Thread(target=run_lane, args=(lane, args, out, deadline, report, opts, amp))
                for lane in lanes]
     for t in threads:
         t.start()
-    rc = main_job.wait(deadline)
-    main_row = dict(config=args.main, train_cmd="zoo " + " ".join(main_train),
-                    train_minutes=round(main_job.seconds / 60, 2), budget_minutes=round(minutes, 2),
-                    status="ok" if rc == 0 else ("timeout" if rc is None else f"failed rc={rc}"),
-                    validation=validation_history(main_work))
-    best = newest(main_work, "best_*.pth") or newest(main_work, "iter_*.pth")
-    parts: list[str] = []
-    if best is not None:
-        main_row["checkpoint"] = best.name
-        parts = main_row["parts"] = pack(best, out)
-    report.set_main(main_row)
-    report.export_parts(parts)
+    rows = []
+    for config, stem, work, argv, job in mains:
+        rc = job.wait(deadline)
+        row = dict(config=config, train_cmd="zoo " + " ".join(argv), train_minutes=round(job.seconds / 60, 2),
+                   budget_minutes=round(minutes, 2),
+                   status="ok" if rc == 0 else ("timeout" if rc is None else f"failed rc={rc}"),
+                   validation=validation_history(work))
+        best = newest(work, "best_*.pth") or newest(work, "iter_*.pth")
+        if best is not None:
+            row["checkpoint"] = best.name
+            row["parts"] = pack(best, out, stem)
+            report.export_parts(row["parts"])
+        rows.append(row)
+        report.set_main(rows)
     report.export_logs()
     for t in threads:
         t.join()
-    report.set_main(main_row)  # the wall time with the lanes done
+    report.set_main(rows)  # the wall time with the lanes done
     report.export_logs()
     print(json.dumps(report.results(), indent=2))
     return 0

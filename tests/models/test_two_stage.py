@@ -532,3 +532,31 @@ def test_refine_oracle_splits_the_models_own_error_between_its_stages(two_stage_
         got = [figures["mean_radial_error_mm"]["per_landmark"][s][key] for s in predictor.symbols]
         np.testing.assert_allclose(got, per_landmark, atol=1e-6, err_msg=key)
     assert np.isfinite(figures["mean_radial_error_mm"]["all"]["refine_from_truth"])
+
+
+def test_device_script_packs_a_checkpoint_into_named_parts_that_unpack_to_what_the_predictor_predicted(
+        two_stage_checkpoint, tmp_path, monkeypatch):
+    """benchmarks/two_stage_device.py: a lent machine hands back each trained model as fp16 parts named after
+    its config (several train side by side); the parts unpack into a checkpoint that predicts what the
+    original predicted, to fp16 rounding."""
+    import importlib.util
+
+    from zoo.inference import Predictor
+
+    script = Path(__file__).resolve().parents[2] / "benchmarks" / "two_stage_device.py"
+    spec = importlib.util.spec_from_file_location("two_stage_device", script)
+    device = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(device)
+    monkeypatch.setattr(device, "PART_BYTES", 1 << 20)  # several parts from a small checkpoint
+    parts = device.pack(two_stage_checkpoint, tmp_path, "my config")
+    assert len(parts) > 1 and parts == [f"my config.part{i:02d}" for i in range(len(parts))]
+    restored = tmp_path / "from the lent machine.pth"
+    device.main(["--unpack", *(str(tmp_path / p) for p in reversed(parts)), "--to", str(restored)])
+
+    root = two_stage_checkpoint.parent / "isbi data"
+    image = sorted((root / "RawImage" / "Test1Data").glob("*.jpg"))[0]
+    before, after = Predictor.from_path(two_stage_checkpoint), Predictor.from_path(restored)
+    assert after.meta == before.meta
+    xy_before, _ = before.predict_array(before.load(image, image.name))
+    xy_after, _ = after.predict_array(after.load(image, image.name))
+    np.testing.assert_allclose(xy_after, xy_before, atol=0.5)  # original px; fp16 weights

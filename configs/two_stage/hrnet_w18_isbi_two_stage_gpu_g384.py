@@ -1,0 +1,8 @@
+# hrnet_w18_small_isbi_two_stage_gpu_g384.py with a larger global stage: HRNet-W18 (9.6 M backbone parameters, four
+# blocks per branch) instead of W18-small, still at 384 px; the refine stage is unchanged (W18-small). Why: it asks
+# whether the global stage's errors at the contour landmarks are the small network's capacity or the 130 training
+# images; the two configs differ in that alone and train side by side on one GPU in the same job.
+#   zoo train configs/two_stage/hrnet_w18_isbi_two_stage_gpu_g384.py --amp --minutes 30
+#   zoo test configs/two_stage/hrnet_w18_isbi_two_stage_gpu_g384.py work_dirs/<run>/best_*.pth
+_base_ = ['./hrnet_w18_small_isbi_two_stage_gpu_g384.py']
+model = dict(global_stage=dict(backbone=dict(arch='hrnet_w18')))
