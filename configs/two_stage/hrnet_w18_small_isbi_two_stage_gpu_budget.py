@@ -11,6 +11,8 @@
 # Outcome (2026-11-27, one H200 shared with four ablation jobs, `--minutes 7.33`): 2605 iterations, validation
 # 1.54 / 1.49 / 1.56 / 1.47 / 1.50 / 1.49 mm (best: iteration 2000); Test1 1.64 mm against the CPU recipe's 1.54
 # (README "Second GPU run"): three and a half times the samples did not help this model from scratch.
+# Job 3 (2026-11-28, one H200 beside two g384 configs, 7-minute budget): 2341 iterations, picked iteration 500
+# (validation 1.483 mm), Test1 1.576 mm.
 #   zoo train configs/two_stage/hrnet_w18_small_isbi_two_stage_gpu_budget.py --amp --minutes 30
 #   zoo test configs/two_stage/hrnet_w18_small_isbi_two_stage_gpu_budget.py work_dirs/<run>/best_*.pth
 _base_ = ['./hrnet_w18_small_isbi_two_stage_60min_allpatches.py']

@@ -6,6 +6,10 @@
 # Everything else is the GPU budget recipe: HRNet-W18-small in both stages, 96 px refine patches at 0.2 mm/px
 # around all 19 landmarks, batch 16, mixed precision, the end of training set by `--minutes` (TimeBudgetHook).
 # Trained on TrainingData 001-130, best checkpoint by MRE on 131-150; Test1 is never used for selection.
+# Outcome (2026-11-28, one H200, README "GPU jobs 3 and 4"): job 3 (7-minute budget beside two other configs),
+# 2323 iterations, picked iteration 1000 (validation 1.471 mm), Test1 1.579 mm; job 4 (3-minute budget beside three),
+# 758 iterations, validation 1.454, Test1 1.533 mm (1.506 with the 9 refine views, ..._gpu_g384_tta.py). The global
+# stage alone improved (2.57 -> 2.10 mm on Test1), the model did not.
 #   zoo train configs/two_stage/hrnet_w18_small_isbi_two_stage_gpu_g384.py --amp --minutes 30
 #   zoo test configs/two_stage/hrnet_w18_small_isbi_two_stage_gpu_g384.py work_dirs/<run>/best_*.pth
 _base_ = ['./hrnet_w18_small_isbi_two_stage_gpu_budget.py']

@@ -3,6 +3,8 @@
 # the truth is still 1.33-1.39 mm off on Test1 in the GPU runs (benchmarks/refine_oracle.py); this asks whether the
 # patch's resolution limits it. The jitter (in original px) and its clip are unchanged.
 # One of three refine-stage changes trained side by side with their baseline in one GPU job (README).
+# Outcome (2026-11-28, GPU job 4, 3-minute budget): 658 iterations, validation 1.455 mm, Test1 1.533 mm, level with
+# its baseline (1.533); from the truth 1.35 against 1.31.
 #   zoo train configs/two_stage/hrnet_w18_small_isbi_two_stage_gpu_g384_p128.py --amp --minutes 30
 _base_ = ['./hrnet_w18_small_isbi_two_stage_gpu_g384.py']
 patch_size = 128
