@@ -79,8 +79,8 @@ def main(argv=None) -> int:
     spec = RefineSpec.from_dict(meta["refine"])
     landmarks = rng.uniform((200, 200), (1735, 2200), (model.num_keypoints, 2))
 
-    def crop():  # K patches per test-time view, as the predictor cuts them
-        return spec.normalise(crop_views(image, landmarks, spec)[0])
+    def crop(reduce_whole=None):  # K patches per test-time view, as the predictor cuts them
+        return spec.normalise(crop_views(image, landmarks, spec, reduce_whole=reduce_whole)[0])
 
     patches = crop()
     # one block per runtime, timed one after the other: torch's and ONNX Runtime's worker threads must
@@ -88,7 +88,10 @@ def main(argv=None) -> int:
     blocks = {"torch": {"torch global only": lambda: _predictor(torch_backend, meta, False).predict_array(image),
                         "torch two-stage": lambda: _predictor(torch_backend, meta, True).predict_array(image),
                         "torch refine graph": lambda: torch_backend.refine(patches)},
-              "crops": {"patch crops + normalise": crop}}
+              # the predictor's choice, and the two ways it chooses between (the same pixels)
+              "crops": {"patch crops + normalise": crop,
+                        "crops, one average per patch region": lambda: crop(False),
+                        "crops, one average of the image": lambda: crop(True)}}
     with tempfile.TemporaryDirectory() as tmp:
         w, h = meta["preprocess"]["input_size"]
         g, r = Path(tmp) / "g.onnx", Path(tmp) / "r.onnx"

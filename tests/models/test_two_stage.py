@@ -82,6 +82,25 @@ def test_patches_read_only_the_region_under_them_yet_equal_a_whole_image_reducti
     assert (ours[2] == 7).all() and (ours[1][:, 0] == 7).all() and (ours[1][:, -1] != 7).any()
 
 
+@pytest.mark.parametrize("scale, channels", [(2.0, 3), (2.5, 1), (3.0, 3)])
+def test_overlapping_views_averaged_once_over_the_image_are_the_same_pixels(scale, channels):
+    """Nine views per landmark cover more than the image, so the crop averages the image once instead of
+    every patch's region: exactly the same patches (edge and off-image ones too), whichever it picks."""
+    rng = np.random.default_rng(2)
+    img = rng.integers(0, 255, (H * 3 + 2, W * 3 + 1, channels), dtype=np.uint8)  # ragged edge blocks
+    points = np.array([[190.0, 230.0], [5.0, 470.0], [300.0, 20.0], [-900.0, -900.0]])
+    grid = np.array([(dx, dy) for dy in (-1, 0, 1) for dx in (-1, 0, 1)], float) * 6 * scale
+    centres = (points[None] + grid[:, None]).reshape(-1, 2)
+    angles = np.repeat(np.array([0, 6, -6, 6, 0, 6, -6, 6, -6], float), len(points))
+    per_region, warps = crop_patches(img, centres, 32, scale, angles=angles, pad_value=7, reduce_whole=False)
+    once, warps_once = crop_patches(img, centres, 32, scale, angles=angles, pad_value=7, reduce_whole=True)
+    chosen, _ = crop_patches(img, centres, 32, scale, angles=angles, pad_value=7)
+    np.testing.assert_array_equal(once, per_region)
+    np.testing.assert_array_equal(chosen, per_region)
+    np.testing.assert_array_equal(warps_once, warps)
+    assert (per_region[3::4] == 7).all() and (per_region[:3] != 7).any()
+
+
 def _results(seed: int = 0):
     rng = np.random.default_rng(seed)
     pts = np.stack([rng.uniform(20, W - 20, K), rng.uniform(20, H - 20, K)], 1).astype(np.float32)

@@ -47,13 +47,17 @@ def _source_region(to_source: np.ndarray, size: int, block: int, shape) -> tuple
 
 
 def crop_patches(img: np.ndarray, centres: np.ndarray, size: int, scale: float, src_warp=None,
-                 angles=None, scales=None, pad_value: float = 0) -> tuple[np.ndarray, np.ndarray]:
+                 angles=None, scales=None, pad_value: float = 0,
+                 reduce_whole: bool | None = None) -> tuple[np.ndarray, np.ndarray]:
     """Cut one patch per centre from ``img``.
 
     A patch that samples every ``step >= 2`` source pixels is read from a block-averaged copy of the
     region under it (``floor(step)`` px blocks, OpenCV's area interpolation) so that it averages the
     pixels it covers instead of aliasing them. Only the region under each patch is averaged: on a
     1935x2400 cephalogram that is a few percent of the image, which keeps the cut cheap at inference.
+    Where the regions together cover more than the image (the refine stage's test-time views cut 9
+    overlapping patches per landmark), the image is averaged once instead and each region read from
+    it: a block average depends on its own block alone, so the patches are the same pixels either way.
 
     Args:
         img: uint8 (H, W) or (H, W, C) image; ``src_warp`` maps original px -> its px (identity: it is
@@ -61,6 +65,8 @@ def crop_patches(img: np.ndarray, centres: np.ndarray, size: int, scale: float, 
         centres: (M, 2) patch centres in original px.
         size, scale: patch side in px and original px per patch px.
         angles, scales: optional per-patch rotation (deg) and scale multipliers (augmentation).
+        reduce_whole: average the whole image once (True) or each patch's region (False); None chooses
+            by the regions' total area. The patches are the same either way; only the time differs.
 
     Returns:
         ``(patches (M, size, size, C) uint8, warps (M, 3, 3) original px -> patch px)``.
@@ -82,15 +88,27 @@ def crop_patches(img: np.ndarray, centres: np.ndarray, size: int, scale: float, 
     orig_from_blocks = np.linalg.inv(to_blocks @ src_warp)  # the same for every patch
     patches = np.full((m, size, size, channels), pad_value, np.uint8)
     warps = np.empty((m, 3, 3), np.float64)
+    boxes = []
     for i in range(m):
         warps[i] = patch_warp(centres[i], size, scale * scales[i], angles[i])
-        to_source = src_warp @ np.linalg.inv(warps[i])  # patch px -> img px
-        x0, y0, x1, y1 = _source_region(to_source, size, block, img.shape)
+        boxes.append(_source_region(src_warp @ np.linalg.inv(warps[i]), size, block, img.shape))
+    blocks_high, blocks_wide = img.shape[0] // block, img.shape[1] // block
+    if reduce_whole is None:
+        covered = sum(max(0, x1 - x0) * max(0, y1 - y0) for x0, y0, x1, y1 in boxes)
+        reduce_whole = covered > blocks_high * blocks_wide
+    whole = None
+    if block > 1 and reduce_whole:
+        whole = cv2.resize(img[:blocks_high * block, :blocks_wide * block], (blocks_wide, blocks_high),
+                           interpolation=cv2.INTER_AREA)
+    for i, (x0, y0, x1, y1) in enumerate(boxes):
         if x1 <= x0 or y1 <= y0:  # the patch lies wholly outside the image
             continue
-        region = img[y0 * block:y1 * block, x0 * block:x1 * block]
-        if block > 1:
-            region = cv2.resize(region, (x1 - x0, y1 - y0), interpolation=cv2.INTER_AREA)
+        if whole is not None:
+            region = whole[y0:y1, x0:x1]
+        else:
+            region = img[y0 * block:y1 * block, x0 * block:x1 * block]
+            if block > 1:
+                region = cv2.resize(region, (x1 - x0, y1 - y0), interpolation=cv2.INTER_AREA)
         from_region = np.array([[1, 0, x0], [0, 1, y0], [0, 0, 1]], np.float64)  # region px -> block px
         to_patch = warps[i] @ orig_from_blocks @ from_region  # region px -> patch px
         out = cv2.warpAffine(region, to_patch[:2], (size, size), flags=cv2.INTER_LINEAR,

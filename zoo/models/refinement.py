@@ -104,14 +104,16 @@ class RefineSpec:
         return np.ascontiguousarray(x.transpose(0, 3, 1, 2))
 
 
-def crop_views(img: np.ndarray, points: np.ndarray, spec: RefineSpec, src_warp=None):
+def crop_views(img: np.ndarray, points: np.ndarray, spec: RefineSpec, src_warp=None, reduce_whole=None):
     """Every view's patch around every point, view-major: ``(patches (V*K, P, P, c), warps (V*K, 3, 3))``,
-    patch m belonging to point ``m % K`` (what the refine graph's own-heatmap pick expects)."""
+    patch m belonging to point ``m % K`` (what the refine graph's own-heatmap pick expects).
+    ``reduce_whole``: as :func:`crop_patches` (None: whichever averages fewer pixels)."""
     views = np.asarray(spec.views, np.float64).reshape(-1, 4)
     k = len(points)
     centres = (np.asarray(points, np.float64)[None] + views[:, None, :2] * spec.patch_scale).reshape(-1, 2)
     return crop_patches(img, centres, spec.patch_size, spec.patch_scale, src_warp=src_warp,
-                        angles=np.repeat(views[:, 2], k), scales=np.repeat(views[:, 3], k))
+                        angles=np.repeat(views[:, 2], k), scales=np.repeat(views[:, 3], k),
+                        reduce_whole=reduce_whole)
 
 
 def refine_landmarks(images, src_warps, coarse, scores, run, spec: RefineSpec):
