@@ -111,6 +111,23 @@ def test_pace_change_and_validation_cost_are_followed(clock):
     assert lrs[-1] < 1e-5
 
 
+def test_a_sudden_slowdown_near_the_end_still_ends_annealed(clock):
+    """Another job takes the machine when most of the budget is spent: the end pulls in by hundreds of
+    iterations at once, and the rate must still reach the end of its cosine, not stop part-way down."""
+    opt = _optimizer()
+    cosine = CosineAnnealingLR(opt, begin=0, end=1000, eta_min=0.0, by_epoch=False)
+    runner = _runner(1000, [cosine])
+    start = clock.now
+    # 100 s at 0.25 s per iteration, then 4 s each: at the next decision the budget is spent and the planned end
+    # (~480) pulls in to the iteration in hand
+    done, lrs = _train(TimeBudgetHook(minutes=2, margin=0.0), runner, clock, lambda i: 0.25 if i < 400 else 4.0,
+                       schedulers=[cosine])
+    assert done == 411  # the decision at 410, and one iteration more to run at the end of the schedule
+    assert clock.now - start <= 120 + 4.0 * 11  # over by one decision interval of the slow pace, and that iteration
+    assert lrs[-2] < 1e-5  # the last iteration's rate: 1e-4 of the full one (it was 5 % before the re-anchoring)
+    assert all(b <= a + 1e-12 for a, b in itertools.pairwise(lrs))  # brought down, never up
+
+
 def test_resume_continues_on_the_budget_left(clock):
     opt = _optimizer()
     cosine = CosineAnnealingLR(opt, begin=0, end=100, eta_min=0.0, by_epoch=False)

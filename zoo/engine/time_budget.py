@@ -11,6 +11,7 @@ the budget. The rest of the config (warm-up, rates, augmentation) is untouched.
 """
 from __future__ import annotations
 
+import math
 import time
 from collections import deque
 
@@ -23,6 +24,24 @@ from zoo.registry import HOOKS, ZooError
 _LENGTH_ATTRS = {"T_max": 0, "total_iters": -1}
 #: schedules whose shape depends on their length in a way this hook cannot rescale
 _FIXED_SHAPE_ATTRS = ("milestones", "total_steps", "periods")
+
+
+def _closed_form(scheduler, base: float, step: int) -> float | None:
+    """The value a cosine, linear or poly schedule of the scheduler's current length has at ``step``; None for
+    another kind. mmengine's schedules are chainable (each value from the one before), so after their length
+    changes they carry on from where the old length had them, which a sudden pull-in of the end leaves high."""
+    from mmengine.optim.scheduler import (CosineAnnealingParamScheduler, LinearParamScheduler,
+                                          PolyParamScheduler)
+
+    if isinstance(scheduler, CosineAnnealingParamScheduler):
+        low = base * scheduler.eta_min_ratio if scheduler.eta_min_ratio is not None else scheduler.eta_min
+        return low + (base - low) * (1 + math.cos(math.pi * step / scheduler.T_max)) / 2
+    done = min(step, scheduler.total_iters) / scheduler.total_iters if hasattr(scheduler, "total_iters") else 0.0
+    if isinstance(scheduler, LinearParamScheduler):
+        return base * (scheduler.start_factor + (scheduler.end_factor - scheduler.start_factor) * done)
+    if isinstance(scheduler, PolyParamScheduler):
+        return (base - scheduler.eta_min) * (1 - done) ** scheduler.power + scheduler.eta_min
+    return None
 
 
 def _flat_schedulers(param_schedulers) -> list:
@@ -60,6 +79,7 @@ class TimeBudgetHook(Hook):
         self._val_last = 0.0
         self._val_began = None
         self._followers: list = []
+        self._all: list = []
         self._logged_end = None
 
     # -- set-up --------------------------------------------------------------------------------------------
@@ -71,7 +91,8 @@ class TimeBudgetHook(Hook):
             raise ZooError("TimeBudgetHook needs iteration-based training (train_cfg = dict(by_epoch=False, "
                            "max_iters=...)); an epoch-based schedule has no iteration end to move")
         self._followers = []
-        for scheduler in _flat_schedulers(runner.param_schedulers):
+        self._all = _flat_schedulers(runner.param_schedulers)
+        for scheduler in self._all:
             if scheduler.by_epoch or scheduler.end != loop.max_iters:
                 continue
             fixed = [a for a in _FIXED_SHAPE_ATTRS if hasattr(scheduler, a)]
@@ -126,7 +147,12 @@ class TimeBudgetHook(Hook):
         per_iter = pace + (self._val_last / interval if interval else 0.0)
         left -= self._val_last if validating else 0.0  # the validation at the end of training
         more = int(left / per_iter) if left > 0 and per_iter > 0 else 0
-        return done + max(more, 0)
+        if more == 0 and runner.train_loop.max_iters > done:
+            # the budget ran out before the planned end (the machine slowed down): one more iteration, at the
+            # end of the re-anchored schedule, so training ends annealed and one iteration late, not part-way
+            # down the cosine
+            more = 1
+        return done + more
 
     def _move_end(self, runner, end: int) -> None:
         runner.train_loop._max_iters = end
@@ -135,6 +161,23 @@ class TimeBudgetHook(Hook):
             for attr, offset in _LENGTH_ATTRS.items():
                 if hasattr(scheduler, attr):
                     setattr(scheduler, attr, max(1, end - scheduler.begin + offset))
+            self._reanchor(scheduler)
+
+    def _reanchor(self, scheduler) -> None:
+        """Bring a running schedule's current value down onto its new, shorter curve, where it alone sets the
+        value (another schedule active on the same parameter multiplies into it, and is left as it is). A
+        longer curve is above the current value; the chainable form carries on smoothly there, never up."""
+        step = scheduler.last_step
+        if step <= 0:
+            return
+        others = [s for s in self._all if s is not scheduler and s.param_name == scheduler.param_name
+                  and s.begin <= scheduler.begin + step < s.end]
+        if others:
+            return
+        for base, group in zip(scheduler.base_values, scheduler.optimizer.param_groups):
+            value = _closed_form(scheduler, base, step)
+            if value is not None and value < group[scheduler.param_name]:
+                group[scheduler.param_name] = value
 
     def _log(self, runner, done: int, end: int, now: float) -> None:
         if self._logged_end is not None and abs(end - self._logged_end) < 0.02 * self._logged_end and end > done:
