@@ -36,11 +36,11 @@ def _closed_form(scheduler, base: float, step: int) -> float | None:
     if isinstance(scheduler, CosineAnnealingParamScheduler):
         low = base * scheduler.eta_min_ratio if scheduler.eta_min_ratio is not None else scheduler.eta_min
         return low + (base - low) * (1 + math.cos(math.pi * step / scheduler.T_max)) / 2
-    done = min(step, scheduler.total_iters) / scheduler.total_iters if hasattr(scheduler, "total_iters") else 0.0
+    gone = min(step, scheduler.total_iters) / scheduler.total_iters if hasattr(scheduler, "total_iters") else 0.0
     if isinstance(scheduler, LinearParamScheduler):
-        return base * (scheduler.start_factor + (scheduler.end_factor - scheduler.start_factor) * done)
+        return base * (scheduler.start_factor + (scheduler.end_factor - scheduler.start_factor) * gone)
     if isinstance(scheduler, PolyParamScheduler):
-        return (base - scheduler.eta_min) * (1 - done) ** scheduler.power + scheduler.eta_min
+        return (base - scheduler.eta_min) * (1 - gone) ** scheduler.power + scheduler.eta_min
     return None
 
 
@@ -170,8 +170,8 @@ class TimeBudgetHook(Hook):
         step = scheduler.last_step
         if step <= 0:
             return
-        others = [s for s in self._all if s is not scheduler and s.param_name == scheduler.param_name
-                  and s.begin <= scheduler.begin + step < s.end]
+        others = [s for s in self._all if s is not scheduler and s.optimizer is scheduler.optimizer
+                  and s.param_name == scheduler.param_name and s.begin <= scheduler.begin + step < s.end]
         if others:
             return
         for base, group in zip(scheduler.base_values, scheduler.optimizer.param_groups):
