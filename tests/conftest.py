@@ -1,6 +1,7 @@
 """Shared fixtures: where the repository and the real ISBI 2015 data are."""
 from __future__ import annotations
 
+import importlib.util
 import os
 from pathlib import Path
 
@@ -29,3 +30,15 @@ def isbi_data() -> Path:
     if root is None:
         pytest.skip("ISBI 2015 data not found (../shared/data/isbi2015 or $ZOO_ISBI_ROOT)")
     return root
+
+
+@pytest.fixture(scope="session")
+def benchmark_script():
+    """A script of ``benchmarks/`` as a module, by file name: they are scripts to run, not a package to import."""
+    def load(name: str):
+        spec = importlib.util.spec_from_file_location(f"benchmarks_{name}", REPO_ROOT / "benchmarks" / f"{name}.py")
+        module = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(module)
+        return module
+
+    return load

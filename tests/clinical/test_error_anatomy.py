@@ -2,7 +2,6 @@
 error of the mean of several runs."""
 from __future__ import annotations
 
-import importlib.util
 import json
 from pathlib import Path
 
@@ -11,15 +10,10 @@ import pytest
 
 from zoo.clinical.isbi import ISBI_SYMBOLS
 
-_SCRIPT = Path(__file__).resolve().parents[2] / "benchmarks" / "error_anatomy.py"
-
 
 @pytest.fixture(scope="module")
-def anatomy_script():
-    spec = importlib.util.spec_from_file_location("error_anatomy", _SCRIPT)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+def anatomy_script(benchmark_script):
+    return benchmark_script("error_anatomy")
 
 
 def test_geometric_median_is_the_least_summed_distance_and_ignores_a_far_outlier(anatomy_script):
