@@ -45,18 +45,20 @@ def stage_errors(predictor, dataset) -> dict:
 def main(argv=None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("checkpoint", type=Path)
-    parser.add_argument("--data-root", type=Path, default=REPO.parent / "shared" / "data" / "isbi2015")
+    parser.add_argument("--data-root", type=Path, default=None,
+                        help="ISBI 2015 root (default $ZOO_ISBI_ROOT or ../shared/data/isbi2015)")
     parser.add_argument("--split", default="train", help="ISBI split: train, test1 or test2")
     parser.add_argument("--indices", default="130:150", help="images of the split (default: the held-out 131-150)")
     parser.add_argument("--out", type=Path, help="write the figures as JSON")
     args = parser.parse_args(argv)
 
+    from zoo.clinical.benchmark import default_isbi_root
     from zoo.data.datasets.isbi2015 import ISBI2015Dataset
     from zoo.inference import Predictor
 
     indices = args.indices if args.indices.lower() != "all" else None
-    dataset = ISBI2015Dataset(data_root=str(args.data_root), split=args.split, indices=indices, pipeline=[],
-                              test_mode=True)
+    root = args.data_root or default_isbi_root()
+    dataset = ISBI2015Dataset(data_root=str(root), split=args.split, indices=indices, pipeline=[], test_mode=True)
     predictor = Predictor.from_path(args.checkpoint)
     if predictor.refine is None:
         raise SystemExit(f"{args.checkpoint}: not a two-stage model (no refine stage in its metadata)")

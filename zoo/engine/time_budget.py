@@ -36,12 +36,12 @@ def _closed_form(scheduler, base: float, step: int) -> float | None:
     if isinstance(scheduler, CosineAnnealingParamScheduler):
         low = base * scheduler.eta_min_ratio if scheduler.eta_min_ratio is not None else scheduler.eta_min
         return low + (base - low) * (1 + math.cos(math.pi * step / scheduler.T_max)) / 2
-    gone = min(step, scheduler.total_iters) / scheduler.total_iters if hasattr(scheduler, "total_iters") else 0.0
+    if not isinstance(scheduler, (LinearParamScheduler, PolyParamScheduler)):
+        return None
+    gone = min(step, scheduler.total_iters) / scheduler.total_iters
     if isinstance(scheduler, LinearParamScheduler):
         return base * (scheduler.start_factor + (scheduler.end_factor - scheduler.start_factor) * gone)
-    if isinstance(scheduler, PolyParamScheduler):
-        return (base - scheduler.eta_min) * (1 - gone) ** scheduler.power + scheduler.eta_min
-    return None
+    return (base - scheduler.eta_min) * (1 - gone) ** scheduler.power + scheduler.eta_min
 
 
 def _flat_schedulers(param_schedulers) -> list:
