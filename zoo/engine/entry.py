@@ -144,7 +144,7 @@ def train_parser() -> argparse.ArgumentParser:
     p.add_argument("--resume", nargs="?", const="auto", default=None,
                    help="resume from CKPT, or from the latest checkpoint in the work dir when no CKPT is given")
     p.add_argument("--load-from", help="initialise from a checkpoint (fine-tuning; landmarks matched by symbol)")
-    p.add_argument("--amp", action="store_true", help="mixed precision (CUDA)")
+    p.add_argument("--amp", action="store_true", help="mixed precision: fp16 on CUDA, bf16 on a CPU with native bf16")
     p.add_argument("--minutes", type=_minutes, metavar="M",
                    help="end training within M minutes of wall-clock time: the end of training and of its "
                         "learning-rate schedule follow the measured pace (max_iters becomes a first guess)")

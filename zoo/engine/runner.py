@@ -144,7 +144,14 @@ def prepare(cfg, *, work_dir=None, resume=None, amp=False, launcher="none", load
             cfg.optim_wrapper.type = "AmpOptimWrapper"
             cfg.optim_wrapper.setdefault("loss_scale", "dynamic")
         else:
-            logging.getLogger("zoo").warning("--amp needs a CUDA device; training in fp32 on the CPU")
+            from .cpu_autocast import native_bf16
+
+            if native_bf16():
+                cfg.optim_wrapper.type = "CPUAutocastOptimWrapper"
+            else:
+                logging.getLogger("zoo").warning(
+                    "--amp: no CUDA device, and this CPU has no native bf16 (AVX512-BF16 or AMX), where bf16 "
+                    "would be slower than fp32; training in fp32")
     _ensure_zoo_hooks(cfg)
     if minutes is not None:
         _time_budget(cfg, minutes)

@@ -36,6 +36,7 @@ CORE_MODULES = (
     "zoo.evaluation",
     "zoo.engine.hooks",
     "zoo.engine.time_budget",
+    "zoo.engine.cpu_autocast",
     "zoo.exporters",
 )
 

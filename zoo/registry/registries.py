@@ -15,6 +15,7 @@ from mmengine.registry import DATASETS as MM_DATASETS
 from mmengine.registry import HOOKS as MM_HOOKS
 from mmengine.registry import METRICS as MM_METRICS
 from mmengine.registry import MODELS as MM_MODELS
+from mmengine.registry import OPTIM_WRAPPERS as MM_OPTIM_WRAPPERS
 from mmengine.registry import TRANSFORMS as MM_TRANSFORMS
 from mmengine.registry import Registry
 
@@ -58,6 +59,8 @@ DATASETS = ZooRegistry("dataset", parent=MM_DATASETS, scope="zoo", locations=_AU
 TRANSFORMS = ZooRegistry("transform", parent=MM_TRANSFORMS, scope="zoo", locations=_AUTOLOAD)
 METRICS = ZooRegistry("metric", parent=MM_METRICS, scope="zoo", locations=_AUTOLOAD)
 HOOKS = ZooRegistry("hook", parent=MM_HOOKS, scope="zoo", locations=_AUTOLOAD)
+#: training machinery, not a model part (no `zoo list` kind, no plugin hook attribute): the CPU bf16 wrapper
+OPTIM_WRAPPERS = ZooRegistry("optim_wrapper", parent=MM_OPTIM_WRAPPERS, scope="zoo", locations=_AUTOLOAD)
 
 BACKBONES = ZooRegistry("backbone", scope="zoo", locations=_AUTOLOAD)
 NECKS = ZooRegistry("neck", scope="zoo", locations=_AUTOLOAD)
