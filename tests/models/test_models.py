@@ -161,6 +161,28 @@ def test_combined_loss_parts_sum_to_the_total():
     assert loss.components(shifted, t)["coord"] > 5.0 * 2.5 / 16 / 2  # L1 averages x and y
 
 
+
+@pytest.mark.parametrize("loss_cfg", [dict(type="HeatmapMSELoss"), dict(type="FocalHeatmapLoss"),
+                                      dict(type="CombinedHeatmapCoordLoss", coord_weight=5.0, focal_weight=0.5)])
+def test_losses_of_half_precision_outputs_are_computed_in_fp32(loss_cfg):
+    """Under mixed precision the head's output is bf16 (CPU) or fp16 (CUDA); the loss must not be."""
+    model = _small_detector(loss=loss_cfg, head=dict(type="HeatmapHead", sigma=1.5))
+    t = model.head.encode(torch.tensor([[[20.0, 30.0]] * model.num_keypoints]), torch.ones(1, model.num_keypoints),
+                          (64, 64), heatmap_hw=(16, 16))
+    half = (t["heatmaps"] * 0.9 + 0.01 * torch.rand(1, model.num_keypoints, 16, 16)).to(torch.bfloat16)
+    with torch.autocast("cpu", dtype=torch.bfloat16):
+        mixed = model.loss_from_output(half, t)
+    reference = model.loss_from_output(half.float(), t)
+    assert mixed["loss"].dtype == torch.float32
+    assert torch.equal(mixed["loss"], reference["loss"])
+    assert set(mixed) == set(reference)
+
+
+def test_a_detector_without_a_loss_says_it_cannot_train():
+    model = _small_detector(loss=None)
+    with pytest.raises(ZooError, match="cannot train"):
+        model.loss_from_output(torch.zeros(1, model.num_keypoints, 4, 4), {})
+
 # --- detector and preprocessor ------------------------------------------------------------------------
 
 

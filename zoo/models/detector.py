@@ -181,10 +181,6 @@ class LandmarkDetector(LandmarkSetMixin, BaseModel):
 
         The parts carry no 'loss' in their names, so mmengine logs them but sums only the total.
         """
-        if self.loss_module is None:
-            raise ModelConfigError(
-                "this LandmarkDetector was built without a `loss` config; it cannot train."
-            )
         output = self.forward_head(inputs)
         keypoints = _stack(data_samples, "keypoints", device=inputs.device)
         visible = _stack(data_samples, "keypoints_visible", device=inputs.device)
@@ -195,11 +191,27 @@ class LandmarkDetector(LandmarkSetMixin, BaseModel):
             )
         extra = dict(heatmap_hw=tuple(output.shape[-2:])) if self.head.output_kind == "heatmap" else {}
         targets = self.head.encode(keypoints, visible, tuple(inputs.shape[-2:]), **extra)
-        if hasattr(self.loss_module, "components"):
-            parts = self.loss_module.components(output, targets)
-            total = sum(parts.values())
-            return dict(loss=total, **{k: v.detach() for k, v in parts.items()})
-        return dict(loss=self.loss_module(output, targets))
+        return self.loss_from_output(output, targets)
+
+    def loss_from_output(self, output: torch.Tensor, targets: dict) -> dict:
+        """The loss of a head output against its encoded targets, always in fp32.
+
+        Under mixed precision (``--amp``: fp16 on CUDA, bf16 on a CPU) the head's output is half precision, and
+        the zoo's losses are plain tensor arithmetic that autocast leaves in the input's dtype: a heatmap MSE
+        would subtract bf16 maps (8-bit mantissa) from targets rounded to bf16, and a focal loss would take the
+        log of fp16 probabilities. The output is cast up and autocast is off inside, so any matrix product in a
+        loss (a soft-argmax) stays fp32 too; in fp32 training both are no-ops.
+        """
+        if self.loss_module is None:
+            raise ModelConfigError(
+                "this LandmarkDetector was built without a `loss` config; it cannot train."
+            )
+        with torch.autocast(device_type=output.device.type, enabled=False):
+            output = output.float()
+            if hasattr(self.loss_module, "components"):
+                parts = self.loss_module.components(output, targets)
+                return dict(loss=sum(parts.values()), **{k: v.detach() for k, v in parts.items()})
+            return dict(loss=self.loss_module(output, targets))
 
     @torch.no_grad()
     def predict(self, inputs: torch.Tensor, data_samples=None) -> list:

@@ -167,7 +167,7 @@ class TwoStageDetector(LandmarkSetMixin, BaseModel):
         refine = self.refine_stage
         output = refine.forward_head(x)
         targets = refine.head.encode(keypoints, visible, tuple(x.shape[-2:]), heatmap_hw=tuple(output.shape[-2:]))
-        fine = refine.loss_module(output, targets)
+        fine = refine.loss_from_output(output, targets)["loss"]
         return dict(loss=coarse + self.refine_weight * fine, coarse=coarse.detach(), fine=fine.detach())
 
     @torch.no_grad()
