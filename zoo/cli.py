@@ -15,6 +15,7 @@ COMMAND_MODULES = (
     "zoo.commands.data",
     "zoo.commands.listing",
     "zoo.commands.train",
+    "zoo.commands.ensemble",
     "zoo.commands.analyze",
     "zoo.commands.export",
     "zoo.commands.predict",

@@ -60,4 +60,8 @@ def build_zoo_meta(cfg, model) -> dict:
     }
     if hasattr(model, "refine_spec"):  # two-stage: how the predictor crops and normalises the patches
         meta["refine"] = model.refine_spec().to_dict()
+    if hasattr(model, "members"):  # an ensemble: the predictor runs each member (refining its own way), then averages
+        meta["members"] = [{"model_type": type(m).__name__,
+                            **({"refine": m.refine_spec().to_dict()} if hasattr(m, "refine_spec") else {})}
+                           for m in model.members]
     return meta

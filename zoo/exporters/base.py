@@ -90,6 +90,10 @@ class BaseExporter:
 
         checkpoint = Path(checkpoint)
         model, meta = load_checkpoint(checkpoint)
+        if meta.get("members"):
+            raise ExportError(f"{checkpoint} is an ensemble of {len(meta['members'])} detectors, which no single "
+                              f"graph holds; export each member's checkpoint (`zoo predict` and `zoo serve` run the "
+                              f"ensemble from this file)")
         out = Path(out) if out else self.default_out(checkpoint)
         out.parent.mkdir(parents=True, exist_ok=True)
         cfg = Config.fromstring(meta["config"], file_format=".py")

@@ -63,6 +63,10 @@ class TorchBackend:
             coords, scores = self.model(x, mode="tensor")
         return coords.float().numpy(), scores.float().numpy()
 
+    def member(self, index: int) -> "TorchBackend":
+        """An ensemble's ``index``-th member as a backend of its own (the predictor runs each, then averages)."""
+        return type(self)(self.model.members[index], channels_last=self.channels_last)
+
     def refine(self, patches: np.ndarray):
         """A two-stage model's refine graph: normalised patches -> (coords patch px, scores)."""
         import torch

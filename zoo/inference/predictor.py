@@ -46,6 +46,16 @@ class Predictor:
         self.min_confidence = min_confidence
         # two-stage models: the refine graph runs on patches cut around the global stage's landmarks
         self.refine = RefineSpec.from_dict(meta["refine"]) if meta.get("refine") else None
+        # ensembles: one predictor per member on the member's own graph, their landmarks averaged
+        self.members = [self._member(i, spec) for i, spec in enumerate(meta.get("members") or [])]
+
+    def _member(self, index: int, spec: dict) -> "Predictor":
+        backend = self.backend
+        if backend is not None and not hasattr(backend, "member"):
+            raise ZooError(f"an ensemble runs from its training checkpoint (.pth): the {self.runtime} runtime holds "
+                           f"one graph, not each member's")
+        meta = {**self.meta, "members": None, "model_type": spec.get("model_type"), "refine": spec.get("refine")}
+        return type(self)(backend.member(index) if backend is not None else None, meta, self.min_confidence)
 
     @classmethod
     def from_path(cls, path, threads: int | None = None, min_confidence: float = DEFAULT_MIN_CONFIDENCE,
@@ -93,6 +103,9 @@ class Predictor:
 
     def predict_array(self, img: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """(K, 2) original-pixel coordinates and (K,) scores for one decoded image."""
+        if self.members:
+            runs = [member.predict_array(img) for member in self.members]
+            return np.mean([c for c, _ in runs], axis=0), np.mean([s for _, s in runs], axis=0)
         coords, scores = self.global_array(img)
         if self.refine is not None:
             [(coords, scores, _)] = refine_landmarks([img], [np.eye(3)], [coords], [scores],

@@ -1,4 +1,4 @@
-"""The detectors that join the parts (single- and two-stage), and their data preprocessor. Importing
-registers them."""
+"""The detectors that join the parts (single- and two-stage, and ensembles of them), and their data
+preprocessor. Importing registers them."""
 
-from . import data_preprocessor, detector, two_stage  # noqa: F401
+from . import data_preprocessor, detector, ensemble, two_stage  # noqa: F401
