@@ -38,11 +38,13 @@ def test_config_builds_and_predicts_input_pixels(path):
     assert coords.shape == (2, k, 2) and scores.shape == (2, k)
     assert torch.isfinite(coords).all() and ((scores >= 0) & (scores <= 1)).all()
     # input px: inside the image, give or take one heatmap cell of sub-pixel refinement
-    head = model.global_stage.head if hasattr(model, "global_stage") else model.head
-    margin = getattr(head, "output_stride", 0) + 0.5
+    detectors = list(model.members) if hasattr(model, "members") else [model]  # an ensemble: each member
+    heads = [d.global_stage.head if hasattr(d, "global_stage") else d.head for d in detectors]
+    margin = max(getattr(head, "output_stride", 0) for head in heads) + 0.5
     assert ((coords >= -margin) & (coords <= SIZE - 1 + margin)).all()
-    if hasattr(model, "refine_tensor"):
-        p = model.patch_size
-        with torch.no_grad():
-            xy, conf = model.refine_tensor(torch.randn(k, 3, p, p))
-        assert xy.shape == (k, 2) and conf.shape == (k,) and torch.isfinite(xy).all()
+    for detector in detectors:
+        if hasattr(detector, "refine_tensor"):
+            p = detector.patch_size
+            with torch.no_grad():
+                xy, conf = detector.refine_tensor(torch.randn(k, 3, p, p))
+            assert xy.shape == (k, 2) and conf.shape == (k,) and torch.isfinite(xy).all()
