@@ -181,6 +181,7 @@ class LandmarkDetector(LandmarkSetMixin, BaseModel):
 
         The parts carry no 'loss' in their names, so mmengine logs them but sums only the total.
         """
+        self._require_loss()  # before the forward pass, which would fail less clearly
         output = self.forward_head(inputs)
         keypoints = _stack(data_samples, "keypoints", device=inputs.device)
         visible = _stack(data_samples, "keypoints_visible", device=inputs.device)
@@ -193,6 +194,10 @@ class LandmarkDetector(LandmarkSetMixin, BaseModel):
         targets = self.head.encode(keypoints, visible, tuple(inputs.shape[-2:]), **extra)
         return self.loss_from_output(output, targets)
 
+    def _require_loss(self) -> None:
+        if self.loss_module is None:
+            raise ModelConfigError("this LandmarkDetector was built without a `loss` config; it cannot train.")
+
     def loss_from_output(self, output: torch.Tensor, targets: dict) -> dict:
         """The loss of a head output against its encoded targets, always in fp32.
 
@@ -202,10 +207,7 @@ class LandmarkDetector(LandmarkSetMixin, BaseModel):
         log of fp16 probabilities. The output is cast up and autocast is off inside, so any matrix product in a
         loss (a soft-argmax) stays fp32 too; in fp32 training both are no-ops.
         """
-        if self.loss_module is None:
-            raise ModelConfigError(
-                "this LandmarkDetector was built without a `loss` config; it cannot train."
-            )
+        self._require_loss()
         with torch.autocast(device_type=output.device.type, enabled=False):
             output = output.float()
             if hasattr(self.loss_module, "components"):
