@@ -67,13 +67,13 @@ def assemble_ensemble(checkpoints, out) -> Path:
     if missing or unexpected:
         raise EnsembleError(f"the members' weights do not fit their own configs: missing {list(missing)[:5]}, "
                             f"unexpected {list(unexpected)[:5]}")
-    for i, (path, meta, member) in enumerate(zip(paths, metas, model.members)):
-        rebuilt = member.refine_spec().to_dict() if hasattr(member, "refine_spec") else None
-        if rebuilt != meta.get("refine"):
-            raise EnsembleError(f"{path}: its config rebuilds a refine stage ({rebuilt}) other than its metadata's "
-                                f"({meta.get('refine')}); the ensemble would not predict what the member did")
+    zoo_meta = build_zoo_meta(cfg, model)
+    for path, meta, rebuilt in zip(paths, metas, zoo_meta["members"]):
+        if rebuilt.get("refine") != meta.get("refine"):
+            raise EnsembleError(f"{path}: its config rebuilds a refine stage ({rebuilt.get('refine')}) other than its "
+                                f"metadata's ({meta.get('refine')}); the ensemble would not predict what the member did")
     checkpoint = {"meta": {"ensemble_of": [p.name for p in paths]}, "state_dict": model.state_dict(),
-                  "zoo_meta": build_zoo_meta(cfg, model)}
+                  "zoo_meta": zoo_meta}
     buffer = io.BytesIO()
     torch.save(checkpoint, buffer)
     out = Path(out)
