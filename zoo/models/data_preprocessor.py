@@ -76,3 +76,13 @@ class LandmarkDataPreprocessor(ImgDataPreprocessor):
         else:
             data = dict(data, inputs=[self._convert(img) for img in inputs])
         return super().forward(data, training)
+
+
+def normalisation(pre) -> tuple[int, tuple[float, ...], tuple[float, ...]]:
+    """``(channels, mean, std)`` a data preprocessor applies (mean 0 and std 1 where it does not normalise):
+    what a two-stage model's patches must be normalised with, and what an ensemble's members must share."""
+    normalise = getattr(pre, "_enable_normalize", False)
+    channels = getattr(pre, "channels", None) or (int(pre.mean.numel()) if normalise else 3)
+    if not normalise:
+        return int(channels), (0.0,) * channels, (1.0,) * channels
+    return int(channels), tuple(pre.mean.flatten().tolist()), tuple(pre.std.flatten().tolist())

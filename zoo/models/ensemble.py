@@ -21,16 +21,13 @@ from mmengine.model import BaseModel
 from zoo.registry import MODELS
 from zoo.structures import apply_warp
 
+from .data_preprocessor import normalisation
 from .detector import LandmarkSetMixin
 from .errors import ModelConfigError
 
 
 def _preprocessing(model) -> tuple:
-    pre = model.data_preprocessor
-    normalise = getattr(pre, "_enable_normalize", False)
-    return (type(pre).__name__, getattr(pre, "channels", None),
-            tuple(pre.mean.flatten().tolist()) if normalise else None,
-            tuple(pre.std.flatten().tolist()) if normalise else None)
+    return (type(model.data_preprocessor).__name__, *normalisation(model.data_preprocessor))
 
 
 @MODELS.register_module()

@@ -21,6 +21,7 @@ from zoo.registry import MODELS
 from zoo.registry._errors import suggest
 from zoo.structures import apply_warp, to_original
 
+from .data_preprocessor import normalisation
 from .detector import LandmarkSetMixin
 from .errors import ModelConfigError
 from .refinement import RefineSpec, RefineViewError, parse_views, refine_landmarks
@@ -118,13 +119,10 @@ class TwoStageDetector(LandmarkSetMixin, BaseModel):
         return self.refine_stage.decoder
 
     def refine_spec(self) -> RefineSpec:
-        pre = self.data_preprocessor
-        channels = pre.channels or (int(pre.mean.numel()) if getattr(pre, "_enable_normalize", False) else 3)
-        mean = pre.mean.flatten().tolist() if getattr(pre, "_enable_normalize", False) else [0.0] * channels
-        std = pre.std.flatten().tolist() if getattr(pre, "_enable_normalize", False) else [1.0] * channels
+        channels, mean, std = normalisation(self.data_preprocessor)
         return RefineSpec(patch_size=self.patch_size, patch_scale=self.patch_scale, iters=int(self.test_cfg["iters"]),
-                          min_score=float(self.test_cfg["min_score"]), channels=int(channels),
-                          mean=tuple(mean), std=tuple(std), views=parse_views(self.test_cfg["views"]))
+                          min_score=float(self.test_cfg["min_score"]), channels=channels,
+                          mean=mean, std=std, views=parse_views(self.test_cfg["views"]))
 
     def refine_tensor(self, patches: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """The refine graph: normalised patches (M, C, P, P), K per image in landmark order (M = n x K) ->
