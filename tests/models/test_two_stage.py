@@ -411,6 +411,76 @@ def test_exported_graphs_run_the_refine_views_of_the_checkpoint(tmp_path, fmt):
         assert abs(pa[s]["x"] - pb[s]["x"]) < 0.1 and abs(pa[s]["y"] - pb[s]["y"]) < 0.1
 
 
+def test_context_channels_are_the_same_centre_sampled_coarser_and_share_the_fine_warp():
+    """patch_context=(2, 4): channel c is the gray patch cut at scale x (1, 2, 4)[c] around the same centre
+    and turn; the warp (where a landmark lands in the patch) is the fine level's."""
+    rng = np.random.default_rng(3)
+    img = rng.integers(0, 255, (H * 3, W * 3, 1), dtype=np.uint8)
+    centres, angles = [[190.0, 230.0], [40.0, 400.0]], [0.0, 8.0]
+    stacked, warps = crop_patches(img, centres, 32, 2.0, angles=angles, context=(2.0, 4.0))
+    assert stacked.shape == (2, 32, 32, 3)
+    for c, step in enumerate((1.0, 2.0, 4.0)):
+        level, level_warps = crop_patches(img, centres, 32, 2.0 * step, angles=angles)
+        np.testing.assert_array_equal(stacked[..., c], level[..., 0])
+        if step == 1.0:
+            np.testing.assert_array_equal(warps, level_warps)
+    colour = np.repeat(img, 3, axis=2)  # a colour source is cut from its gray image
+    np.testing.assert_array_equal(crop_patches(colour, centres, 32, 2.0, angles=angles, context=(2.0, 4.0))[0],
+                                  stacked)
+
+
+def test_context_channels_train_predict_and_travel_in_the_metadata():
+    from zoo.models.errors import ModelConfigError
+    from zoo.models.refinement import RefineSpec
+
+    model = _two_stage(patch_context=(2.0, 4.0)).train()
+    spec = model.refine_spec()
+    assert spec.context == (2.0, 4.0)
+    assert RefineSpec.from_dict(json.loads(json.dumps(spec.to_dict()))) == spec  # what the Predictor reads
+    old = {k: v for k, v in spec.to_dict().items() if k != "context"}  # metadata written before context existed
+    assert RefineSpec.from_dict(old).context == ()
+    step = TRANSFORMS.build(dict(type="RefinePatches", patch_size=PATCH, patch_scale=SCALE, context=(2, 4)))
+    np.random.seed(0)
+    out = step(_results())
+    assert out["patches"].shape == (K, PATCH, PATCH, 3)
+    own = out["patch_keypoints"][np.arange(K), out["patch_index"]]  # targets in the fine level's px
+    assert (np.abs(own - (PATCH - 1) / 2) <= 0.6 * (PATCH - 1) / 2 + 1e-3).all()
+    batch = _batch(train=True)  # its patches swapped for 3-channel ones: shapes and gradients, not learning
+    for sample, seed in zip(batch["data_samples"], range(2)):
+        np.random.seed(seed)
+        sample.set_field(step(_results(seed))["patches"], "patches")
+    losses = model(**model.data_preprocessor(batch, training=True), mode="loss")
+    losses["loss"].backward()
+    assert torch.isfinite(losses["loss"])
+    with pytest.raises(ModelConfigError, match="RefinePatches cut 1-channel patches, .* give RefinePatches the same"):
+        model(**model.data_preprocessor(_batch(train=True), training=True), mode="loss")
+    with pytest.raises(ModelConfigError, match="makes patches of 2 channels .* set its `channels` to 2"):
+        _two_stage(patch_context=(3.0,))
+    seen = []
+    model.eval().refine_tensor = lambda x: (seen.append(x.shape) or torch.zeros(len(x), 2), torch.ones(len(x)))
+    model(**model.data_preprocessor(_batch(train=False), training=False), mode="predict")
+    assert seen == [(2 * K, 3, PATCH, PATCH)]
+
+
+@pytest.mark.parametrize("fmt", ["onnx"])
+def test_exported_graphs_cut_the_context_channels_of_the_checkpoint(tmp_path, fmt):
+    """A model with context channels is served with them: the Predictor cuts them from the metadata, for the
+    checkpoint and its exported graphs alike, which then predict the same landmarks."""
+    from zoo.exporters import FORMATS
+    from zoo.inference import Predictor
+    from zoo.registry import EXPORTERS
+
+    ckpt = _two_stage_checkpoint(tmp_path, patch_context=(2.0, 4.0))
+    result = EXPORTERS.build(dict(type=FORMATS[fmt], threads=1)).export(ckpt, tmp_path / f"context.{fmt}")
+    assert result.report.passed, result.report.summary()
+    image = next((tmp_path / "isbi data" / "RawImage" / "Test1Data").glob("*.jpg"))
+    a, b = Predictor.from_path(ckpt), Predictor.from_path(result.path)
+    assert a.refine.context == b.refine.context == (2.0, 4.0)
+    pa, pb = a.predict(image)["landmarks"], b.predict(image)["landmarks"]
+    for s in pa:
+        assert abs(pa[s]["x"] - pb[s]["x"]) < 0.1 and abs(pa[s]["y"] - pb[s]["y"]) < 0.1
+
+
 def test_benchmark_times_both_graphs_of_a_two_stage_model(two_stage_checkpoint, tmp_path):
     """Latency and GFLOPs of a two-stage model include its refine passes over the K patches."""
     from zoo.benchmarking.run import bench_target, count_gflops, load_target

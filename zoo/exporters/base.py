@@ -171,13 +171,12 @@ class BaseExporter:
         beside the global graph. Its example and int8 calibration are patches cut where the eager global
         stage puts them on real images: what the refine graph sees when serving."""
         from zoo.inference.backends import TorchBackend
-        from zoo.models.patches import crop_patches
 
         eager = type(eager)(TorchBackend(model), stamped)
 
         def patches_of(img) -> np.ndarray:
             coords, _ = eager.global_array(img)
-            patches, _ = crop_patches(img, coords, eager.refine.patch_size, eager.refine.patch_scale)
+            patches, _ = eager.refine.crop(img, coords)
             return eager.refine.normalise(patches)
 
         if example_img is not None:

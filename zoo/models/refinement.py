@@ -69,6 +69,8 @@ class RefineSpec:
         channels, mean, std: how patches are normalised (the same as the global stage's images).
         views: ``(dx, dy, angle, scale)`` per test-time view (:func:`parse_views`); the answers of the views
             whose peak reaches ``min_score`` are averaged. One identity view: no augmentation.
+        context: sampling-step multipliers of the patches' context channels (``zoo.models.patches``); empty:
+            the image's own channels.
     """
 
     patch_size: int
@@ -79,19 +81,28 @@ class RefineSpec:
     mean: tuple = (123.675, 116.28, 103.53)
     std: tuple = (58.395, 57.12, 57.375)
     views: tuple = (IDENTITY_VIEW,)
+    context: tuple = ()
 
     def to_dict(self) -> dict:
         d = asdict(self)
         d["mean"], d["std"] = [float(v) for v in self.mean], [float(v) for v in self.std]
         d["views"] = [[float(v) for v in view] for view in self.views]
+        d["context"] = [float(v) for v in self.context]
         return d
 
     @classmethod
     def from_dict(cls, d: dict) -> "RefineSpec":
-        """The inverse of ``to_dict``; metadata written before views existed reads as one identity view."""
+        """The inverse of ``to_dict``; metadata written before views (or context) existed reads as one identity
+        view (and no context channels)."""
         fields = {k: d[k] for k in cls.__dataclass_fields__ if k in d}
         return cls(**{**fields, "mean": tuple(fields.get("mean", cls.mean)), "std": tuple(fields.get("std", cls.std)),
-                      "views": parse_views(fields.get("views"))})
+                      "views": parse_views(fields.get("views")),
+                      "context": tuple(float(v) for v in fields.get("context", ()))})
+
+    def crop(self, img: np.ndarray, centres: np.ndarray, src_warp=None, **kwargs):
+        """:func:`crop_patches` with this spec's size, scale and context: ``(patches, warps)``."""
+        return crop_patches(img, centres, self.patch_size, self.patch_scale, src_warp=src_warp,
+                            context=self.context, **kwargs)
 
     def normalise(self, patches: np.ndarray) -> np.ndarray:
         """uint8 (M, P, P, c) -> float32 (M, channels, P, P), as the global stage's preprocessor does."""
@@ -111,9 +122,8 @@ def crop_views(img: np.ndarray, points: np.ndarray, spec: RefineSpec, src_warp=N
     views = np.asarray(spec.views, np.float64).reshape(-1, 4)
     k = len(points)
     centres = (np.asarray(points, np.float64)[None] + views[:, None, :2] * spec.patch_scale).reshape(-1, 2)
-    return crop_patches(img, centres, spec.patch_size, spec.patch_scale, src_warp=src_warp,
-                        angles=np.repeat(views[:, 2], k), scales=np.repeat(views[:, 3], k),
-                        reduce_whole=reduce_whole)
+    return spec.crop(img, centres, src_warp=src_warp, angles=np.repeat(views[:, 2], k),
+                     scales=np.repeat(views[:, 3], k), reduce_whole=reduce_whole)
 
 
 def refine_landmarks(images, src_warps, coarse, scores, run, spec: RefineSpec):

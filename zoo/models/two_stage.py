@@ -63,6 +63,11 @@ class TwoStageDetector(LandmarkSetMixin, BaseModel):
         landmark_set: the set both stages find.
         patch_size, patch_scale: patch side (px) and original px per patch px; the training pipeline's
             ``RefinePatches`` must cut the same (checked when training starts).
+        patch_context: sampling-step multipliers of the patches' context channels, e.g. ``(2, 4)``: channel 0
+            is the gray patch at ``patch_scale``, the others the same centre sampled 2 and 4 times coarser
+            (``zoo.models.patches``), so the refine stage sees a wider window at the same cost. The data
+            preprocessor's ``channels`` must be ``1 + len(patch_context)``, and ``RefinePatches`` given the same
+            ``context``. Empty: the image's own channels.
         refine_weight: weight of the refine stage's loss in the total.
         test_cfg: ``dict(iters=1, min_score=0.05, views=None)``: refine passes, the peak below which a
             landmark keeps its coarse position, and the refine stage's test-time views (a list of
@@ -72,7 +77,7 @@ class TwoStageDetector(LandmarkSetMixin, BaseModel):
 
     def __init__(self, global_stage: dict, refine_stage: dict, landmark_set: str, patch_size: int = 96,
                  patch_scale: float = 2.0, refine_weight: float = 1.0, test_cfg: dict | None = None,
-                 data_preprocessor: dict | None = None, init_cfg: dict | None = None):
+                 data_preprocessor: dict | None = None, init_cfg: dict | None = None, patch_context=()):
         if data_preprocessor is None:
             data_preprocessor = dict(type="LandmarkDataPreprocessor")
         if isinstance(data_preprocessor, dict):
@@ -89,6 +94,13 @@ class TwoStageDetector(LandmarkSetMixin, BaseModel):
         self.landmark_set = self.global_stage.landmark_set
         self.landmarks = self.global_stage.landmarks
         self.patch_size, self.patch_scale = int(patch_size), float(patch_scale)
+        self.patch_context = tuple(float(c) for c in patch_context)
+        channels = normalisation(self.data_preprocessor)[0]
+        if self.patch_context and (channels != 1 + len(self.patch_context) or min(self.patch_context) <= 0):
+            raise ModelConfigError(
+                f"TwoStageDetector: patch_context={patch_context!r} makes patches of {1 + len(self.patch_context)} "
+                f"channels (the gray patch + one per multiplier, each > 0), but the data preprocessor gives the "
+                f"networks {channels}; set its `channels` to {1 + len(self.patch_context)}.")
         self.refine_weight = float(refine_weight)
         self.test_cfg = {"iters": 1, "min_score": 0.05, "views": None, **(test_cfg or {})}
         unknown = sorted(set(self.test_cfg) - set(TEST_CFG_KEYS))
@@ -122,7 +134,7 @@ class TwoStageDetector(LandmarkSetMixin, BaseModel):
         channels, mean, std = normalisation(self.data_preprocessor)
         return RefineSpec(patch_size=self.patch_size, patch_scale=self.patch_scale, iters=int(self.test_cfg["iters"]),
                           min_score=float(self.test_cfg["min_score"]), channels=channels,
-                          mean=mean, std=std, views=parse_views(self.test_cfg["views"]))
+                          mean=mean, std=std, views=parse_views(self.test_cfg["views"]), context=self.patch_context)
 
     def refine_tensor(self, patches: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """The refine graph: normalised patches (M, C, P, P), K per image in landmark order (M = n x K) ->
@@ -159,6 +171,10 @@ class TwoStageDetector(LandmarkSetMixin, BaseModel):
         if patches.shape[1] != self.patch_size:
             raise ModelConfigError(f"TwoStageDetector: RefinePatches cut {patches.shape[1]} px patches, the model "
                                    f"expects patch_size={self.patch_size}; set both from one variable.")
+        if self.patch_context and patches.shape[-1] != 1 + len(self.patch_context):
+            raise ModelConfigError(f"TwoStageDetector: RefinePatches cut {patches.shape[-1]}-channel patches, the "
+                                   f"model's patch_context={self.patch_context} needs {1 + len(self.patch_context)}; "
+                                   f"give RefinePatches the same `context`.")
         x = self._normalise_patches(patches, inputs.device)
         keypoints = torch.from_numpy(_concat(data_samples, "patch_keypoints", np.float32)).to(inputs.device)
         visible = torch.from_numpy(_concat(data_samples, "patch_visible", np.float32)).to(inputs.device)

@@ -30,6 +30,8 @@ class RefinePatches(BaseTransform):
         rotate, scale: per-patch rotation (deg, +-) and scale-multiplier range (augmentation).
         brightness, contrast: per-patch photometric jitter (fractions of the range / of the contrast).
         num_patches: landmarks sampled per image and iteration (a subset keeps CPU batches small).
+        context: sampling-step multipliers of the patches' context channels (the model's ``patch_context``;
+            ``zoo.models.patches``).
         test_mode: keep the full-resolution image (``refine_img``, ``refine_warp``) instead of cutting.
 
     Adds ``patches`` (M, P, P, c) uint8, ``patch_index`` (M,), ``patch_keypoints`` (M, K, 2) every
@@ -38,12 +40,13 @@ class RefinePatches(BaseTransform):
 
     def __init__(self, patch_size: int = 96, patch_scale: float = 2.0, jitter: float = 20.0,
                  max_shift: float = 0.6, rotate: float = 0.0, scale=(1.0, 1.0), brightness: float = 0.0,
-                 contrast: float = 0.0, num_patches: int | None = None, test_mode: bool = False):
+                 contrast: float = 0.0, num_patches: int | None = None, context=(), test_mode: bool = False):
         self.patch_size, self.patch_scale = int(patch_size), float(patch_scale)
         self.jitter, self.max_shift = float(jitter), float(max_shift)
         self.rotate, self.scale = float(rotate), as_range(scale)
         self.brightness, self.contrast = float(brightness), float(contrast)
         self.num_patches = None if num_patches is None else int(num_patches)
+        self.context = tuple(float(c) for c in context)
         self.test_mode = bool(test_mode)
 
     def transform(self, results: dict) -> dict:
@@ -68,7 +71,8 @@ class RefinePatches(BaseTransform):
         angles = np.random.uniform(-self.rotate, self.rotate, m) if self.rotate > 0 else None
         scales = np.random.uniform(*self.scale, m) if self.scale[1] > self.scale[0] else None
         patches, warps = crop_patches(results["img"], truth[candidates] + shift, self.patch_size,
-                                      self.patch_scale, src_warp=warp, angles=angles, scales=scales)
+                                      self.patch_scale, src_warp=warp, angles=angles, scales=scales,
+                                      context=self.context)
         if self.brightness > 0 or self.contrast > 0:
             patches = self._photometric(patches)
         results["patches"] = patches
