@@ -4,7 +4,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import torch
-from test_two_stage import _batch, _two_stage_checkpoint  # the two-stage tests' tiny data and checkpoint
+from two_stage_helpers import _batch, _two_stage_checkpoint  # the two-stage tests' tiny data and checkpoint
 
 from zoo.engine.ensemble import EnsembleError, assemble_ensemble
 from zoo.models.ensemble import EnsembleDetector
