@@ -356,17 +356,21 @@ def test_context_channels_train_predict_and_travel_in_the_metadata():
     assert out["patches"].shape == (K, PATCH, PATCH, 3)
     own = out["patch_keypoints"][np.arange(K), out["patch_index"]]  # targets in the fine level's px
     assert (np.abs(own - (PATCH - 1) / 2) <= 0.6 * (PATCH - 1) / 2 + 1e-3).all()
-    batch = _batch(train=True)  # its patches swapped for 3-channel ones: shapes and gradients, not learning
-    for sample, seed in zip(batch["data_samples"], range(2)):
-        np.random.seed(seed)
-        sample.set_field(step(_results(seed))["patches"], "patches")
-    losses = model(**model.data_preprocessor(batch, training=True), mode="loss")
+    losses = model(**model.data_preprocessor(_batch(train=True, context=(2, 4)), training=True), mode="loss")
     losses["loss"].backward()
     assert torch.isfinite(losses["loss"])
-    with pytest.raises(ModelConfigError, match="RefinePatches cut 1-channel patches, .* give RefinePatches the same"):
-        model(**model.data_preprocessor(_batch(train=True), training=True), mode="loss")
+    assert any(p.grad is not None and p.grad.abs().sum() > 0 for p in model.refine_stage.backbone.parameters())
+    plain = _batch(train=True)  # patches cut without context: the model refuses to learn what it won't be served
+    with pytest.raises(ModelConfigError, match=r"cut patches with context=\(\), the model's patch_context is "
+                                               r"\(2.0, 4.0\); give RefinePatches the same"):
+        model(**model.data_preprocessor(plain, training=True), mode="loss")
+    plain_model = _two_stage().train()
+    with pytest.raises(ModelConfigError, match=r"context=\(2.0, 4.0\), the model's patch_context is \(\)"):
+        plain_model(**plain_model.data_preprocessor(_batch(train=True, context=(2, 4)), training=True), mode="loss")
     with pytest.raises(ModelConfigError, match="makes patches of 2 channels .* set its `channels` to 2"):
         _two_stage(patch_context=(3.0,))
+    with pytest.raises(ModelConfigError, match="multipliers must be > 0"):
+        _two_stage(patch_context=(2.0, 0.0))
     seen = []
     model.eval().refine_tensor = lambda x: (seen.append(x.shape) or torch.zeros(len(x), 2), torch.ones(len(x)))
     model(**model.data_preprocessor(_batch(train=False), training=False), mode="predict")

@@ -41,10 +41,12 @@ def _two_stage(**over):
     return MODELS.build(dict(type="TwoStageDetector", **cfg))
 
 
-def _batch(train: bool, n: int = 2):
+def _batch(train: bool, n: int = 2, **refine):
+    """``n`` synthetic samples through the two-stage pipeline, collated; ``refine``: more RefinePatches args."""
     from mmengine.dataset import pseudo_collate
 
-    steps = [dict(type="RefinePatches", patch_size=PATCH, patch_scale=SCALE, test_mode=not train, jitter=5.0),
+    steps = [dict(type="RefinePatches", patch_size=PATCH, patch_scale=SCALE, test_mode=not train, jitter=5.0,
+                  **refine),
              dict(type="LetterboxResize", size=(64, 64)), dict(type="PackLandmarkInputs")]
     pipeline = [TRANSFORMS.build(s) for s in steps]
     samples = []

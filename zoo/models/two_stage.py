@@ -96,11 +96,14 @@ class TwoStageDetector(LandmarkSetMixin, BaseModel):
         self.patch_size, self.patch_scale = int(patch_size), float(patch_scale)
         self.patch_context = tuple(float(c) for c in patch_context)
         channels = normalisation(self.data_preprocessor)[0]
-        if self.patch_context and (channels != 1 + len(self.patch_context) or min(self.patch_context) <= 0):
+        if self.patch_context and min(self.patch_context) <= 0:
+            raise ModelConfigError(f"TwoStageDetector: patch_context={patch_context!r}: the multipliers must be > 0 "
+                                   f"(each is how many times coarser than patch_scale its channel samples).")
+        if self.patch_context and channels != 1 + len(self.patch_context):
             raise ModelConfigError(
                 f"TwoStageDetector: patch_context={patch_context!r} makes patches of {1 + len(self.patch_context)} "
-                f"channels (the gray patch + one per multiplier, each > 0), but the data preprocessor gives the "
-                f"networks {channels}; set its `channels` to {1 + len(self.patch_context)}.")
+                f"channels (the gray patch + one per multiplier), but the data preprocessor gives the networks "
+                f"{channels}; set its `channels` to {1 + len(self.patch_context)}.")
         self.refine_weight = float(refine_weight)
         self.test_cfg = {"iters": 1, "min_score": 0.05, "views": None, **(test_cfg or {})}
         unknown = sorted(set(self.test_cfg) - set(TEST_CFG_KEYS))
@@ -171,10 +174,11 @@ class TwoStageDetector(LandmarkSetMixin, BaseModel):
         if patches.shape[1] != self.patch_size:
             raise ModelConfigError(f"TwoStageDetector: RefinePatches cut {patches.shape[1]} px patches, the model "
                                    f"expects patch_size={self.patch_size}; set both from one variable.")
-        if self.patch_context and patches.shape[-1] != 1 + len(self.patch_context):
-            raise ModelConfigError(f"TwoStageDetector: RefinePatches cut {patches.shape[-1]}-channel patches, the "
-                                   f"model's patch_context={self.patch_context} needs {1 + len(self.patch_context)}; "
-                                   f"give RefinePatches the same `context`.")
+        cut = {tuple(s.metainfo["patch_context"]) for s in data_samples if "patch_context" in s.metainfo}
+        if cut - {self.patch_context}:  # a model trained on patches it will not be served
+            raise ModelConfigError(f"TwoStageDetector: RefinePatches cut patches with context="
+                                   f"{sorted(cut - {self.patch_context})[0]}, the model's patch_context is "
+                                   f"{self.patch_context}; give RefinePatches the same `context`.")
         x = self._normalise_patches(patches, inputs.device)
         keypoints = torch.from_numpy(_concat(data_samples, "patch_keypoints", np.float32)).to(inputs.device)
         visible = torch.from_numpy(_concat(data_samples, "patch_visible", np.float32)).to(inputs.device)

@@ -76,6 +76,7 @@ class RefinePatches(BaseTransform):
         if self.brightness > 0 or self.contrast > 0:
             patches = self._photometric(patches)
         results["patches"] = patches
+        results["patch_context"] = self.context  # the model checks it cuts what it will be served
         results["patch_index"] = candidates.astype(np.int64)
         results["patch_keypoints"] = np.stack([apply_warp(truth, w) for w in warps]).astype(np.float32) \
             if m else np.zeros((0, len(truth), 2), np.float32)
