@@ -55,6 +55,12 @@ def _source_region(to_source: np.ndarray, size: int, block: int, shape) -> tuple
     return (int(np.clip(x0, 0, w)), int(np.clip(y0, 0, h)), int(np.clip(x1, 0, w)), int(np.clip(y1, 0, h)))
 
 
+def channel_mean(img: np.ndarray) -> np.ndarray:
+    """uint8 (..., C) -> uint8 (..., 1): the channels' rounded mean, the zoo's colour-to-gray rule (the data
+    preprocessor's for ``channels=1`` too), so a gray patch reads the same whichever path cut it."""
+    return img.mean(axis=-1, keepdims=True).round().astype(np.uint8)
+
+
 def crop_patches(img: np.ndarray, centres: np.ndarray, size: int, scale: float, src_warp=None,
                  angles=None, scales=None, pad_value: float = 0,
                  reduce_whole: bool | None = None, context=()) -> tuple[np.ndarray, np.ndarray]:
@@ -86,8 +92,7 @@ def crop_patches(img: np.ndarray, centres: np.ndarray, size: int, scale: float, 
     import cv2
 
     if len(context):
-        gray = img if img.ndim == 2 or img.shape[2] == 1 else cv2.cvtColor(np.ascontiguousarray(img),
-                                                                             cv2.COLOR_RGB2GRAY)
+        gray = img if img.ndim == 2 or img.shape[2] == 1 else channel_mean(img)
         levels = [crop_patches(gray, centres, size, scale * float(step), src_warp=src_warp, angles=angles,
                                scales=scales, pad_value=pad_value, reduce_whole=reduce_whole)
                   for step in (1.0, *context)]

@@ -19,7 +19,7 @@ from dataclasses import asdict, dataclass
 
 import numpy as np
 
-from .patches import crop_patches, patch_to_original
+from .patches import channel_mean, crop_patches, patch_to_original
 
 IDENTITY_VIEW = (0.0, 0.0, 0.0, 1.0)
 
@@ -92,8 +92,8 @@ class RefineSpec:
 
     @classmethod
     def from_dict(cls, d: dict) -> "RefineSpec":
-        """The inverse of ``to_dict``; metadata written before views (or context) existed reads as one identity
-        view (and no context channels)."""
+        """The inverse of ``to_dict``; metadata written before views (or context) existed reads as one
+        identity view (and no context channels)."""
         fields = {k: d[k] for k in cls.__dataclass_fields__ if k in d}
         return cls(**{**fields, "mean": tuple(fields.get("mean", cls.mean)), "std": tuple(fields.get("std", cls.std)),
                       "views": parse_views(fields.get("views")),
@@ -107,8 +107,8 @@ class RefineSpec:
     def normalise(self, patches: np.ndarray) -> np.ndarray:
         """uint8 (M, P, P, c) -> float32 (M, channels, P, P), as the global stage's preprocessor does."""
         if patches.shape[-1] != self.channels:
-            patches = np.repeat(patches, self.channels, axis=-1) if patches.shape[-1] == 1 else \
-                patches.mean(axis=-1, keepdims=True).round().astype(np.uint8)
+            patches = np.repeat(patches, self.channels, axis=-1) if patches.shape[-1] == 1 \
+                else channel_mean(patches)
         mean = np.asarray(self.mean, np.float32).reshape(1, 1, 1, -1)
         std = np.asarray(self.std, np.float32).reshape(1, 1, 1, -1)
         x = (patches.astype(np.float32) - mean) / std
