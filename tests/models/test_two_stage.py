@@ -302,21 +302,30 @@ def test_two_stage_exports_two_graphs_that_predict_what_the_checkpoint_predicts(
         refine_graph.with_name("moved").rename(refine_graph)
 
 
-@pytest.mark.parametrize("fmt", ["onnx", "torchscript"])
-def test_exported_graphs_run_the_refine_views_of_the_checkpoint(tmp_path, fmt):
-    """A model tested with refine views is served with them: the exported refine graph takes V x K patches
-    per image and the Predictor reads the views from the metadata, as it does from the checkpoint."""
+_REFINE_VIEWS = [dict(), dict(shift=(4, 0)), dict(shift=(0, -4), angle=6.0, scale=1.1)]
+
+
+@pytest.mark.parametrize("option, smoke_over, fmt", [
+    ("views", dict(test_cfg=dict(views=_REFINE_VIEWS)), "onnx"),
+    ("views", dict(test_cfg=dict(views=_REFINE_VIEWS)), "torchscript"),
+    ("context", dict(patch_context=(2.0, 4.0)), "onnx"),
+])
+def test_exported_graphs_serve_the_refine_options_of_the_checkpoint(tmp_path, option, smoke_over, fmt):
+    """A model tested with refine views, or cut with context channels, is served with them: the Predictor reads
+    them from the metadata for the checkpoint and its exported graphs alike (the exported refine graph takes
+    V x K patches per image), which then predict the same landmarks."""
     from zoo.exporters import FORMATS
     from zoo.inference import Predictor
+    from zoo.models.refinement import parse_views
     from zoo.registry import EXPORTERS
 
-    views = [dict(), dict(shift=(4, 0)), dict(shift=(0, -4), angle=6.0, scale=1.1)]
-    ckpt = _two_stage_checkpoint(tmp_path, test_cfg=dict(views=views))
-    result = EXPORTERS.build(dict(type=FORMATS[fmt], threads=1)).export(ckpt, tmp_path / f"views.{fmt}")
+    expected = {"views": parse_views(_REFINE_VIEWS), "context": (2.0, 4.0)}[option]
+    ckpt = _two_stage_checkpoint(tmp_path, **smoke_over)
+    result = EXPORTERS.build(dict(type=FORMATS[fmt], threads=1)).export(ckpt, tmp_path / f"{option}.{fmt}")
     assert result.report.passed, result.report.summary()
     image = next((tmp_path / "isbi data" / "RawImage" / "Test1Data").glob("*.jpg"))
     a, b = Predictor.from_path(ckpt), Predictor.from_path(result.path)
-    assert a.refine.views == b.refine.views and len(b.refine.views) == 3
+    assert getattr(a.refine, option) == getattr(b.refine, option) == expected
     pa, pb = a.predict(image)["landmarks"], b.predict(image)["landmarks"]
     for s in pa:
         assert abs(pa[s]["x"] - pb[s]["x"]) < 0.1 and abs(pa[s]["y"] - pb[s]["y"]) < 0.1
@@ -375,25 +384,6 @@ def test_context_channels_train_predict_and_travel_in_the_metadata():
     model.eval().refine_tensor = lambda x: (seen.append(x.shape) or torch.zeros(len(x), 2), torch.ones(len(x)))
     model(**model.data_preprocessor(_batch(train=False), training=False), mode="predict")
     assert seen == [(2 * K, 3, PATCH, PATCH)]
-
-
-@pytest.mark.parametrize("fmt", ["onnx"])
-def test_exported_graphs_cut_the_context_channels_of_the_checkpoint(tmp_path, fmt):
-    """A model with context channels is served with them: the Predictor cuts them from the metadata, for the
-    checkpoint and its exported graphs alike, which then predict the same landmarks."""
-    from zoo.exporters import FORMATS
-    from zoo.inference import Predictor
-    from zoo.registry import EXPORTERS
-
-    ckpt = _two_stage_checkpoint(tmp_path, patch_context=(2.0, 4.0))
-    result = EXPORTERS.build(dict(type=FORMATS[fmt], threads=1)).export(ckpt, tmp_path / f"context.{fmt}")
-    assert result.report.passed, result.report.summary()
-    image = next((tmp_path / "isbi data" / "RawImage" / "Test1Data").glob("*.jpg"))
-    a, b = Predictor.from_path(ckpt), Predictor.from_path(result.path)
-    assert a.refine.context == b.refine.context == (2.0, 4.0)
-    pa, pb = a.predict(image)["landmarks"], b.predict(image)["landmarks"]
-    for s in pa:
-        assert abs(pa[s]["x"] - pb[s]["x"]) < 0.1 and abs(pa[s]["y"] - pb[s]["y"]) < 0.1
 
 
 def test_benchmark_times_both_graphs_of_a_two_stage_model(two_stage_checkpoint, tmp_path):
