@@ -69,7 +69,7 @@ def main(argv: list[str] | None = None) -> None:
         code = app(args=argv, standalone_mode=False)
         if isinstance(code, int) and code:  # typer.Exit(n) is returned, not raised, outside standalone mode
             raise SystemExit(code)
-    except SystemExit as exc:
+    except SystemExit:
         raise
     except (ZooError, FileNotFoundError, ValueError, KeyError) as exc:
         if debug:

@@ -22,7 +22,6 @@ from hypothesis.extra.numpy import arrays
 
 from zoo.data.errors import ImageReadError
 from zoo.data.imageio import decode, decode_bytes
-from zoo.registry import ZooError
 
 pytestmark = pytest.mark.timeout(240)
 

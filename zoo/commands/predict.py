@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import csv
 import json
-import sys
 from pathlib import Path
 
 import typer
@@ -75,6 +74,8 @@ def _draw(raw, entry: dict, out_dir: Path) -> Path:
     out_dir.mkdir(parents=True, exist_ok=True)
     path = out_dir / (Path(entry["image"]).stem + ".png")
     ok, buf = cv2.imencode(".png", canvas)
+    if not ok:  # never leave a file that looks like a drawing and is not one
+        raise OSError(f"OpenCV could not encode the drawing of {entry['image']} as PNG")
     path.write_bytes(buf.tobytes())
     return path
 

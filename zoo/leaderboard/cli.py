@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import argparse
 import shlex
-import sys
 
 
 def parser() -> argparse.ArgumentParser:

@@ -55,7 +55,7 @@ def run_leaderboard(configs=(), checkpoints=(), *, out, data_root=None, iters: i
     from zoo.benchmarking import machine_info
     from zoo.registry import load_plugins
 
-    from .provenance import describe_split, git_commit, versions
+    from .provenance import git_commit, versions
 
     configs, checkpoints = [Path(c) for c in configs], [Path(c) for c in checkpoints]
     if not configs and not checkpoints:
