@@ -119,3 +119,18 @@ def test_ensembles_refuse_what_they_cannot_be(two_members, tmp_path):
     torch.save(ckpt, odd)
     with pytest.raises(EnsembleError, match="would not predict what the member did"):
         assemble_ensemble([two_members[0], odd], tmp_path / "mixed.pth")
+
+
+def test_members_saved_before_a_refine_option_existed_still_join(two_members, tmp_path):
+    """A checkpoint written before ``context`` was part of the refine metadata predicts as one without context
+    channels (``RefineSpec.from_dict``), so the ensemble takes it as it is."""
+    ckpt = torch.load(two_members[1], weights_only=True)
+    refine = dict(ckpt["zoo_meta"]["refine"])
+    assert refine.pop("context") == []
+    ckpt["zoo_meta"] = dict(ckpt["zoo_meta"], refine=refine)
+    older = tmp_path / "older member.pth"
+    torch.save(ckpt, older)
+    out = assemble_ensemble([two_members[0], older], tmp_path / "with an older member.pth")
+    members = torch.load(out, weights_only=True)["zoo_meta"]["members"]
+    assert [m["refine"]["context"] for m in members] == [[], []]
+

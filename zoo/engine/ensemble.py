@@ -24,6 +24,15 @@ class EnsembleError(ZooError):
     """The checkpoints cannot form one ensemble; the message says which one and why."""
 
 
+def _refine_spec(meta: dict):
+    """The refine step a checkpoint's metadata describes, read as the Predictor reads it: metadata written before
+    a field existed (``context``, ``views``) means that field's default, so comparing raw dicts would refuse
+    checkpoints that predict exactly what their rebuilt config does."""
+    from zoo.models.refinement import RefineSpec
+
+    return RefineSpec.from_dict(meta["refine"]) if meta.get("refine") else None
+
+
 def assemble_ensemble(checkpoints, out) -> Path:
     """Write the ensemble of ``checkpoints`` (at least two zoo checkpoints of one landmark set) to ``out``."""
     from mmengine.config import Config
@@ -69,7 +78,7 @@ def assemble_ensemble(checkpoints, out) -> Path:
                             f"unexpected {list(unexpected)[:5]}")
     zoo_meta = build_zoo_meta(cfg, model)
     for path, meta, rebuilt in zip(paths, metas, zoo_meta["members"]):
-        if rebuilt.get("refine") != meta.get("refine"):
+        if _refine_spec(rebuilt) != _refine_spec(meta):
             raise EnsembleError(f"{path}: its config rebuilds a refine stage ({rebuilt.get('refine')}) other than its "
                                 f"metadata's ({meta.get('refine')}); the ensemble would not predict what the member did")
     checkpoint = {"meta": {"ensemble_of": [p.name for p in paths]}, "state_dict": model.state_dict(),
