@@ -134,3 +134,20 @@ def test_members_saved_before_a_refine_option_existed_still_join(two_members, tm
     members = torch.load(out, weights_only=True)["zoo_meta"]["members"]
     assert [m["refine"]["context"] for m in members] == [[], []]
 
+
+def test_members_with_different_refine_windows_each_cut_their_own(tmp_path):
+    """Each member keeps its own refine spec, so members may look through different windows (as the
+    mixed-window CPU ensemble does); the ensemble's landmarks are still the mean of each member's own."""
+    from zoo.inference import Predictor
+
+    narrow = _two_stage_checkpoint(tmp_path / "narrow", test_cfg=dict(min_score=0.0))
+    wide = _two_stage_checkpoint(tmp_path / "wide", test_cfg=dict(min_score=0.0), patch_scale=3.0)
+    ensemble = Predictor.from_path(assemble_ensemble([narrow, wide], tmp_path / "mixed windows.pth"))
+    assert [m["refine"]["patch_scale"] for m in ensemble.meta["members"]] == [2.0, 3.0]
+    image = sorted(narrow.parent.glob("isbi data/RawImage/Test1Data/*.jpg"))[0]
+    img = ensemble.load(image)
+    runs = [Predictor.from_path(p).predict_array(img) for p in (narrow, wide)]
+    assert not np.allclose(runs[0][0], runs[1][0])  # same weights, different windows: different answers
+    coords, _ = ensemble.predict_array(img)
+    np.testing.assert_allclose(coords, (runs[0][0] + runs[1][0]) / 2, atol=1e-4)
+

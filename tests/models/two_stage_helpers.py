@@ -100,7 +100,8 @@ test_dataloader = dict(batch_size=2, num_workers=0, sampler=dict(type='DefaultSa
     model = MODELS.build(cfg.model).eval()
     model.test_cfg["min_score"] = 0.0  # random weights: let every landmark go through the refine graph
     meta = build_zoo_meta(cfg, model)
-    assert meta["refine"]["patch_size"] == PATCH and meta["refine"]["patch_scale"] == SCALE
+    refine = meta["refine"]
+    assert (refine["patch_size"], refine["patch_scale"]) == (smoke["patch_size"], smoke["patch_scale"])
     ckpt = folder / "two stage.pth"
     torch.save({"state_dict": model.state_dict(), "zoo_meta": meta}, ckpt)
     return ckpt
