@@ -150,4 +150,3 @@ def test_members_with_different_refine_windows_each_cut_their_own(tmp_path):
     assert not np.allclose(runs[0][0], runs[1][0])  # same weights, different windows: different answers
     coords, _ = ensemble.predict_array(img)
     np.testing.assert_allclose(coords, (runs[0][0] + runs[1][0]) / 2, atol=1e-4)
-
