@@ -42,11 +42,12 @@ def _two_stage(**over):
 
 
 def _batch(train: bool, n: int = 2, **refine):
-    """``n`` synthetic samples through the two-stage pipeline, collated; ``refine``: more RefinePatches args."""
+    """``n`` synthetic samples through the two-stage pipeline, collated; ``refine``: RefinePatches arguments
+    over the defaults below."""
     from mmengine.dataset import pseudo_collate
 
-    steps = [dict(type="RefinePatches", patch_size=PATCH, patch_scale=SCALE, test_mode=not train, jitter=5.0,
-                  **refine),
+    cut = {"patch_size": PATCH, "patch_scale": SCALE, "jitter": 5.0, **refine}
+    steps = [dict(type="RefinePatches", test_mode=not train, **cut),
              dict(type="LetterboxResize", size=(64, 64)), dict(type="PackLandmarkInputs")]
     pipeline = [TRANSFORMS.build(s) for s in steps]
     samples = []

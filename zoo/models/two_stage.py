@@ -167,6 +167,20 @@ class TwoStageDetector(LandmarkSetMixin, BaseModel):
         x = torch.from_numpy(np.ascontiguousarray(patches.transpose(0, 3, 1, 2))).to(device)
         return self.data_preprocessor(dict(inputs=x), training=False)["inputs"]
 
+    def _check_patch_cut(self, data_samples) -> None:
+        """Refuse to train on patches cut otherwise than this model cuts them when it serves:
+        ``RefinePatches`` stamps the sampling step (``patch_scale``) and the context channels it cut; its
+        ``patch_size`` shows in the patches' shape."""
+        served = (("patch_scale", "patch_scale", self.patch_scale),
+                  ("patch_context", "context", self.patch_context))
+        for key, option, mine in served:
+            cut = {tuple(v) if isinstance(v, (list, tuple)) else v
+                   for v in (s.metainfo[key] for s in data_samples if key in s.metainfo)} - {mine}
+            if cut:
+                raise ModelConfigError(f"TwoStageDetector: RefinePatches cut patches with "
+                                       f"{option}={sorted(cut)[0]}, the model's {key} is {mine}; "
+                                       f"give RefinePatches the same `{option}`.")
+
     def loss(self, inputs: torch.Tensor, data_samples) -> dict:
         """``dict(loss=coarse + refine_weight * fine, coarse=..., fine=...)`` (parts logged, not summed twice)."""
         coarse = self.global_stage.loss(inputs, data_samples)["loss"]
@@ -174,11 +188,7 @@ class TwoStageDetector(LandmarkSetMixin, BaseModel):
         if patches.shape[1] != self.patch_size:
             raise ModelConfigError(f"TwoStageDetector: RefinePatches cut {patches.shape[1]} px patches, the model "
                                    f"expects patch_size={self.patch_size}; set both from one variable.")
-        cut = {tuple(s.metainfo["patch_context"]) for s in data_samples if "patch_context" in s.metainfo}
-        if cut - {self.patch_context}:  # a model trained on patches it will not be served
-            raise ModelConfigError(f"TwoStageDetector: RefinePatches cut patches with context="
-                                   f"{sorted(cut - {self.patch_context})[0]}, the model's patch_context is "
-                                   f"{self.patch_context}; give RefinePatches the same `context`.")
+        self._check_patch_cut(data_samples)
         x = self._normalise_patches(patches, inputs.device)
         keypoints = torch.from_numpy(_concat(data_samples, "patch_keypoints", np.float32)).to(inputs.device)
         visible = torch.from_numpy(_concat(data_samples, "patch_visible", np.float32)).to(inputs.device)

@@ -10,7 +10,8 @@ from .base import BaseTransform
 
 _DATA_KEYS = ("keypoints", "keypoints_visible", "ori_keypoints", "ori_keypoints_visible")
 _META_KEYS = ("img_path", "img_id", "ori_shape", "img_shape", "spacing", "landmark_set", "warp",
-              "sample_idx", "task_id", "annotator", "decode_factor", "refine_img", "refine_warp", "patch_context")
+              "sample_idx", "task_id", "annotator", "decode_factor", "refine_img", "refine_warp",
+              "patch_scale", "patch_context")
 # the two-stage detector's training patches (``RefinePatches``), kept in their own dtypes
 _PATCH_KEYS = {"patches": np.uint8, "patch_index": np.int64, "patch_keypoints": np.float32,
                "patch_visible": np.float32}

@@ -35,7 +35,8 @@ class RefinePatches(BaseTransform):
         test_mode: keep the full-resolution image (``refine_img``, ``refine_warp``) instead of cutting.
 
     Adds ``patches`` (M, P, P, c) uint8, ``patch_index`` (M,), ``patch_keypoints`` (M, K, 2) every
-    landmark in each patch's px, ``patch_visible`` (M, K).
+    landmark in each patch's px, ``patch_visible`` (M, K), and the ``patch_scale`` and ``patch_context`` it
+    cut with, which ``TwoStageDetector`` checks against its own.
     """
 
     def __init__(self, patch_size: int = 96, patch_scale: float = 2.0, jitter: float = 20.0,
@@ -76,7 +77,8 @@ class RefinePatches(BaseTransform):
         if self.brightness > 0 or self.contrast > 0:
             patches = self._photometric(patches)
         results["patches"] = patches
-        results["patch_context"] = self.context  # the model checks it cuts what it will be served
+        # how the patches were cut, which the model checks against how it will cut them when serving
+        results["patch_scale"], results["patch_context"] = self.patch_scale, self.context
         results["patch_index"] = candidates.astype(np.int64)
         results["patch_keypoints"] = np.stack([apply_warp(truth, w) for w in warps]).astype(np.float32) \
             if m else np.zeros((0, len(truth), 2), np.float32)
