@@ -378,7 +378,8 @@ def test_context_channels_train_predict_and_travel_in_the_metadata():
         plain_model(**plain_model.data_preprocessor(_batch(train=True, context=(2, 4)), training=True), mode="loss")
     with pytest.raises(ModelConfigError, match=r"cut patches with patch_scale=3.0, the model's patch_scale is "
                                                r"2.0; give RefinePatches the same `patch_scale`"):
-        plain_model(**plain_model.data_preprocessor(_batch(train=True, patch_scale=3.0), training=True), mode="loss")
+        coarser = _batch(train=True, patch_scale=3.0)  # cut at another scale than the model serves at
+        plain_model(**plain_model.data_preprocessor(coarser, training=True), mode="loss")
     with pytest.raises(ModelConfigError, match="makes patches of 2 channels .* set its `channels` to 2"):
         _two_stage(patch_context=(3.0,))
     with pytest.raises(ModelConfigError, match="multipliers must be > 0"):
