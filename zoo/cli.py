@@ -16,6 +16,7 @@ COMMAND_MODULES = (
     "zoo.commands.listing",
     "zoo.commands.train",
     "zoo.commands.ensemble",
+    "zoo.commands.checkpoint",
     "zoo.commands.analyze",
     "zoo.commands.export",
     "zoo.commands.predict",

@@ -47,7 +47,6 @@ def resolve_target(target) -> Path:
 def load_target(path: Path):
     """``(model or None, cfg or None, onnx path or None)``: configs get random weights (seed 0)."""
     import torch
-    from mmengine.config import Config
 
     if path.suffix.lower() == ".onnx":
         return None, None, path
@@ -61,9 +60,10 @@ def load_target(path: Path):
         model_cfg = without_pretrained(cfg.model)
         return MODELS.build(model_cfg).eval(), cfg, None
     from zoo.exporters import load_checkpoint
+    from zoo.inference.backends import checkpoint_config
 
     model, meta = load_checkpoint(path)
-    return model, Config.fromstring(meta["config"], file_format=".py"), None
+    return model, checkpoint_config(meta, path), None
 
 
 def timed(fn, runs: int, warmup: int = 3) -> dict:

@@ -32,12 +32,14 @@ def load_config(path, cfg_options: list[str] | None = None):
 
     path = Path(path)
     if path.suffix in (".pth", ".pt", ".ckpt"):
+        from zoo.inference.backends import ModelFileError, checkpoint_config, checkpoint_meta
+
         from .safe_checkpoint import safe_load
 
-        meta = safe_load(path).get("zoo_meta")
-        if not meta or "config" not in meta:
-            raise ConfigError(f"{path} carries no zoo metadata (not saved by the zoo); pass its config file too")
-        cfg = Config.fromstring(meta["config"], file_format=".py")
+        try:
+            cfg = checkpoint_config(checkpoint_meta(safe_load(path), path), path)
+        except ModelFileError as exc:
+            raise ConfigError(f"{exc}; pass its config file too") from None
     else:
         if not path.is_file():
             raise ConfigError(f"config file not found: {path}")

@@ -35,8 +35,7 @@ def _refine_spec(meta: dict):
 
 def assemble_ensemble(checkpoints, out) -> Path:
     """Write the ensemble of ``checkpoints`` (at least two zoo checkpoints of one landmark set) to ``out``."""
-    from mmengine.config import Config
-
+    from zoo.inference.backends import checkpoint_config, checkpoint_meta
     from zoo.models.weights import without_pretrained
     from zoo.registry import MODELS, load_plugins
 
@@ -49,10 +48,10 @@ def assemble_ensemble(checkpoints, out) -> Path:
     loaded = [safe_load(p) for p in paths]
     metas = []
     for path, ckpt in zip(paths, loaded):
-        meta = ckpt.get("zoo_meta")
-        if not meta:
+        if not ckpt.get("zoo_meta"):
             raise EnsembleError(f"{path} has no zoo metadata (config, preprocessing); use checkpoints saved by "
                                 f"`zoo train`")
+        meta = checkpoint_meta(ckpt, path)
         if meta.get("members"):
             raise EnsembleError(f"{path} is an ensemble already; list its members' checkpoints instead")
         metas.append(meta)
@@ -61,7 +60,7 @@ def assemble_ensemble(checkpoints, out) -> Path:
             if meta[key] != metas[0][key]:
                 raise EnsembleError(f"{path} has {key} {meta[key]!r}, {paths[0]} {metas[0][key]!r}; the members of "
                                     f"an ensemble share one input and find the same landmarks")
-    configs = [Config.fromstring(m["config"], file_format=".py") for m in metas]
+    configs = [checkpoint_config(m, p) for m, p in zip(metas, paths)]
     base = next((i for i, m in enumerate(metas) if m.get("refine")), 0)
     cfg = configs[base]
     # each member keeps its data preprocessor: a two-stage member normalises its refine patches with it

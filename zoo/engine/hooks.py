@@ -9,6 +9,7 @@ from mmengine.hooks import Hook
 from zoo.registry import HOOKS, ZooError
 
 from .safe_checkpoint import from_plain, install, rng_state, set_rng_state, to_plain
+from .stored_config import without_config_text
 
 
 class NonFiniteLossError(ZooError):
@@ -34,7 +35,7 @@ class ZooCheckpointHook(Hook):
 
         model = runner.model.module if hasattr(runner.model, "module") else runner.model
         checkpoint["message_hub"] = to_plain(checkpoint.get("message_hub", {}))
-        checkpoint["meta"] = to_plain(checkpoint.get("meta", {}))
+        checkpoint["meta"] = to_plain(without_config_text(checkpoint.get("meta", {})))
         checkpoint["rng_state"] = rng_state()
         checkpoint["zoo_meta"] = build_zoo_meta(runner.cfg, model)
 
@@ -42,7 +43,8 @@ class ZooCheckpointHook(Hook):
         if "message_hub" in checkpoint:
             checkpoint["message_hub"] = from_plain(checkpoint["message_hub"])
         if "meta" in checkpoint:
-            checkpoint["meta"] = from_plain(checkpoint["meta"])
+            # mmengine's resume runs Config.fromstring(meta['config']): a file's text must never run
+            checkpoint["meta"] = from_plain(without_config_text(checkpoint["meta"]))
         if runner._resume and "rng_state" in checkpoint:
             set_rng_state(checkpoint["rng_state"])
         source = (checkpoint.get("zoo_meta") or {}).get("landmark_symbols")

@@ -38,12 +38,13 @@ class CheckpointWriteError(CheckpointError, OSError):
 
 
 def safe_load(path, map_location="cpu") -> dict:
-    """Load a checkpoint with ``weights_only=True``; refuse, with the reason, anything that needs more."""
+    """Load a checkpoint with ``weights_only=True``; refuse, with the reason, anything that needs more, and anything
+    that is not a checkpoint (a text file renamed ``.pth``, a bare list) with what it is instead of a traceback."""
     path = Path(path).expanduser()
     if not path.is_file():
         raise CheckpointError(f"checkpoint not found: {path}")
     try:
-        return torch.load(path, map_location=map_location, weights_only=True)
+        loaded = torch.load(path, map_location=map_location, weights_only=True)
     except pickle.UnpicklingError as exc:
         reason = _refusal_reason(exc)
         raise UnsafeCheckpointError(
@@ -52,7 +53,34 @@ def safe_load(path, map_location="cpu") -> dict:
             f"weights with `torch.save({{'state_dict': model.state_dict()}}, path)` from a trusted session."
         ) from None
     except (RuntimeError, EOFError, OSError) as exc:
-        raise CheckpointError(f"cannot read checkpoint {path}: {type(exc).__name__}: {exc}") from None
+        raise CheckpointError(f"cannot read checkpoint {path}: {_not_a_checkpoint(path) or f'{type(exc).__name__}: {exc}'}"
+                              ) from None
+    except Exception as exc:  # torch's readers raise KeyError/IndexError/ValueError on files that are not checkpoints
+        raise CheckpointError(f"cannot read checkpoint {path}: "
+                              f"{_not_a_checkpoint(path) or f'{type(exc).__name__}: {exc}'}") from None
+    if not isinstance(loaded, dict):
+        raise CheckpointError(f"{path} holds a {type(loaded).__name__}, not a checkpoint (a dict with a state_dict)")
+    return loaded
+
+
+#: the first bytes of the two layouts torch.save writes: a zip archive, or a pickle stream (protocol >= 2)
+_ZIP_MAGIC = b"PK\x03\x04"
+
+
+def _not_a_checkpoint(path: Path) -> str | None:
+    """Why ``path`` cannot be a torch checkpoint, from its first bytes; None when it looks like one."""
+    try:
+        with open(path, "rb") as f:
+            head = f.read(16)
+    except OSError:
+        return None
+    if not head:
+        return "the file is empty"
+    if head.startswith(_ZIP_MAGIC) or head[:1] == b"\x80":
+        return None
+    text = head.decode("utf-8", "replace")
+    kind = "text" if text.isprintable() or "\n" in text else "binary data"
+    return f"it is not a PyTorch checkpoint (it starts with {head[:12]!r}, which looks like {kind})"
 
 
 def _refusal_reason(exc: Exception) -> str:

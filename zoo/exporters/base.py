@@ -84,9 +84,8 @@ class BaseExporter:
     # -- the shared workflow ---------------------------------------------------------------------------
     def export(self, checkpoint, out=None, images=None, check: bool = True) -> ExportResult:
         """Export ``checkpoint`` to ``out`` and check it on real images (the config's dataset, else ``images``)."""
-        from mmengine.config import Config
-
         from zoo.inference import Predictor
+        from zoo.inference.backends import checkpoint_config
 
         checkpoint = Path(checkpoint)
         model, meta = load_checkpoint(checkpoint)
@@ -96,7 +95,7 @@ class BaseExporter:
                               f"ensemble from this file)")
         out = Path(out) if out else self.default_out(checkpoint)
         out.parent.mkdir(parents=True, exist_ok=True)
-        cfg = Config.fromstring(meta["config"], file_format=".py")
+        cfg = checkpoint_config(meta, checkpoint)
         eager = Predictor(None, meta)
         if check or self.needs_calibration or images:
             check_set, calib_set, source, calib_source = self._images(cfg, images)

@@ -16,6 +16,38 @@ class ModelFileError(ZooError):
     """A model file is unreadable or carries no zoo metadata, so it cannot be used without guessing."""
 
 
+def checkpoint_meta(checkpoint: dict, path) -> dict:
+    """A loaded checkpoint's ``zoo_meta``, checked (``zoo.engine.metadata.check_meta``) before anything trusts it."""
+    from zoo.engine.metadata import check_meta
+
+    meta = checkpoint.get(META_KEY)
+    if not meta:
+        raise ModelFileError(
+            f"{path} has no zoo metadata (preprocessing, landmark names), so inference would have to guess; "
+            f"use a checkpoint saved by `zoo train`, or export one from it")
+    return check_meta(meta, path)
+
+
+def checkpoint_config(meta: dict, path):
+    """The config stored in a checkpoint's metadata, rebuilt as plain data (nothing runs or is imported)."""
+    from zoo.engine.stored_config import config_from_data
+
+    if "config" not in meta:
+        raise ModelFileError(f"{path} carries no config in its zoo metadata, so its model cannot be rebuilt")
+    return config_from_data(meta["config"], str(path))
+
+
+def exported_meta(text, path) -> dict:
+    """The ``zoo_meta`` JSON an exported file carries, parsed and checked."""
+    from zoo.engine.metadata import check_meta
+
+    try:
+        meta = json.loads(text)
+    except (TypeError, ValueError) as exc:
+        raise ModelFileError(f"{path}: its {META_KEY} metadata is not valid JSON ({exc})") from None
+    return check_meta(meta, path)
+
+
 class TorchBackend:
     """An eager ``LandmarkDetector`` rebuilt from a checkpoint's own config."""
 
@@ -31,26 +63,27 @@ class TorchBackend:
 
     @classmethod
     def from_checkpoint(cls, path, checkpoint: dict | None = None, **kwargs) -> tuple["TorchBackend", dict]:
-        from mmengine.config import Config
-
+        """The model a checkpoint describes, built only from registered components (its config is plain data,
+        checked before anything is built) and checked against the metadata the predictor will trust."""
         from zoo.engine.safe_checkpoint import safe_load
         from zoo.models.weights import without_pretrained
         from zoo.registry import MODELS
 
         checkpoint = checkpoint if checkpoint is not None else safe_load(path)
-        meta = checkpoint.get(META_KEY)
-        if not meta:
-            raise ModelFileError(
-                f"{path} has no zoo metadata (preprocessing, landmark names), so inference would have to guess; "
-                f"use a checkpoint saved by `zoo train`, or export one from it")
-        cfg = Config.fromstring(meta["config"], file_format=".py")
-        model_cfg = without_pretrained(cfg.model)
-        model = MODELS.build(model_cfg)
+        meta = checkpoint_meta(checkpoint, path)
+        cfg = checkpoint_config(meta, path)
+        model = MODELS.build(without_pretrained(cfg.model))
         state = checkpoint.get("state_dict", checkpoint)
+        if not isinstance(state, dict):
+            raise ModelFileError(f"{path}: its state_dict is a {type(state).__name__}, not a dict of tensors")
         missing, unexpected = model.load_state_dict(state, strict=False)
         if missing or unexpected:
             raise ModelFileError(f"{path} does not fit its own config: missing {list(missing)[:5]}, "
                                  f"unexpected {list(unexpected)[:5]}")
+        built = list(getattr(model, "landmark_symbols", meta["landmark_symbols"]))
+        if built != list(meta["landmark_symbols"]):
+            raise ModelFileError(f"{path}: its config builds a model of {len(built)} landmarks, its metadata names "
+                                 f"{len(meta['landmark_symbols'])}; the predictions would be mislabelled")
         return cls(model, **kwargs), meta
 
     def __call__(self, batch: np.ndarray):
@@ -105,7 +138,7 @@ class TorchScriptBackend:
         self.module = torch.jit.load(str(path), map_location="cpu", _extra_files=extra)
         if not extra[f"{META_KEY}.json"]:
             raise ModelFileError(f"{path} carries no {META_KEY}.json; export it with `zoo export`")
-        self.meta = json.loads(extra[f"{META_KEY}.json"])
+        self.meta = exported_meta(extra[f"{META_KEY}.json"], path)
         sibling = refine_graph_path(path, self.meta)
         self.refine_module = torch.jit.load(str(sibling), map_location="cpu") if sibling else None
 
@@ -156,9 +189,10 @@ class OnnxBackend:
         props = self.session.get_modelmeta().custom_metadata_map
         if META_KEY not in props:
             raise ModelFileError(f"{path} carries no '{META_KEY}' metadata; export it with `zoo export`")
-        self.meta = json.loads(props[META_KEY])
+        self.meta = exported_meta(props[META_KEY], path)
         self.input_name = self.session.get_inputs()[0].name
         sibling = refine_graph_path(path, self.meta)
+        _check_graph_shapes(self.session, self.meta, path)
         self.refine_session = None
         if sibling is not None:
             try:
@@ -174,6 +208,20 @@ class OnnxBackend:
         name = self.refine_session.get_inputs()[0].name
         coords, scores = self.refine_session.run(None, {name: patches})
         return coords, scores
+
+
+def _check_graph_shapes(session, meta: dict, path) -> None:
+    """The graph's static input and output sizes must be the ones its metadata promises."""
+    pre = meta["preprocess"]
+    expected_in = [pre["channels"], pre["input_size"][1], pre["input_size"][0]]
+    shape = session.get_inputs()[0].shape
+    if len(shape) != 4 or any(isinstance(d, int) and d != e for d, e in zip(shape[1:], expected_in)):
+        raise ModelFileError(f"{path}: its graph takes input {shape}, its metadata says (N, {expected_in[0]}, "
+                             f"{expected_in[1]}, {expected_in[2]})")
+    k = session.get_outputs()[0].shape
+    if len(k) >= 2 and isinstance(k[1], int) and k[1] != len(meta["landmark_symbols"]):
+        raise ModelFileError(f"{path}: its graph outputs {k[1]} landmarks, its metadata names "
+                             f"{len(meta['landmark_symbols'])}")
 
 
 def open_backend(path, threads: int | None = None, channels_last: bool = False):

@@ -28,10 +28,11 @@ class ZooRegistry(Registry):
     """An mmengine Registry whose failed lookups name the closest registered components."""
 
     def get(self, key):
-        found = super().get(key)
-        if found is None and isinstance(key, str) and "." not in key:
+        """mmengine's lookup, except that a plain name nobody registered is an error naming the close ones:
+        mmengine would try to import a module of that name (``type='antigravity'`` imports it)."""
+        if isinstance(key, str) and "." not in key and key not in self.all_names():
             raise unknown_component(key, f"{self.scope}::{self.name}", self.all_names())
-        return found
+        return super().get(key)
 
     def __contains__(self, key) -> bool:
         try:
