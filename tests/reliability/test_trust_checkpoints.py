@@ -179,6 +179,15 @@ def test_zoo_registry_never_imports_an_unregistered_plain_name(payload):
     assert not payload.exists() and PAYLOAD not in sys.modules
 
 
+def test_training_a_config_no_checkpoint_could_carry_fails_before_the_first_iteration(tiny_data, tmp_path, capsys):
+    """An import path as a type would make every checkpoint of the run unreadable: refused at the start."""
+    config = fast_config(tmp_path, tiny_data, max_iters=1, interval=1,
+                         extra="optim_wrapper = dict(optimizer=dict(type='torch.optim.AdamW', lr=1e-3))\n")
+    code, err = _cli(["train", config, "--work-dir", tmp_path / "work", "--no-test"], capsys)
+    assert code == 2 and "a checkpoint could not carry this config" in err and "torch.optim.AdamW" in err, err
+    assert not list((tmp_path / "work").rglob("*.pth"))
+
+
 def test_upgrade_converts_a_trusted_old_checkpoint(good, tmp_path, capsys):
     """An old checkpoint (config as text) is refused until the user upgrades it; then it predicts the same."""
     import numpy as np

@@ -9,6 +9,7 @@ import numpy as np
 
 from .config import ConfigError, load_config
 from .runner import build_runner, prepare
+from .stored_config import config_to_data
 
 #: what a wrong value in a config raises while mmengine builds from it (a string where a number belongs...)
 _BUILD_ERRORS = (TypeError, ValueError, KeyError, NameError, AttributeError)
@@ -48,6 +49,7 @@ def train(config, *, work_dir=None, resume=None, amp=False, cfg_options=None, la
     try:
         prepare(cfg, work_dir=work_dir, resume=resume, amp=amp, launcher=launcher, load_from=load_from,
                 phases=("train", "val"), minutes=minutes)
+        config_to_data(cfg)  # a config no checkpoint could carry fails here, not at the first save
         runner = build_runner(cfg)
         _mark_iterating(runner, "train")
         runner.train()
