@@ -67,9 +67,11 @@ def running_server(app):
     """Serve ``app`` with uvicorn on a free loopback port in a thread; yields the base URL."""
     import uvicorn
 
+    from zoo.serve.run import uvicorn_options
+
     sock = free_socket()
     port = sock.getsockname()[1]
-    config = uvicorn.Config(app, log_level="warning", timeout_keep_alive=5, lifespan="on")
+    config = uvicorn.Config(app, lifespan="on", **uvicorn_options("warning"))
     server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
     thread.start()

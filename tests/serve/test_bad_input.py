@@ -147,10 +147,12 @@ def test_limits_are_validated():
     from zoo.serve import ServeLimits
 
     for bad in (dict(max_upload_mb=0), dict(timeout_s=float("nan")), dict(max_concurrency=0),
-                dict(max_pixels=0), dict(max_queue=-1), dict(queue_wait_s=-1)):
+                dict(max_pixels=0), dict(max_queue=-1), dict(queue_wait_s=-1), dict(max_decode_mb=0),
+                dict(header_timeout_s=float("inf")), dict(body_timeout_s=-2)):
         with pytest.raises(ZooError):
             ServeLimits(**bad)
     assert ServeLimits(max_concurrency=3).queue == 12 and ServeLimits(max_queue=0).queue == 0
+    assert ServeLimits(timeout_s=5, body_timeout_s=30).upload_s == 5  # the body is part of the whole budget
 
 
 def test_clean_filename():

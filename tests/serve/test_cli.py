@@ -74,7 +74,8 @@ def test_bad_model_and_bad_options_are_one_line_errors(tmp_path, tiny_model, cap
     not_a_model.write_text("hello")
     code, err = run_cli(capsys, "serve", not_a_model)
     assert code == 2 and "cannot load ONNX model" in err
-    for option, value in (("--max-concurrency", 0), ("--max-upload-mb", -1), ("--timeout-s", 0)):
+    for option, value in (("--max-concurrency", 0), ("--max-upload-mb", -1), ("--timeout-s", 0),
+                          ("--max-decode-mb", 0), ("--header-timeout-s", -1), ("--body-timeout-s", 0)):
         code, err = run_cli(capsys, "serve", tiny_model, option, value)
         assert code == 2 and option.lstrip("-").replace("-", "_") in err, err
 

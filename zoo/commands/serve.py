@@ -20,6 +20,12 @@ def register(app: typer.Typer) -> None:
         max_concurrency: int = typer.Option(2, help="Images predicted at once per worker; more wait, then 503."),
         queue_wait_s: float = typer.Option(10.0, help="How long a request waits for a free slot before 503."),
         max_queue: int = typer.Option(None, help="Requests allowed to wait per worker (default 4 x max-concurrency)."),
+        max_decode_mb: float = typer.Option(1024.0, help="Memory one image may take to decode, MiB, from its "
+                                            "header (more: 413)."),
+        header_timeout_s: float = typer.Option(10.0, help="Seconds a client has to send its request headers "
+                                               "(then 408, connection closed)."),
+        body_timeout_s: float = typer.Option(30.0, help="Seconds a client has to send its upload once its "
+                                             "headers are in (then 408, connection closed)."),
         threads: int = typer.Option(None, help="Intra-op threads of the runtime (default: its own choice)."),
         cors_origin: list[str] = typer.Option(None, help="Origin of a browser front end hosted elsewhere that may call "
                                               "the API, e.g. http://localhost:3000 (repeat for several; '*' for any)."),
@@ -30,6 +36,8 @@ def register(app: typer.Typer) -> None:
         from zoo.serve.run import serve_model
 
         limits = ServeLimits(max_upload_mb=max_upload_mb, max_pixels=max_pixels, timeout_s=timeout_s,
-                             max_concurrency=max_concurrency, queue_wait_s=queue_wait_s, max_queue=max_queue)
+                             max_concurrency=max_concurrency, queue_wait_s=queue_wait_s, max_queue=max_queue,
+                             max_decode_mb=max_decode_mb, header_timeout_s=header_timeout_s,
+                             body_timeout_s=body_timeout_s)
         serve_model(model, host=host, port=port, workers=workers, limits=limits, threads=threads,
                     log_level=log_level, cors_origins=tuple(cors_origin or ()), echo=typer.echo)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import struct
 import warnings
+from dataclasses import dataclass
 from pathlib import Path
 
 from .errors import ImageReadError
@@ -50,6 +51,12 @@ _SOF = {0xC0, 0xC1, 0xC2, 0xC3, 0xC5, 0xC6, 0xC7, 0xC9, 0xCA, 0xCB, 0xCD, 0xCE, 
 
 def _jpeg_sof(data: bytes):
     """``(height, width, components)`` from a JPEG's start-of-frame segment, or None if not found."""
+    frame = _jpeg_frame(data)
+    return None if frame is None else frame[:3]
+
+
+def _jpeg_frame(data: bytes):
+    """``(height, width, components, bits per sample)`` from a JPEG's start-of-frame segment, or None."""
     i, n = 2, len(data)
     while i + 9 < n:
         if data[i] != 0xFF:
@@ -64,7 +71,7 @@ def _jpeg_sof(data: bytes):
         length = (data[i + 2] << 8) | data[i + 3]
         if marker in _SOF:
             h, w = struct.unpack(">HH", data[i + 5:i + 9])
-            return int(h), int(w), int(data[i + 9])
+            return int(h), int(w), int(data[i + 9]), int(data[i + 4])
         i += 2 + length
     return None
 
@@ -187,9 +194,14 @@ def decode(path: "str | Path", flags: int | None = None, max_pixels: int | None 
 def decode_bytes(data: bytes, name: str, flags: int | None = None, max_pixels: int | None = MAX_PIXELS):
     """:func:`decode` for bytes already in memory (an upload), with the same checks; errors name ``name``."""
     import cv2
-    import numpy as np
 
     data = bytes(data)
+    fmt = _checked_format(data, name, max_pixels)
+    return _imdecode(data, fmt, cv2.IMREAD_UNCHANGED if flags is None else flags, name)
+
+
+def _checked_format(data: bytes, name: str, max_pixels: int | None) -> str:
+    """The format, once the bytes are known to be a complete image of at most ``max_pixels``."""
     fmt = sniff_format(data[:16])
     if fmt is None:
         raise ImageReadError(f"{name}: not a JPEG/PNG/BMP/TIFF image ({describe_bytes(data[:32])})")
@@ -201,10 +213,139 @@ def decode_bytes(data: bytes, name: str, flags: int | None = None, max_pixels: i
                 f"{name}: {w}x{h} = {w * h / 1e6:.0f} megapixels exceeds the cap of {max_pixels / 1e6:.0f} MP "
                 "(a decompression bomb guard); raise max_pixels in LoadCephalogram if the image is genuine"
             )
-    img = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_UNCHANGED if flags is None else flags)
+    return fmt
+
+
+def _imdecode(data: bytes, fmt: str, flags: int, name: str):
+    import cv2
+    import numpy as np
+
+    img = cv2.imdecode(np.frombuffer(data, np.uint8), flags)
     if img is None or img.size == 0:
         raise ImageReadError(f"{name}: corrupt {fmt.upper()} image (OpenCV could not decode it)")
     return img
+
+
+# -- decoding an upload for a model, with its memory known from the header ------------------------------
+#: samples stretched to 8 bits at a time: bounds the float32 temporaries of the stretch to a few MB
+_BAND_SAMPLES = 1 << 20
+_DEPTH_WORDS = {1: "8-bit", 2: "16-bit", 4: "32-bit", 8: "64-bit"}
+
+
+@dataclass(frozen=True)
+class DecodePlan:
+    """How an encoded image is decoded for a model, and the memory that takes, known from its header alone.
+
+    ``channels`` is what the decoded array holds (1 for a gray source, else 3: alpha is never decoded) and
+    ``bytes_per_sample`` the depth it is decoded at; ``flags`` are the cv2.IMREAD_* flags that do both.
+    """
+
+    fmt: str
+    height: int
+    width: int
+    channels: int
+    bytes_per_sample: int
+    flags: int
+
+    @property
+    def array_bytes(self) -> int:
+        return self.height * self.width * self.channels * self.bytes_per_sample
+
+    @property
+    def peak_bytes(self) -> int:
+        """What decoding holds at once: twice the decoded array, since OpenCV's Python binding copies the
+        array its decoder filled (2.0x measured for PNG, JPEG, BMP and TIFF with OpenCV 5.1). A deeper
+        source's 8-bit copy comes after the decoder's buffer is freed and is smaller, so it adds nothing."""
+        return 2 * self.array_bytes
+
+    def describe(self) -> str:
+        depth = _DEPTH_WORDS.get(self.bytes_per_sample, f"{8 * self.bytes_per_sample}-bit")
+        return f"{self.width}x{self.height} {depth} {'gray' if self.channels == 1 else 'colour'}"
+
+
+def _tiff_layout(data: bytes, name: str) -> tuple[int, int]:
+    """``(samples per pixel, bytes per sample)`` from a TIFF's first directory (Pillow reads tags only)."""
+    import io
+
+    from PIL import Image
+
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # DecompressionBombWarning: only the header is read
+            with Image.open(io.BytesIO(data)) as im:
+                samples = int(im.tag_v2.get(277, len(im.getbands())))
+                bits = im.tag_v2.get(258, 8)
+    except Exception as exc:
+        raise ImageReadError(f"{name}: unreadable image header ({type(exc).__name__}: {exc})") from None
+    bits = max(bits) if isinstance(bits, tuple) else int(bits)
+    return samples, max(1, -(-int(bits) // 8))
+
+
+def _layout(data: bytes, fmt: str, name: str, model_channels: int) -> tuple[int, int, int]:
+    """``(decoded channels, bytes per sample, cv2 flags)`` for one format's header."""
+    import cv2
+
+    native = cv2.IMREAD_ANYDEPTH | cv2.IMREAD_IGNORE_ORIENTATION  # as IMREAD_UNCHANGED, less the alpha
+    if fmt == "png" and len(data) >= 26:
+        gray = data[25] in (0, 4)  # gray, gray + alpha
+        return (1 if gray else 3), (2 if data[24] == 16 else 1), native | (
+            cv2.IMREAD_GRAYSCALE if gray else cv2.IMREAD_COLOR)
+    if fmt == "jpeg":  # the flags LoadCephalogram decodes a JPEG file with, so `zoo predict` agrees
+        frame = _jpeg_frame(data[:65536])
+        gray = model_channels == 1 or (frame is not None and frame[2] == 1)
+        return (1, 1, cv2.IMREAD_GRAYSCALE) if gray else (3, 1, cv2.IMREAD_COLOR)
+    if fmt == "tiff":
+        samples, depth = _tiff_layout(data, name)
+        return (1 if samples == 1 else 3), depth, native | cv2.IMREAD_ANYCOLOR
+    return 3, 1, native | cv2.IMREAD_ANYCOLOR  # BMP: 8-bit, a palette may be colour
+
+
+def plan_decode(data: bytes, name: str, model_channels: int = 3) -> DecodePlan:
+    """What :func:`decode_for_model` decodes ``data`` to and the memory that takes, without decoding it."""
+    fmt = sniff_format(data[:16])
+    if fmt is None:
+        raise ImageReadError(f"{name}: not a JPEG/PNG/BMP/TIFF image ({describe_bytes(data[:32])})")
+    h, w = size_from_bytes(data, fmt, name)
+    channels, depth, flags = _layout(data, fmt, name, model_channels)
+    return DecodePlan(fmt, int(h), int(w), channels, depth, flags)
+
+
+def stretch_to_uint8(img):
+    """``to_uint8`` (the image's own min..max to 0..255), a band at a time: the same pixels without its
+    whole-image float32 copies, several alive at once (12 bytes a sample and more)."""
+    import numpy as np
+
+    # the one definition of the stretch; imported here as that module imports this one
+    from .transforms.loading import to_uint8
+
+    if img.dtype == np.uint8 or img.size == 0:
+        return to_uint8(img)
+    extremes = np.array([img.min(), img.max()], img.dtype)
+    flat = img.reshape(-1)
+    out = np.empty(flat.shape, np.uint8)
+    for start in range(0, flat.size, _BAND_SAMPLES):
+        band = flat[start:start + _BAND_SAMPLES]
+        # with the whole image's extremes in front, to_uint8 maps the band exactly as it maps the image
+        out[start:start + band.size] = to_uint8(np.concatenate((extremes, band)))[2:]
+    return out.reshape(img.shape)
+
+
+def decode_for_model(data: bytes, name: str, model_channels: int = 3, max_pixels: int | None = MAX_PIXELS,
+                     max_bytes: int | None = None):
+    """Decode an upload straight to the uint8 a model reads, with memory bounded by ``max_bytes``.
+
+    Alpha is dropped while decoding and a gray source stays one channel, so a 16-bit RGBA image costs its
+    16-bit colour array (:attr:`DecodePlan.peak_bytes`), not 8 bytes a pixel plus the full-size float32
+    copies of a whole-image stretch. The result is in OpenCV's order (gray, or BGR) like
+    :func:`decode_bytes`, and the pixels ``LoadCephalogram`` reads from the same file, except that alpha
+    no longer widens a 16-bit image's min..max stretch.
+    """
+    fmt = _checked_format(data, name, max_pixels)
+    plan = plan_decode(data, name, model_channels)
+    if max_bytes is not None and plan.peak_bytes > max_bytes:
+        raise ImageReadError(f"{name}: decoding {plan.describe()} takes {plan.peak_bytes / 2**20:.0f} MiB, "
+                             f"over the budget of {max_bytes / 2**20:.0f} MiB", reason="image too large")
+    return stretch_to_uint8(_imdecode(data, fmt, plan.flags, name))
 
 
 def find_images(folder: "str | Path") -> list[Path]:

@@ -1,17 +1,24 @@
 """The FastAPI app around one :class:`zoo.inference.Predictor`.
 
-The predictor does everything model-specific (decoding, letterbox and normalisation from the model's own
-metadata, original-pixel coordinates), so the API answers exactly what ``zoo predict`` writes for the same
-file. This module adds the HTTP side: the form, the limits, the thread pool that keeps the event loop free
-while an image is being predicted, and the viewer page.
+The predictor does everything model-specific (letterbox and normalisation from the model's own metadata,
+original-pixel coordinates), so the API answers what ``zoo predict`` writes for the same file. This module
+adds the HTTP side: the form, the limits, the thread pool that keeps the event loop free while an image is
+decoded and predicted, and the viewer page.
+
+An upload is decoded here, not by the predictor from its bytes, because the decode memory must be known
+before it starts: :func:`zoo.data.imageio.plan_decode` reads it from the header (413 over
+``max_decode_mb``), and :func:`zoo.data.imageio.decode_for_model` decodes straight to the model's 8-bit
+input, as ``LoadCephalogram`` reads a file, without alpha or whole-image float copies.
 """
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import math
 import time
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import asynccontextmanager
+from functools import partial
 from pathlib import Path
 
 from fastapi import Request  # at module level: FastAPI resolves the endpoint's annotations by name
@@ -20,7 +27,7 @@ from zoo.registry import ZooError
 
 from .errors import ApiError, install_error_handlers, log
 from .guard import BodySizeLimit
-from .limits import Gate, ServeLimits
+from .limits import HEADER_TIMEOUT_KEY, Gate, ServeLimits
 from .schemas import ErrorResponse, Health, LandmarksResponse, ModelInfo
 from .upload import FIELDS, MAX_RULER_MM, MAX_SPACING_MM, check_image, read_form
 
@@ -57,8 +64,8 @@ assert set(_FORM_SCHEMA["properties"]) == set(FIELDS)
 
 _ERRORS = {
     400: "empty body, empty file or malformed multipart",
-    408: "the upload did not arrive within the request timeout",
-    413: "upload larger than --max-upload-mb, or image larger than --max-pixels",
+    408: "the headers or the upload did not arrive within --header-timeout-s / --body-timeout-s",
+    413: "upload over --max-upload-mb, image over --max-pixels, or its decoding over --max-decode-mb",
     415: "not multipart/form-data, or the file is not an image",
     422: "missing/unknown/invalid field, or an image that cannot be decoded",
     500: "the model produced no valid answer (model_error), or an unexpected error the server logged",
@@ -146,7 +153,7 @@ def create_app(predictor, limits: ServeLimits | None = None, cors_origins: tuple
 
     @asynccontextmanager
     async def lifespan(app):
-        yield
+        yield {HEADER_TIMEOUT_KEY: limits.header_timeout_s}  # read by each connection's HeaderTimeoutProtocol
         executor.shutdown(wait=False, cancel_futures=True)
 
     kwargs = dict(
@@ -200,21 +207,12 @@ def create_app(predictor, limits: ServeLimits | None = None, cors_origins: tuple
         """Landmarks by symbol in original pixels with confidences; mm per pixel and mm coordinates when a
         ruler (p1/p2 and ``ruler_mm`` or the model's ruler length) or ``spacing_mm`` gives the pixel size.
         The answer is a predictions file with one entry."""
-        import asyncio
-
         deadline = time.monotonic() + limits.timeout_s
-        gate.enter()
+        form = await _read_upload(request, limits)
+        check_image(form.data, form.filename, limits.max_pixels, limits.max_decode_bytes, predictor.channels)
+        gate.enter()  # only now: a client still sending its body holds no queue place
         try:
-            try:
-                form = await asyncio.wait_for(read_form(request, limits.max_upload_bytes), limits.timeout_s)
-            except TimeoutError:
-                raise ApiError(408, "upload_timeout",
-                               f"the upload did not arrive within {limits.timeout_s:g} s") from None
-            check_image(form.data, form.filename, limits.max_pixels)
-
-            def job():
-                return _predict(predictor, form, supports_analysis)
-
+            job = partial(_predict, predictor, form, supports_analysis, limits.max_pixels)
             entry = await gate.run(executor, job, min(limits.queue_wait_s, deadline - time.monotonic()),
                                    deadline - time.monotonic())
         finally:
@@ -224,15 +222,27 @@ def create_app(predictor, limits: ServeLimits | None = None, cors_origins: tuple
     return app
 
 
-def _predict(predictor, form, supports_analysis: bool) -> dict:
-    """Runs in the inference thread: decode, predict, analyse. Bad image bytes are the client's 422."""
+async def _read_upload(request, limits: ServeLimits):
+    """The whole form within the body timeout, else 408 (and the guard closes the connection)."""
+    try:
+        return await asyncio.wait_for(read_form(request, limits.max_upload_bytes), limits.upload_s)
+    except TimeoutError:
+        raise ApiError(408, "upload_timeout", f"the upload did not arrive within {limits.upload_s:g} s "
+                       "(zoo serve --body-timeout-s)") from None
+
+
+def _predict(predictor, form, supports_analysis: bool, max_pixels: int) -> dict:
+    """Runs in the inference thread, so a long decode never holds up the event loop: decode, predict,
+    analyse. Bad image bytes are the client's 422."""
     import cv2
 
     from zoo.data.errors import ImageReadError
+    from zoo.data.imageio import decode_for_model
     from zoo.inference import PredictionError
 
     try:
-        entry = predictor.predict(form.data, name=form.filename, ruler_mm=form.ruler_mm, spacing_mm=form.spacing_mm)
+        img = decode_for_model(form.data, form.filename, predictor.channels, max_pixels)
+        entry = predictor.predict(img, name=form.filename, ruler_mm=form.ruler_mm, spacing_mm=form.spacing_mm)
     except ImageReadError as exc:
         raise ApiError(422, "unreadable_image", str(exc)) from None
     except PredictionError as exc:  # the model's fault, not the request's

@@ -7,6 +7,11 @@ is counted as it arrives and cut off when it passes the cap.
 Before the 413 goes out, the rest of the body is read and thrown away (up to a bound in bytes and
 time): closing a socket with unread data makes the kernel send a reset, and the client would see
 "connection reset" instead of the JSON that says what was wrong.
+
+Any other answer given before the body was read to its end (a 408 for a body that was too slow, a
+malformed form) says ``Connection: close``: uvicorn keeps a connection open after the response and
+silently discards the rest of its body, so a client trickling one byte every few seconds would otherwise
+keep its connection forever -- each byte cancels the keep-alive timer.
 """
 from __future__ import annotations
 
@@ -15,9 +20,23 @@ import time
 
 from .errors import UploadTooLarge
 
+CLOSE = (b"connection", b"close")
+
+
+def _expects_body(headers: dict) -> bool:
+    return b"transfer-encoding" in headers or headers.get(b"content-length", b"0").strip() not in (b"0", b"")
+
+
+def _closing(message: dict) -> dict:
+    headers = list(message.get("headers") or ())
+    if any(k.lower() == b"connection" for k, _ in headers):
+        return message
+    return {**message, "headers": [*headers, CLOSE]}
+
 
 class BodySizeLimit:
-    """Pure ASGI middleware: 413 with the JSON error shape for bodies above ``max_bytes``."""
+    """Pure ASGI middleware: 413 with the JSON error shape for bodies above ``max_bytes``, and
+    ``Connection: close`` on any answer that leaves part of a body unread."""
 
     def __init__(self, app, max_bytes: int, max_upload_mb: float, drain_bytes: int | None = None,
                  drain_s: float = 5.0):
@@ -60,7 +79,8 @@ class BodySizeLimit:
     async def __call__(self, scope, receive, send):
         if scope["type"] != "http":
             return await self.app(scope, receive, send)
-        declared = dict(scope.get("headers") or ()).get(b"content-length")
+        headers = dict(scope.get("headers") or ())
+        declared = headers.get(b"content-length")
         if declared is not None:
             try:
                 length = int(declared)
@@ -73,7 +93,7 @@ class BodySizeLimit:
 
         received = 0
         started = False
-        body_complete = False
+        body_complete = not _expects_body(headers)
 
         async def counting_receive():
             nonlocal received, body_complete
@@ -89,6 +109,8 @@ class BodySizeLimit:
             nonlocal started
             if message["type"] == "http.response.start":
                 started = True
+                if not body_complete:
+                    message = _closing(message)
             await send(message)
 
         try:

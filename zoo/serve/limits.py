@@ -5,6 +5,11 @@ and can exhaust memory. So a request first needs admission (at most ``max_concur
 inside at once; the rest get 503 straight away), then waits at most ``queue_wait_s`` for an inference
 slot (else 503), and a slot stays taken until its thread really finishes -- a request that timed out
 (504) cannot free a slot its computation still uses.
+
+Admission comes only once the whole body has arrived: a client trickling its upload would otherwise hold
+a queue place while sending nothing, and ten of them lock every other client out. A slow client is
+bounded by time instead -- ``header_timeout_s`` for its request line and headers, ``body_timeout_s`` for
+its body -- and holds only its connection meanwhile.
 """
 from __future__ import annotations
 
@@ -15,6 +20,9 @@ from dataclasses import asdict, dataclass
 from zoo.registry import ZooError
 
 from .errors import ApiError
+
+#: the lifespan-state key under which an app tells uvicorn's connections its header timeout (see .protocol)
+HEADER_TIMEOUT_KEY = "zoo_header_timeout_s"
 
 
 class ServeConfigError(ZooError):
@@ -33,6 +41,14 @@ class ServeLimits:
         max_concurrency: images predicted at the same time (threads of the inference pool).
         queue_wait_s: how long a request waits for a free slot before 503.
         max_queue: requests allowed to wait; ``None`` means ``4 * max_concurrency``.
+        max_decode_mb: memory one image may take to decode, in MiB, from its header (width x height x
+            decoded channels x bytes per sample, twice: see :class:`zoo.data.imageio.DecodePlan`). The
+            pixel cap alone lets a 16-bit colour image cost six times an 8-bit gray one of the same size;
+            the default admits every 8-bit or 16-bit gray image under 100 MP, 16-bit colour up to ~89 MP.
+        header_timeout_s: time from opening a connection (or from the first byte of its next request)
+            to the end of the request's headers; past it the connection gets 408 and is closed.
+        body_timeout_s: time to receive the whole body once the headers are in (408 past it, the
+            connection closed); never more than ``timeout_s``. 30 s is 2.2 MB/s for a 64 MiB upload.
     """
 
     max_upload_mb: float = 64.0
@@ -41,9 +57,13 @@ class ServeLimits:
     max_concurrency: int = 2
     queue_wait_s: float = 10.0
     max_queue: int | None = None
+    max_decode_mb: float = 1024.0
+    header_timeout_s: float = 10.0
+    body_timeout_s: float = 30.0
 
     def __post_init__(self):
-        for name in ("max_upload_mb", "timeout_s", "queue_wait_s"):
+        for name in ("max_upload_mb", "timeout_s", "queue_wait_s", "max_decode_mb", "header_timeout_s",
+                     "body_timeout_s"):
             value = getattr(self, name)
             if not (isinstance(value, (int, float)) and math.isfinite(value) and value > 0):
                 raise ServeConfigError(f"{name} must be a positive number, got {value!r}")
@@ -57,6 +77,15 @@ class ServeLimits:
     @property
     def max_upload_bytes(self) -> int:
         return int(self.max_upload_mb * 1024 * 1024)
+
+    @property
+    def max_decode_bytes(self) -> int:
+        return int(self.max_decode_mb * 1024 * 1024)
+
+    @property
+    def upload_s(self) -> float:
+        """How long a body may take to arrive: the body timeout, within the whole-request budget."""
+        return min(self.body_timeout_s, self.timeout_s)
 
     @property
     def queue(self) -> int:

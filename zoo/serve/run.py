@@ -56,6 +56,15 @@ def app_from_env():
     return create_app(predictor, ServeLimits(**settings["limits"]), cors_origins=settings.get("cors_origins", ()))
 
 
+def uvicorn_options(log_level: str = "info") -> dict:
+    """The uvicorn settings of every zoo server: the header deadline of :mod:`.protocol` on top of its
+    HTTP/1.1 protocol, idle keep-alive connections closed after 5 s, no server banner in answers."""
+    from .protocol import HeaderTimeoutProtocol
+
+    return {"http": HeaderTimeoutProtocol, "timeout_keep_alive": 5, "server_header": False,
+            "log_level": log_level}
+
+
 def serve_model(model, host: str = "127.0.0.1", port: int = 8000, workers: int = 1,
                 limits: ServeLimits | None = None, threads: int | None = None, log_level: str = "info",
                 cors_origins: tuple[str, ...] | list[str] = (), echo=print) -> None:
@@ -80,7 +89,7 @@ def serve_model(model, host: str = "127.0.0.1", port: int = 8000, workers: int =
          f"{limits.max_concurrency} image(s) at a time each")
     if not _is_loopback(host):
         echo("note: the API has no authentication; put it behind your own proxy when it is reachable from a network")
-    common = dict(host=host, port=port, log_level=log_level, timeout_keep_alive=5, server_header=False)
+    common = {"host": host, "port": port, **uvicorn_options(log_level)}
     if workers == 1:
         uvicorn.run(create_app(predictor, limits, cors_origins), **common)
         return

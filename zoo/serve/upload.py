@@ -2,7 +2,8 @@
 
 Each failure is answered with what was wrong and how to send it right: an empty body (400), something
 other than multipart (415), a missing or misspelled field (422), a file that is not an image (415), one
-larger than the caps (413), a bad number (422). Decoding itself happens later, in the inference thread.
+larger than the caps in pixels or in decode memory (413), a bad number (422). Decoding itself happens
+later, in the inference thread.
 """
 from __future__ import annotations
 
@@ -119,8 +120,10 @@ async def read_form(request, max_bytes: int) -> LandmarkRequest:
         await form.close()
 
 
-def check_image(data: bytes, name: str, max_pixels: int) -> tuple[str, int, int]:
-    """``(format, width, height)`` from the first bytes and the header; 415 if not an image, 413 if too big."""
+def check_image(data: bytes, name: str, max_pixels: int, max_decode_bytes: int | None = None,
+                channels: int = 3) -> tuple[str, int, int]:
+    """``(format, width, height)`` from the first bytes and the header; 415 if not an image, 413 if too big
+    in pixels or in the memory its decoding for a model with ``channels`` inputs would take."""
     from zoo.data.errors import ImageReadError
     from zoo.data.imageio import size_from_bytes, sniff_format
 
@@ -138,4 +141,20 @@ def check_image(data: bytes, name: str, max_pixels: int) -> tuple[str, int, int]
     if w * h > max_pixels:
         raise ApiError(413, "image_too_large", f"{name}: {w}x{h} = {w * h / 1e6:.1f} megapixels exceeds the "
                        f"cap of {max_pixels / 1e6:g} MP (zoo serve --max-pixels)")
+    if max_decode_bytes is not None:
+        _check_decode_memory(data, name, max_decode_bytes, channels)
     return fmt, w, h
+
+
+def _check_decode_memory(data: bytes, name: str, max_bytes: int, channels: int) -> None:
+    from zoo.data.errors import ImageReadError
+    from zoo.data.imageio import plan_decode
+
+    try:
+        plan = plan_decode(data, name, channels)
+    except ImageReadError as exc:
+        raise ApiError(422, "unreadable_image", str(exc)) from None
+    if plan.peak_bytes > max_bytes:
+        needs = f"{plan.peak_bytes / 2**20:.0f} MiB"
+        raise ApiError(413, "image_too_large", f"{name}: decoding {plan.describe()} takes {needs}, over the "
+                       f"decode budget of {max_bytes / 2**20:g} MiB (zoo serve --max-decode-mb)")
