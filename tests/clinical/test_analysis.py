@@ -46,9 +46,12 @@ def test_mm_rows_need_a_scale_and_a_ruler_provides_it(layout):
     assert b["LAFH"].value == pytest.approx(analyze(layout, 0.1)["LAFH"].value)
     with pytest.raises(ClinicalError, match="mm_per_pixel"):
         analyze(layout, -1.0)
+    # a ruler the entry flags low-confidence is no longer used (it once only earned a note): mm rows say why
     entry = _entry(layout, mm_per_pixel=0.1, mm_per_pixel_source="ruler",
                    ruler={"length_mm": 20.0, "length_px": 200.0, "low_confidence": True})
-    assert "low-confidence ruler" in analyze_prediction(entry).notes[0]
+    doubtful = analyze_prediction(entry)
+    assert doubtful.mm_per_pixel is None and doubtful["LAFH"].value is None
+    assert "ruler p1/p2 is not used (low-confidence p1, p2)" in doubtful.notes[0]
 
 
 def test_which_rows_each_landmark_set_allows():

@@ -104,13 +104,47 @@ def test_synthetic_round_trip_within_a_hundredth_of_a_pixel(tmp_path):
     assert len(AarizDataset(str(out), split="train")) == 3
 
 
-def test_synthesize_if_missing_generates_once(tmp_path):
+def test_synthesize_if_missing_generates_once(tmp_path, monkeypatch):
     root = tmp_path / "cache" / "synthetic31"
+    monkeypatch.setattr("zoo.data.datasets.ceph31.SYNTHETIC_ROOT", str(root))  # stands in for the built-in
     ds = Ceph31Dataset(str(root), split="train", synthesize_if_missing=dict(n=3, seed=1, size=(96, 120)))
     assert len(ds) == 1 and (root / "synthetic_meta.json").is_file()
     stamp = (root / "synthetic_meta.json").stat().st_mtime_ns
     again = Ceph31Dataset(str(root), split="valid", synthesize_if_missing=dict(n=3, seed=1, size=(96, 120)))
     assert len(again) == 1 and (root / "synthetic_meta.json").stat().st_mtime_ns == stamp
+
+
+def test_a_mistyped_data_root_is_named_and_never_filled_with_synthetic_data(tmp_path, monkeypatch):
+    """``synthesize_if_missing`` stays in a synthetic31-based config whose data_root is pointed at real data;
+    a typo there used to fill the misspelt folder with synthetic images that then trained as the user's."""
+    cache = tmp_path / "data_cache"
+    (cache / "synthetic31").mkdir(parents=True)
+    monkeypatch.setattr("zoo.data.datasets.ceph31.SYNTHETIC_ROOT", str(cache / "synthetic31"))
+    before = sorted(tmp_path.rglob("*"))
+    messages = []
+    for typo in (cache / "synthetic13", tmp_path / "my data" / "ceph31"):
+        with pytest.raises(DataNotFoundError) as info:
+            Ceph31Dataset(str(typo), split="train",
+                          synthesize_if_missing={"n": 3, "seed": 1, "size": (96, 120)})
+        messages.append(str(info.value))
+        assert messages[-1].startswith(f"data_root not found: {typo}")
+        assert f"generated on first use only into the built-in {cache / 'synthetic31'}" in messages[-1]
+    assert f"synthetic13 (did you mean {cache / 'synthetic31'}?)" in messages[0]
+    assert "did you mean" not in messages[1]
+    assert sorted(tmp_path.rglob("*")) == before  # nothing created: no folder, no .partial
+
+
+def test_did_you_mean_names_the_close_existing_folder(tmp_path):
+    from zoo.data.paths import did_you_mean
+
+    (tmp_path / "data_cache" / "synthetic31" / "train").mkdir(parents=True)
+    assert did_you_mean(tmp_path / "data_cache" / "synthetic13") == \
+        f" (did you mean {tmp_path / 'data_cache' / 'synthetic31'}?)"
+    assert did_you_mean(tmp_path / "data_cahce" / "synthetic31") == \
+        f" (did you mean {tmp_path / 'data_cache' / 'synthetic31'}?)"
+    assert did_you_mean(tmp_path / "elsewhere") == "" and did_you_mean(tmp_path / "data_cache") == ""
+    assert did_you_mean(tmp_path / "isbi2105", also=(tmp_path / "isbi2015",)) == \
+        f" (did you mean {tmp_path / 'isbi2015'}?)"
 
 
 def test_synthetic_generation_is_deterministic():

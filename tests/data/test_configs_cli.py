@@ -35,9 +35,13 @@ def _build(loader_cfg, **override):
     return DATASETS.build(ds_cfg)
 
 
-def test_synthetic31_config_generates_then_trains_a_batch(tmp_path):
+def test_synthetic31_config_generates_then_trains_a_batch(tmp_path, monkeypatch):
     cfg = Config.fromfile(str(BASES / "synthetic31.py"))
+    from zoo.data.datasets import ceph31
+
+    assert cfg.data_root == ceph31.SYNTHETIC_ROOT  # the one root generation is allowed into
     root = str(tmp_path / "syn 31")
+    monkeypatch.setattr(ceph31, "SYNTHETIC_ROOT", root)  # stands in for it, outside the checkout
     cfg.merge_from_dict({"train_dataloader.dataset.data_root": root,
                          "train_dataloader.dataset.synthesize_if_missing": dict(n=4, seed=0, size=(128, 160))})
     ds = _build(cfg.train_dataloader)

@@ -27,6 +27,9 @@ OPTIONS = {
     "list for a float (sigma)": ("model.head.sigma=[1,2]", "list"),
     "unknown landmark set": ("model.landmark_set=isbi2051", "isbi2015"),
     "option without '='": ("model.head.sigma", "key=value"),
+    "zero iterations": ("train_cfg.max_iters=0", "train_cfg.max_iters must be at least 1, got 0"),
+    "negative iterations": ("train_cfg.max_iters=-5", "train_cfg.max_iters must be at least 1, got -5"),
+    "zero epochs": ("train_cfg.max_epochs=0", "train_cfg.max_epochs must be at least 1, got 0"),
 }
 
 
@@ -76,6 +79,18 @@ def test_wrong_keys_and_types(fault, config, tmp_path, capsys, tally):
     _one_line(code, err, expected)
     assert not list((tmp_path / "w").glob("*.pth")), "training ran on a broken config"
     tally(f"config fault: {fault}")
+
+
+def test_zero_iterations_are_refused_before_anything_is_built(config, tmp_path, capsys, tally):
+    """Without an iteration-based scheduler (whose "end should be larger than begin" was the only symptom), a
+    run of 0 iterations used to "train", save nothing and exit 0."""
+    work = tmp_path / "w"
+    code, err = _zoo(["train", config, "--work-dir", work, "--cfg-options", "train_cfg.max_iters=0",
+                      "param_scheduler=[]"], capsys)
+    _one_line(code, err, "train_cfg.max_iters must be at least 1, got 0: a run of 0 iterations trains "
+              "nothing")
+    assert not work.exists()  # refused before the Runner made its work dir
+    tally("config fault: zero iterations with no scheduler to trip on")
 
 
 def test_missing_checkpoint_for_zoo_test(tmp_path, capsys, tally):

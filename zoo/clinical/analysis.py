@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from zoo.clinical import geometry as g
+from zoo.clinical.calibration import Calibration, calibrate
 from zoo.clinical.errors import ClinicalError
 from zoo.clinical.isbi import ISBI_MEASUREMENTS
 from zoo.clinical.measurements import STANDARD, Measurement
@@ -66,6 +66,7 @@ class Analysis:
     norms: str
     facing: str
     notes: list[str] = field(default_factory=list)
+    calibration: Calibration | None = None
 
     def __getitem__(self, key: str) -> Row:
         for r in self.rows:
@@ -77,11 +78,17 @@ class Analysis:
         return {r.key: r.value for r in self.rows}
 
     def to_dict(self) -> dict:
-        return {
+        out = {
             "norms": self.norms, "mm_per_pixel": self.mm_per_pixel,
             "mm_per_pixel_source": self.mm_per_pixel_source, "profile_facing": self.facing,
             "notes": list(self.notes), "measurements": [r.to_dict() for r in self.rows],
         }
+        cal = self.calibration
+        if cal is not None and cal.ruler is not None:
+            out["ruler"] = cal.ruler.to_dict()
+        if cal is not None and cal.to_dict() is not None:
+            out["calibration"] = cal.to_dict()
+        return out
 
     def _cells(self) -> list[list[str]]:
         out = []
@@ -151,16 +158,6 @@ def profile_facing(points: Mapping[str, np.ndarray]) -> str | None:
     return None
 
 
-def _resolve_scale(points, mm_per_pixel, ruler_mm) -> tuple[float | None, str | None]:
-    if mm_per_pixel is not None:
-        if not (isinstance(mm_per_pixel, (int, float)) and math.isfinite(mm_per_pixel) and mm_per_pixel > 0):
-            raise ClinicalError(f"mm_per_pixel must be a positive number, got {mm_per_pixel!r}")
-        return float(mm_per_pixel), "given"
-    if ruler_mm is not None and "p1" in points and "p2" in points:
-        return g.ruler_mm_per_pixel(points["p1"], points["p2"], ruler_mm), "ruler"
-    return None, None
-
-
 def _evaluate(m: Measurement, points, flagged, scale, norms: Norms) -> Row:
     norm = norms.get(m.key)
     row = Row(m.key, m.name, m.analysis, m.unit, m.needs, norm=norm,
@@ -172,7 +169,7 @@ def _evaluate(m: Measurement, points, flagged, scale, norms: Norms) -> Row:
     elif low:
         row.reason = f"low-confidence landmark{'s' if len(low) > 1 else ''}: {', '.join(low)}"
     elif m.needs_scale and scale is None:
-        row.reason = "needs the pixel size in mm (no mm_per_pixel and no p1/p2 ruler calibration)"
+        row.reason = "needs the pixel size in mm (no mm_per_pixel and no usable p1/p2 ruler calibration)"
     if row.reason:
         return row
     try:
@@ -203,22 +200,25 @@ def analyze(
     ruler_mm: float | None = None,
     mm_per_pixel_source: str | None = None,
     measurements: Iterable[Measurement] | None = None,
+    image_size: tuple | None = None,
 ) -> Analysis:
     """Compute every measurement the landmarks allow.
 
     ``landmarks``: ``symbol -> (x, y)`` or ``symbol -> {"x", "y", "confidence", "low_confidence"}``
     (a predictions-file entry's ``landmarks``), in original image pixels. ``mm_per_pixel``: pixel size,
-    or ``None`` (then ``ruler_mm`` with landmarks ``p1``/``p2`` calibrates it, else mm rows are
-    unavailable). ``norms``: built-in name, file path, mapping or :class:`Norms` (default ``classic``).
+    or ``None`` (then ``ruler_mm`` with landmarks ``p1``/``p2`` calibrates it when the ruler is plausible,
+    see :mod:`zoo.clinical.calibration`, else mm rows are unavailable); given with a ruler, the given size
+    wins and a disagreement is noted. ``image_size``: ``(width, height)``, for the ruler's checks.
+    ``norms``: built-in name, file path, mapping or :class:`Norms` (default ``classic``).
     ``low_confidence``: symbols to treat as unusable, on top of those flagged in ``landmarks``.
     A left-facing profile is mirrored first, so every sign convention is anatomical.
     """
     points, flagged = _parse_landmarks(landmarks, low_confidence)
     table = load_norms(norms)
-    scale, source = _resolve_scale(points, mm_per_pixel, ruler_mm)
-    if source == "given":
-        source = mm_per_pixel_source or "given"
-    notes = []
+    cal = calibrate(points, flagged, ruler_mm=ruler_mm, given=mm_per_pixel,
+                    given_source=mm_per_pixel_source or "given", image_size=image_size)
+    scale, source = cal.mm_per_pixel, cal.source
+    notes = list(cal.warnings)
     facing = profile_facing(points)
     if facing is None:
         facing = "unknown"
@@ -226,20 +226,31 @@ def analyze(
     if facing == "left":
         points = {k: np.array([-v[0], v[1]]) for k, v in points.items()}
     rows = [_evaluate(m, points, flagged, scale, table) for m in (measurements or MEASUREMENTS)]
-    return Analysis(rows, scale, source, table.name, facing, notes)
+    return Analysis(rows, scale, source, table.name, facing, notes, cal)
 
 
 def analyze_prediction(entry: Mapping, norms=None, *, ruler_mm: float | None = None,
                        where: str = "prediction") -> Analysis:
-    """Analyse one entry of a predictions file's ``predictions`` list (see COMMON.md's format)."""
+    """Analyse one entry of a predictions file's ``predictions`` list (see COMMON.md's format).
+
+    The entry's pixel size is taken as given unless it came from the ruler: a ruler scale is checked again
+    from ``p1``/``p2`` (files written before rulers were checked carry unchecked ones), and a ruler the
+    entry flags low-confidence is not used.
+    """
     if not isinstance(entry, Mapping) or not isinstance(entry.get("landmarks"), Mapping):
         raise ClinicalError(f"{where}: expected an object with a 'landmarks' mapping")
+    ruler = entry.get("ruler") if isinstance(entry.get("ruler"), Mapping) else {}
+    ruler_length = ruler_mm if ruler_mm is not None else ruler.get("length_mm")
+    scale, source = entry.get("mm_per_pixel"), entry.get("mm_per_pixel_source")
+    landmarks = entry["landmarks"]
+    recheck = source == "ruler" and ruler_length is not None and "p1" in landmarks and "p2" in landmarks
+    given = None if recheck else scale
+    low = ("p1", "p2") if ruler.get("low_confidence") else ()
+    width, height = entry.get("width"), entry.get("height")
+    size = (width, height) if isinstance(width, (int, float)) and isinstance(height, (int, float)) else None
     try:
-        result = analyze(entry["landmarks"], entry.get("mm_per_pixel"), norms, ruler_mm=ruler_mm,
-                         mm_per_pixel_source=entry.get("mm_per_pixel_source"))
+        result = analyze(landmarks, given, norms, low, ruler_mm=ruler_length,
+                         mm_per_pixel_source=source if given is not None else None, image_size=size)
     except ClinicalError as exc:
         raise ClinicalError(f"{where}: {exc.message}") from None
-    ruler = entry.get("ruler")
-    if result.mm_per_pixel_source == "ruler" and isinstance(ruler, Mapping) and ruler.get("low_confidence"):
-        result.notes.append("pixel size comes from a low-confidence ruler detection (p1/p2): check mm values")
     return result

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+import math
 from pathlib import Path
 
 import typer
@@ -17,7 +18,8 @@ def _entries_from_predictions(files: list[Path]):
             yield entry, f"predictions file {f}, entry {i}"
 
 
-def _entries_from_model(model: str, images: list[Path], ruler_mm: float | None = None):
+def _entries_from_model(model: str, images: list[Path], ruler_mm: float | None = None,
+                        spacing_mm: float | None = None):
     from zoo.inference.predictor import Predictor  # heavy (torch); only when a model is asked for
 
     predictor = Predictor.from_path(model)
@@ -26,7 +28,7 @@ def _entries_from_model(model: str, images: list[Path], ruler_mm: float | None =
             from zoo.clinical import ClinicalError
 
             raise ClinicalError(f"image {str(img)!r} not found")
-        kwargs = {"ruler_mm": ruler_mm} if ruler_mm is not None else {}
+        kwargs = {k: v for k, v in (("ruler_mm", ruler_mm), ("spacing_mm", spacing_mm)) if v is not None}
         yield predictor.predict(img, **kwargs), f"image {img}"
 
 
@@ -39,7 +41,11 @@ def _header(entry: dict, analysis) -> str:
 
 def run_analyze(inputs: list[Path], model: str | None = None, norms: str | None = None, fmt: str = "text",
                 mm_per_pixel: float | None = None, ruler_mm: float | None = None) -> str:
-    """Everything ``zoo analyze`` prints, as one string (the command is a thin shell over this)."""
+    """Everything ``zoo analyze`` prints, as one string (the command is a thin shell over this).
+
+    ``mm_per_pixel`` wins over every entry's own pixel size and over a ruler; where a ruler disagrees, the
+    analysis notes say so (printed under each table).
+    """
     from zoo.clinical import ClinicalError, analyze_prediction, load_norms
 
     if fmt not in FORMATS:
@@ -47,7 +53,11 @@ def run_analyze(inputs: list[Path], model: str | None = None, norms: str | None 
     if not inputs:
         raise ClinicalError("give a predictions file, or --model MODEL and one or more images")
     table = load_norms(norms)
-    source = _entries_from_model(model, inputs, ruler_mm) if model else _entries_from_predictions(inputs)
+    for value, option in ((mm_per_pixel, "--mm-per-pixel"), (ruler_mm, "--ruler-mm")):
+        if value is not None and not (math.isfinite(value) and value > 0):
+            raise ClinicalError(f"{option} must be a positive number of mm, got {value!r}")
+    source = (_entries_from_model(model, inputs, ruler_mm, mm_per_pixel) if model
+              else _entries_from_predictions(inputs))
     blocks, records = [], []
     for entry, where in source:
         if mm_per_pixel is not None:

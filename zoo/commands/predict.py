@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import csv
 import json
+import math
 from pathlib import Path
 
 import typer
@@ -84,7 +85,8 @@ def run_predict(model, images, *, ruler_mm=None, spacing_mm=None, min_confidence
                 show_dir=None, max_pixels=None, threads=None, log=None) -> dict:
     """Predict every image; returns ``{"model", "predictions", "failed"}`` (the predictions-file layout).
 
-    ``log(kind, message)`` receives per-file notes and errors as they happen (kind 'note' or 'error').
+    ``log(kind, message)`` receives per-file notes, warnings and errors as they happen (kind 'note',
+    'warning' or 'error'). ``spacing_mm`` wins over a ruler the model predicts (see ``Predictor.predict``).
     """
     from zoo.data.imageio import MAX_PIXELS, decode
     from zoo.inference import Predictor
@@ -92,6 +94,9 @@ def run_predict(model, images, *, ruler_mm=None, spacing_mm=None, min_confidence
     from zoo.registry import ZooError
 
     log = log or (lambda kind, message: None)
+    for value, option in ((spacing_mm, "--spacing-mm"), (ruler_mm, "--ruler-mm")):
+        if value is not None and not (math.isfinite(value) and value > 0):
+            raise ZooError(f"{option} must be a positive number of mm, got {value!r}")
     predictor = Predictor.from_path(model, threads=threads,
                                     min_confidence=DEFAULT_MIN_CONFIDENCE if min_confidence is None else min_confidence)
     predictions, failed = [], []
@@ -101,8 +106,8 @@ def run_predict(model, images, *, ruler_mm=None, spacing_mm=None, min_confidence
             for note in pixel_notes(raw, predictor.channels):
                 log("note", f"{path}: {note}")
             entry = predictor.predict(raw, name=str(path), ruler_mm=ruler_mm, spacing_mm=spacing_mm)
-            if entry.get("ruler", {}).get("low_confidence"):
-                log("note", f"{path}: the ruler marks p1/p2 are low-confidence; mm figures are doubtful")
+            for warning in entry["warnings"]:  # a ruler not used, or disagreeing with the given spacing
+                log("warning", f"{path}: {warning}")
             if analyze:
                 from zoo.clinical import analyze_prediction
 
@@ -154,7 +159,14 @@ def format_entry(entry: dict) -> str:
         lines.append(f"  {symbol:<6} {lm['x']:9.2f} {lm['y']:9.2f}  conf {lm['confidence']:.3f}{mm}{flag}")
     if "ruler" in entry:
         r = entry["ruler"]
-        lines.append(f"  ruler: {r['length_mm']:g} mm over {r['length_px']:.1f} px")
+        why = f": {'; '.join(r['problems'])}" if r.get("problems") else " (the given spacing wins)"
+        used = "used" if r.get("used", True) else "not used" + why
+        lines.append(f"  ruler: {r['length_mm']:g} mm over {r['length_px']:.1f} px, {used}")
+    if entry.get("calibration"):
+        c = entry["calibration"]
+        if c.get("ruler") is not None:
+            lines.append(f"  pixel size: given {c['given']:.4g} mm/px, ruler {c['ruler']:.4g} mm/px "
+                         f"({100 * c['disagreement']:.1f} % apart)")
     return "\n".join(lines)
 
 
@@ -166,7 +178,8 @@ def register(app: typer.Typer) -> None:
         out: Path = typer.Option(None, "--out", "-o", help="Write predictions.json or predictions.csv."),
         show_dir: Path = typer.Option(None, "--show-dir", help="Write each image with its landmarks drawn here."),
         ruler_mm: float = typer.Option(None, "--ruler-mm", help="Length between ruler marks p1 and p2 in mm."),
-        spacing_mm: float = typer.Option(None, "--spacing-mm", help="Pixel size in mm when there is no ruler."),
+        spacing_mm: float = typer.Option(
+            None, "--spacing-mm", help="Pixel size in mm; wins over a ruler the model finds (both shown)."),
         min_confidence: float = typer.Option(None, "--min-confidence",
                                              help="Flag landmarks below this confidence (default 0.25)."),
         analyze: bool = typer.Option(False, "--analyze", help="Add cephalometric measurements per image."),

@@ -1,7 +1,9 @@
 """``zoo data check``: read a dataset as training would, and report everything wrong with it at once.
 
 Every reader runs with ``skip_invalid=True`` so one bad file does not hide the next; with ``decode`` each
-image is also decoded (at reduced resolution where JPEG allows), which finds corrupt and truncated files.
+image is also decoded (at reduced resolution where JPEG allows), which finds corrupt and truncated files,
+and JPEGs damaged in the middle, which OpenCV decodes in part with only libjpeg's warning on stderr
+(:mod:`zoo.data.libjpeg`).
 """
 from __future__ import annotations
 
@@ -12,7 +14,8 @@ from pathlib import Path
 
 import numpy as np
 
-from .errors import DataError, DataNotFoundError
+from .errors import DataError, DataNotFoundError, ImageReadError
+from .libjpeg import libjpeg_warnings
 from .paths import find_child, resolve_data_root
 
 
@@ -64,7 +67,12 @@ def check_dataset(ds, label: str = "", decode: bool = True) -> CheckReport:
         info = ds.get_data_info(i)
         if decode:
             try:
-                loader(dict(img_path=info["img_path"], ori_shape=info.get("ori_shape")))
+                with libjpeg_warnings() as damage:
+                    loader(dict(img_path=info["img_path"], ori_shape=info.get("ori_shape")))
+                if damage:
+                    raise ImageReadError(f"{info['img_path']}: corrupt JPEG data in the middle of the file, "
+                                         f"it decodes only in part (libjpeg: {damage[0]})",
+                                         reason="corrupt JPEG data")
             except DataError as exc:
                 report.problems.append((info["img_path"], exc.reason, exc.message))
                 continue

@@ -35,6 +35,28 @@ def resolve_data_root(data_root: "str | os.PathLike | None") -> Path:
     return from_cwd if from_cwd.exists() else from_repo
 
 
+def did_you_mean(path: str | os.PathLike, also: tuple = ()) -> str:
+    """`` (did you mean X?)`` for a missing path: an existing folder whose name is close to the first
+    missing part of ``path`` (``data_cache/synthetic13`` -> ``data_cache/synthetic31``), or one of
+    ``also``; else ''."""
+    import difflib
+
+    path = Path(path)
+    base = path
+    while not base.exists() and base != base.parent:
+        base = base.parent
+    if base == path:
+        return ""
+    missing = path.relative_to(base).parts
+    siblings = {c.name: c for c in base.iterdir() if c.is_dir()} if base.is_dir() else {}
+    candidates = {**siblings, **{Path(a).name: Path(a) for a in also if Path(a).parent == path.parent}}
+    close = difflib.get_close_matches(missing[0], list(candidates), n=1, cutoff=0.6)
+    if not close:
+        return ""
+    guess = candidates[close[0]].joinpath(*missing[1:])
+    return f" (did you mean {guess if guess.exists() else candidates[close[0]]}?)"
+
+
 def find_child(folder: Path, name: str) -> Path | None:
     """``folder/name`` matched case-insensitively (Aariz ships ``Train``, the seeds use ``train``)."""
     exact = folder / name

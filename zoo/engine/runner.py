@@ -39,6 +39,24 @@ def check_data(cfg, phases=("train", "val", "test")) -> None:
                            f"split={ds_cfg.get('split')!r}, indices={ds_cfg.get('indices')!r}) holds no samples")
 
 
+def check_schedule(cfg) -> None:
+    """Refuse ``train_cfg.max_iters`` / ``max_epochs`` below 1, before anything is built.
+
+    mmengine takes them as they are: with no iteration-based scheduler a run of 0 iterations "trained",
+    saved nothing and exited 0; with one, it failed after building the model with "end should be larger
+    than begin" from the scheduler, naming neither key.
+    """
+    from .config import ConfigError
+
+    train_cfg = cfg.get("train_cfg") or {}
+    for key in ("max_iters", "max_epochs"):
+        value = train_cfg.get(key)
+        if isinstance(value, (int, float)) and not isinstance(value, bool) and not value >= 1:
+            unit = "iterations" if key == "max_iters" else "epochs"
+            raise ConfigError(f"train_cfg.{key} must be at least 1, got {value!r}: a run of {value} {unit} "
+                              "trains nothing")
+
+
 def _ensure_zoo_hooks(cfg) -> None:
     hooks = list(cfg.get("custom_hooks") or [])
     present = {h.get("type") for h in hooks}
@@ -113,9 +131,11 @@ def latest_checkpoint(work_dir) -> Path | None:
 
 def prepare(cfg, *, work_dir=None, resume=None, amp=False, launcher="none", load_from=None, phases=None,
             minutes=None):
-    """Fill the run-specific parts of a config in place and check its data."""
+    """Fill the run-specific parts of a config in place and check its schedule and data."""
     import torch
 
+    if "train" in (phases or ("train", "val", "test")):
+        check_schedule(cfg)
     load_plugins()
     install_safe_checkpoints()
     cfg.setdefault("default_scope", "zoo")

@@ -115,7 +115,8 @@ class Predictor:
     def predict(self, image, name: str | None = None, ruler_mm: float | None = None,
                 spacing_mm: float | None = None) -> dict:
         """One entry of the predictions file (see ``zoo.structures``): landmarks by symbol, confidences,
-        mm per pixel from the ruler (``p1``/``p2`` and a known ruler length) or a given spacing."""
+        mm per pixel from a given spacing, else from a plausible ruler (``p1``/``p2`` and a known ruler
+        length); ``ruler``, ``calibration`` (both pixel sizes) and ``warnings`` say what was seen and why."""
         label = str(name if name is not None else (image if isinstance(image, (str, Path)) else "<image>"))
         img = self.load(image, label)
         coords, scores = self.predict_array(img)
@@ -129,29 +130,29 @@ class Predictor:
                 "low_confidence": bool(scores[k] < self.min_confidence)}
             for k, s in enumerate(self.symbols)
         }
-        mm_per_pixel, source = self._calibration(landmarks, ruler_mm, spacing_mm)
+        cal = self._calibration(landmarks, ruler_mm, spacing_mm, (w, h))
+        mm_per_pixel, source = cal.mm_per_pixel, cal.source
         if mm_per_pixel is not None:
             for lm in landmarks.values():
                 lm["x_mm"], lm["y_mm"] = lm["x"] * mm_per_pixel, lm["y"] * mm_per_pixel
         entry = {"image": label, "width": int(w), "height": int(h), "landmark_set": self.meta["landmark_set"],
                  "mm_per_pixel": mm_per_pixel, "mm_per_pixel_source": source, "landmarks": landmarks}
-        if source == "ruler":
-            p1, p2 = landmarks["p1"], landmarks["p2"]
-            entry["ruler"] = {"length_mm": float(ruler_mm or self.meta.get("ruler_mm")),
-                              "length_px": float(np.hypot(p1["x"] - p2["x"], p1["y"] - p2["y"])),
-                              "low_confidence": p1["low_confidence"] or p2["low_confidence"]}
+        if cal.ruler is not None:  # reported whether used or not, with the reasons it was not
+            entry["ruler"] = cal.ruler.to_dict()
+        if cal.to_dict() is not None:
+            entry["calibration"] = cal.to_dict()
+        entry["warnings"] = list(cal.warnings)
         return entry
 
-    def _calibration(self, landmarks, ruler_mm, spacing_mm):
+    def _calibration(self, landmarks, ruler_mm, spacing_mm, image_size):
+        """A given spacing wins over the predicted ruler, which is used alone only when plausible
+        (:mod:`zoo.clinical.calibration`: a wrong ruler once overrode a given 0.1 mm/px unseen)."""
+        from zoo.clinical.calibration import calibrate
+
         ruler_mm = ruler_mm if ruler_mm is not None else self.meta.get("ruler_mm")
-        if ruler_mm and all(s in landmarks for s in RULER):
-            p1, p2 = landmarks["p1"], landmarks["p2"]
-            length = float(np.hypot(p1["x"] - p2["x"], p1["y"] - p2["y"]))
-            if length > 1e-6:
-                return float(ruler_mm) / length, "ruler"
-        if spacing_mm:
-            return float(spacing_mm), "given"
-        return None, None
+        flagged = {s for s, lm in landmarks.items() if lm["low_confidence"]}
+        return calibrate(landmarks, flagged, ruler_mm=ruler_mm or None, given=spacing_mm or None,
+                         image_size=image_size)
 
     def predict_many(self, images, **kwargs) -> tuple[list[dict], list[dict]]:
         """Predict each image; a bad file is reported and the batch goes on."""

@@ -22,7 +22,7 @@ from zoo.registry import DATASETS
 from ..errors import AnnotationError, DataNotFoundError, how_to_fix_missing
 from ..imageio import find_images
 from ..landmark_sets import LandmarkSet, is_known_symbol
-from ..paths import find_child
+from ..paths import did_you_mean, find_child
 from .base import LandmarkDataset
 
 ANNOTATORS = {"senior": ("senior",), "junior": ("junior",), "mean": ("senior", "junior")}
@@ -133,7 +133,7 @@ class AarizDataset(LandmarkDataset):
 
     def check_layout(self) -> None:
         if not self.root.is_dir():
-            raise self._missing(f"{self.root} does not exist")
+            raise self._missing(f"{self.root} does not exist{did_you_mean(self.root)}")
         self.split_dir = self.root if find_child(self.root, "Cephalograms") else find_child(self.root, self.split)
         if self.split_dir is None or not self.split_dir.is_dir():
             present = ", ".join(sorted(p.name for p in self.root.iterdir() if p.is_dir())) or "none"

@@ -8,6 +8,7 @@ image with only ruler points has the 29 invisible.
 from __future__ import annotations
 
 import logging
+import shlex
 import shutil
 from pathlib import Path
 
@@ -15,10 +16,14 @@ from mmengine.logging import print_log
 
 from zoo.registry import DATASETS
 
-from ..errors import AnnotationError, DataError
-from ..paths import find_child
+from ..errors import AnnotationError, DataError, DataNotFoundError
+from ..paths import did_you_mean, find_child, resolve_data_root
 from .aariz import AarizDataset, _is_list_json
 from .labelstudio import ImageIndex, load_export, match_task, parse_task
+
+#: the one folder ``synthesize_if_missing`` may generate into: the quickstart's (configs/_base_/datasets/
+#: synthetic31.py), relative to the repository root like every data_root
+SYNTHETIC_ROOT = "data_cache/synthetic31"
 
 
 @DATASETS.register_module()
@@ -28,9 +33,12 @@ class Ceph31Dataset(AarizDataset):
     Args:
         ls_export: the Label Studio export(s), relative to ``data_root``; default: every JSON file in the
             annotator folder that is a list of tasks.
-        synthesize_if_missing: e.g. ``dict(n=200, seed=0, size=(512, 640))``: when ``data_root`` holds no
-            data, generate a synthetic set there first (:func:`zoo.data.synthetic.generate`). This is how
-            the quickstart runs with no download.
+        synthesize_if_missing: e.g. ``dict(n=200, seed=0, size=(512, 640))``: when ``data_root`` is the
+            built-in :data:`SYNTHETIC_ROOT` and holds no data, generate a synthetic set there first
+            (:func:`zoo.data.synthetic.generate`). This is how the quickstart runs with no download. Any
+            other data_root must exist: the option stays in a config whose data_root is overridden for
+            real data, and a typo there once filled the misspelt folder with synthetic images that
+            trained as if they were the user's.
         Other arguments as :class:`AarizDataset` (``split``, ``annotator``, ``landmark_set``, ...).
     """
 
@@ -45,7 +53,16 @@ class Ceph31Dataset(AarizDataset):
 
     def check_layout(self) -> None:
         if self.synthesize_if_missing is not None and not self._has_data():
-            self._synthesize()
+            builtin = resolve_data_root(SYNTHETIC_ROOT)
+            if self.root.resolve() != builtin.resolve():
+                if not self.root.exists():
+                    hint = did_you_mean(self.root, (builtin,))
+                    raise DataNotFoundError(
+                        f"data_root not found: {self.root}{hint}. Synthetic data is generated on first use "
+                        f"only into the built-in {builtin}; to make a set elsewhere: "
+                        f"zoo data synth {shlex.quote(str(self.root))}", reason="missing data")
+            else:
+                self._synthesize()
         super().check_layout()
 
     def _has_data(self) -> bool:

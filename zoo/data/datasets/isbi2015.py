@@ -12,7 +12,7 @@ from zoo.registry import DATASETS
 
 from ..errors import AnnotationError, DataNotFoundError, how_to_fix_missing
 from ..imageio import find_images
-from ..paths import find_child
+from ..paths import did_you_mean, find_child
 from .base import LandmarkDataset
 
 NUM_LANDMARKS = 19
@@ -87,7 +87,7 @@ class ISBI2015Dataset(LandmarkDataset):
 
     def check_layout(self) -> None:
         if not self.root.is_dir():
-            raise self._missing(f"{self.root} does not exist")
+            raise self._missing(f"{self.root} does not exist{did_you_mean(self.root)}")
         raw = find_child(self.root, "RawImage")
         if raw is None:
             raise self._missing(f"no RawImage folder in {self.root}")

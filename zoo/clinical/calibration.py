@@ -1,0 +1,206 @@
+"""Pixel size for mm figures: a spacing the user gives, or the ruler the model found (``p1``/``p2``).
+
+A spacing given by the user (``--spacing-mm``, the API's ``spacing_mm``, ``Predictor.predict(spacing_mm=)``,
+``zoo analyze --mm-per-pixel``) always wins: it comes from the scanner or the DICOM header, while the ruler
+is two predicted points, and a badly predicted pair once turned a given 0.1 mm/px into 0.012 mm/px and a lower
+face height of 8.6 mm (-10.4 SD) without a word. When both exist both are reported, and a disagreement over
+:data:`DISAGREEMENT` is a warning.
+
+A predicted ruler is checked before it is used, with what is known without ground truth
+(:func:`read_ruler`); one that fails is reported with the reasons and not used, so mm figures are absent
+rather than wrong. Bounds (:data:`FIELD_OF_VIEW_MM`, :data:`CRANIAL_BASE_MM`) are wide on purpose: they
+catch gross errors (a ruler off by roughly half or more), not a few percent; a small error is only
+visible against a given spacing.
+"""
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+
+from zoo.clinical.errors import ClinicalError
+
+RULER = ("p1", "p2")
+
+#: a given spacing and the ruler's that differ by more than this fraction (of the given one) are a warning
+DISAGREEMENT = 0.05
+
+#: the image's longer side in mm at a candidate pixel size. A lateral cephalogram shows at least sella to
+#: menton (~120 mm), so a crop to the face is still over 100 mm; detectors and films are at most 35 x 43 cm
+#: (430 mm). ISBI 2015 (2400 px at 0.1 mm/px) spans 240 mm, the synthetic set (640 px at ~0.4) 246-269 mm.
+#: Per image this is a range of mm/px: 0.042-0.19 for a 2400 px tall image, 0.16-0.70 for a 640 px one,
+#: where a fixed range (say 0.05-0.5 mm/px) would be wrong for one of them.
+FIELD_OF_VIEW_MM = (100.0, 450.0)
+
+#: sella-nasion (anterior cranial base) in mm, the steadiest length of the skull. Measured on the truth:
+#: ISBI 2015 (ages 6-60 at its nominal 0.1 mm/px) 46.7-69.0 mm over its 300 training and test1 images; the
+#: synthetic set 62-79 mm; adult norms ~70 mm plus ~10 % radiographic magnification. Only used when both S
+#: and N are predicted with confidence.
+CRANIAL_BASE_MM = (40.0, 100.0)
+
+
+def _fmt(value: float) -> str:
+    return f"{value:.4g}"
+
+
+def _xy(value) -> tuple[float, float] | None:
+    """``(x, y)`` from a point, an ``{x, y}`` mapping or None; None when absent or not finite."""
+    if value is None:
+        return None
+    if isinstance(value, Mapping):
+        value = (value.get("x"), value.get("y"))
+    try:
+        x, y = float(value[0]), float(value[1])
+    except (TypeError, ValueError, IndexError):
+        return None
+    return (x, y) if math.isfinite(x) and math.isfinite(y) else None
+
+
+def scale_problems(mm_per_pixel: float, points: Mapping, flagged: Iterable[str] = (),
+                   image_size: tuple | None = None) -> list[str]:
+    """What contradicts a pixel size: the field of view and the sella-nasion length it implies."""
+    problems = []
+    w, h = image_size if image_size else (None, None)
+    if w and h:
+        fov = max(float(w), float(h)) * mm_per_pixel
+        lo, hi = FIELD_OF_VIEW_MM
+        if not lo <= fov <= hi:
+            problems.append(f"the image's longer side would be {fov:.0f} mm "
+                            f"(a cephalogram spans {lo:g}-{hi:g} mm)")
+    flagged = set(flagged)
+    s, n = _xy(points.get("S")), _xy(points.get("N"))
+    if s is not None and n is not None and not {"S", "N"} & flagged:
+        sn = math.hypot(s[0] - n[0], s[1] - n[1]) * mm_per_pixel
+        lo, hi = CRANIAL_BASE_MM
+        if not lo <= sn <= hi:
+            problems.append(f"S-N would be {sn:.1f} mm (plausible {lo:g}-{hi:g} mm)")
+    return problems
+
+
+@dataclass
+class RulerReading:
+    """The predicted ruler: its length, the pixel size it implies, and why it must not be used (if so),
+    including, when a spacing is given, a length more than :data:`DISAGREEMENT` from what that implies."""
+
+    length_mm: float
+    length_px: float
+    mm_per_pixel: float | None
+    low_confidence: bool
+    problems: list[str] = field(default_factory=list)
+    used: bool = False
+
+    @property
+    def plausible(self) -> bool:
+        return not self.problems
+
+    def to_dict(self) -> dict:
+        return {"length_mm": self.length_mm, "length_px": self.length_px,
+                "low_confidence": self.low_confidence, "mm_per_pixel": self.mm_per_pixel,
+                "plausible": self.plausible, "problems": list(self.problems), "used": self.used}
+
+
+def read_ruler(points: Mapping, ruler_mm: float | None, flagged: Iterable[str] = (),
+               image_size: tuple | None = None) -> RulerReading | None:
+    """The ruler ``p1``/``p2`` with its problems; None when there is no ruler to read (no points or length).
+
+    Problems, each named: p1/p2 flagged low-confidence; a point outside the image (a model may place it in
+    the letterbox padding); the points coincide (under 1 px apart); a pixel size that makes the image's
+    field of view or the sella-nasion length impossible (:func:`scale_problems`).
+    """
+    p1, p2 = _xy(points.get("p1")), _xy(points.get("p2"))
+    if p1 is None or p2 is None or ruler_mm is None:
+        return None
+    ruler_mm = float(ruler_mm)
+    if not (math.isfinite(ruler_mm) and ruler_mm > 0):
+        raise ClinicalError(f"ruler length must be a positive number of mm, got {ruler_mm!r}")
+    flagged = set(flagged)
+    length = math.hypot(p1[0] - p2[0], p1[1] - p2[1])
+    low = sorted(set(RULER) & flagged)
+    problems = [f"low-confidence {', '.join(low)}"] if low else []
+    if image_size and image_size[0] and image_size[1]:
+        w, h = float(image_size[0]), float(image_size[1])
+        for name, (x, y) in zip(RULER, (p1, p2)):
+            if not (-0.5 <= x <= w - 0.5 and -0.5 <= y <= h - 0.5):
+                problems.append(f"{name} ({x:.0f}, {y:.0f}) is outside the {w:.0f}x{h:.0f} image")
+    mm_per_pixel = None
+    if length < 1.0:
+        problems.append(f"p1 and p2 coincide ({length:.2f} px apart)")
+    else:
+        mm_per_pixel = ruler_mm / length
+        problems += [f"at its {_fmt(mm_per_pixel)} mm/px {p}"
+                     for p in scale_problems(mm_per_pixel, points, flagged, image_size)]
+    return RulerReading(ruler_mm, length, mm_per_pixel, bool(low), problems)
+
+
+@dataclass
+class Calibration:
+    """The pixel size used (``None``: mm figures are left out), where it came from, and what was seen."""
+
+    mm_per_pixel: float | None
+    source: str | None
+    given: float | None = None
+    ruler: RulerReading | None = None
+    warnings: list[str] = field(default_factory=list)
+
+    @property
+    def disagreement(self) -> float | None:
+        """``|ruler - given| / given``, when both a given spacing and a ruler pixel size exist."""
+        if self.given is None or self.ruler is None or self.ruler.mm_per_pixel is None:
+            return None
+        return abs(self.ruler.mm_per_pixel - self.given) / self.given
+
+    def to_dict(self) -> dict | None:
+        """The two pixel sizes side by side when both exist (the predictions file's ``calibration``)."""
+        if self.given is None or self.ruler is None:
+            return None
+        return {"given": self.given, "ruler": self.ruler.mm_per_pixel, "disagreement": self.disagreement,
+                "used": "given"}
+
+
+def _positive(value, what: str) -> float:
+    number = isinstance(value, (int, float)) and not isinstance(value, bool)
+    if not (number and math.isfinite(value) and value > 0):
+        raise ClinicalError(f"{what} must be a positive number, got {value!r}")
+    return float(value)
+
+
+def calibrate(points: Mapping, flagged: Iterable[str] = (), *, ruler_mm: float | None = None,
+              given: float | None = None, given_source: str = "given",
+              image_size: tuple | None = None) -> Calibration:
+    """Choose the pixel size: ``given`` if any, else the ruler when :func:`read_ruler` finds no problem.
+
+    ``points``: symbol -> ``(x, y)`` or ``{x, y}`` in original pixels; ``flagged``: low-confidence symbols;
+    ``image_size``: ``(width, height)`` when known. Never raises on a bad ruler: it is reported instead.
+    """
+    flagged = set(flagged)
+    given = None if given is None else _positive(given, "the given pixel size (mm_per_pixel / spacing_mm)")
+    ruler = read_ruler(points, ruler_mm, flagged, image_size)
+    warnings: list[str] = []
+    if given is not None:
+        cal = Calibration(given, given_source, given, ruler, warnings)
+        for problem in scale_problems(given, points, flagged, image_size):
+            warnings.append(f"the given pixel size {_fmt(given)} mm/px looks wrong: {problem}; "
+                            "it is used as given")
+        if ruler is not None:
+            said, own = [], list(ruler.problems)
+            if cal.disagreement is not None and cal.disagreement > DISAGREEMENT:
+                off = f"{100 * cal.disagreement:.0f} %"
+                said.append(f"the given pixel size {_fmt(given)} mm/px and the ruler's "
+                            f"{_fmt(ruler.mm_per_pixel)} mm/px (p1-p2 {ruler.length_px:.1f} px for "
+                            f"{ruler.length_mm:g} mm) disagree by {off}")
+                ruler.problems.append(f"p1-p2 is {ruler.length_px:.1f} px where the given {_fmt(given)} mm/px "
+                                      f"expects {ruler.length_mm / given:.1f} px ({off} off)")
+            if own:
+                said.append(f"the ruler p1/p2 is implausible ({'; '.join(own)})")
+            if said:
+                warnings.append("; ".join(said) + f"; the given {_fmt(given)} mm/px is used: check it, "
+                                "or the ruler length and marks")
+        return cal
+    if ruler is None:
+        return Calibration(None, None)
+    if ruler.problems:
+        warnings.append(f"the ruler p1/p2 is not used ({'; '.join(ruler.problems)}); mm values are left out: "
+                        "give the pixel size (--spacing-mm / spacing_mm)")
+        return Calibration(None, None, None, ruler, warnings)
+    ruler.used = True
+    return Calibration(ruler.mm_per_pixel, "ruler", None, ruler, warnings)
