@@ -117,3 +117,38 @@ def hostile(tmp_path):
         return write_hostile(folder / f"evil {style}.pth", marker, style), marker
 
     return make
+
+
+@pytest.fixture(scope="session")
+def trusted_checkpoint(tmp_path_factory, tiny_data):
+    """``(checkpoint, config file, resolved config)``: a real zoo checkpoint (random weights) of the tiny 64 px
+    training config, the honest file the trust tests turn into attacks."""
+    import torch
+
+    from zoo.engine.config import load_config
+    from zoo.engine.metadata import build_zoo_meta
+    from zoo.engine.runner import prepare
+    from zoo.models.weights import without_pretrained
+    from zoo.registry import MODELS
+
+    folder = tmp_path_factory.mktemp("trusted ckpt")
+    config = fast_config(folder, tiny_data, max_iters=1, interval=1)
+    cfg = prepare(load_config(config), work_dir=folder / "work", phases=("test",))
+    torch.manual_seed(0)
+    model = MODELS.build(without_pretrained(cfg.model)).eval()
+    ckpt = folder / "good.pth"
+    torch.save({"state_dict": model.state_dict(), "zoo_meta": build_zoo_meta(cfg, model),
+                "meta": {"iter": 1, "epoch": 0}}, ckpt)
+    return ckpt, config, cfg
+
+
+def run_cli(argv, capsys) -> tuple[int, str]:
+    """``zoo ARGV`` in this process: ``(exit code, stderr)``, as a user sees them."""
+    from zoo.cli import main
+
+    try:
+        main([str(a) for a in argv])
+        code = 0
+    except SystemExit as exit_info:
+        code = exit_info.code or 0
+    return code, capsys.readouterr().err

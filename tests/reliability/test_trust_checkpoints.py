@@ -14,45 +14,12 @@ import copy
 import sys
 
 import pytest
-from reliability_helpers import fast_config
+from reliability_helpers import fast_config, run_cli
 
 PAYLOAD = "zoo_trust_payload"
 VARIANTS = ("config_text", "dotted_os_system", "dotted_subprocess", "plain_module_type", "custom_imports",
             "scope", "default_scope")
 COMMANDS = ("test", "predict", "export", "serve", "ensemble", "benchmark")
-
-
-def _cli(argv, capsys) -> tuple[int, str]:
-    from zoo.cli import main
-
-    try:
-        main([str(a) for a in argv])
-        code = 0
-    except SystemExit as exit_info:
-        code = exit_info.code or 0
-    return code, capsys.readouterr().err
-
-
-@pytest.fixture(scope="module")
-def good(tmp_path_factory, tiny_data):
-    """A real checkpoint of the tiny training config (random weights) and the config it came from."""
-    import torch
-
-    from zoo.engine.config import load_config
-    from zoo.engine.metadata import build_zoo_meta
-    from zoo.engine.runner import prepare
-    from zoo.models.weights import without_pretrained
-    from zoo.registry import MODELS
-
-    folder = tmp_path_factory.mktemp("trusted ckpt")
-    config = fast_config(folder, tiny_data, max_iters=1, interval=1)
-    cfg = prepare(load_config(config), work_dir=folder / "work", phases=("test",))
-    torch.manual_seed(0)
-    model = MODELS.build(without_pretrained(cfg.model)).eval()
-    ckpt = folder / "good.pth"
-    torch.save({"state_dict": model.state_dict(), "zoo_meta": build_zoo_meta(cfg, model),
-                "meta": {"iter": 1, "epoch": 0}}, ckpt)
-    return ckpt, config, cfg
 
 
 @pytest.fixture
@@ -114,12 +81,13 @@ def _argv(command, ckpt, good_ckpt, folder, image):
 
 @pytest.mark.parametrize("variant", VARIANTS)
 @pytest.mark.parametrize("command", COMMANDS)
-def test_hostile_stored_config_is_refused_and_runs_nothing(command, variant, good, payload, tiny_data,
+def test_hostile_stored_config_is_refused_and_runs_nothing(command, variant, trusted_checkpoint, payload,
+                                                          tiny_data,
                                                           tmp_path, capsys, tally):
-    good_ckpt = good[0]
+    good_ckpt = trusted_checkpoint[0]
     ckpt = hostile_checkpoint(good_ckpt, variant, payload, tmp_path)
     image = next((tiny_data / "test").rglob("*.jpg"))
-    code, err = _cli(_argv(command, ckpt, good_ckpt, tmp_path, image), capsys)
+    code, err = run_cli(_argv(command, ckpt, good_ckpt, tmp_path, image), capsys)
     assert not payload.exists(), f"the checkpoint's config RAN code ({variant} via {command})"
     assert PAYLOAD not in sys.modules, f"the checkpoint's config imported its module ({variant}, {command})"
     assert code == 2, f"exit {code}: {err[-1500:]}"
@@ -133,11 +101,13 @@ def test_hostile_stored_config_is_refused_and_runs_nothing(command, variant, goo
 
 
 @pytest.mark.parametrize("variant", VARIANTS)
-def test_load_from_a_hostile_checkpoint_runs_nothing(variant, good, payload, tmp_path, capsys, tally):
-    """``--load-from`` takes only the weights (the stored config is never read): training goes on from them."""
-    ckpt = hostile_checkpoint(good[0], variant, payload, tmp_path)
+def test_load_from_a_hostile_checkpoint_runs_nothing(variant, trusted_checkpoint, payload, tmp_path, capsys,
+                                                     tally):
+    """``--load-from`` takes only the weights (the stored config is never read): training goes on."""
+    ckpt = hostile_checkpoint(trusted_checkpoint[0], variant, payload, tmp_path)
     work = tmp_path / "work"
-    code, err = _cli(["train", good[1], "--work-dir", work, "--no-test", "--load-from", ckpt], capsys)
+    argv = ["train", trusted_checkpoint[1], "--work-dir", work, "--no-test", "--load-from", ckpt]
+    code, err = run_cli(argv, capsys)
     assert not payload.exists() and PAYLOAD not in sys.modules, f"--load-from ran the config ({variant})"
     assert code == 0, err[-1500:]
     assert (work / "iter_1.pth").is_file()
@@ -145,12 +115,12 @@ def test_load_from_a_hostile_checkpoint_runs_nothing(variant, good, payload, tmp
 
 
 def test_resume_never_executes_mmengine_meta_config(payload, tiny_data, tmp_path, capsys, tally):
-    """mmengine's resume runs ``Config.fromstring(checkpoint['meta']['config'])``; the zoo drops that first."""
+    """mmengine's resume runs ``Config.fromstring(checkpoint['meta']['config'])``; the zoo drops it first."""
     import torch
 
     (tmp_path / "one").mkdir()
     first = fast_config(tmp_path / "one", tiny_data, max_iters=1, interval=1)
-    code, err = _cli(["train", first, "--work-dir", tmp_path / "w1", "--no-test"], capsys)
+    code, err = run_cli(["train", first, "--work-dir", tmp_path / "w1", "--no-test"], capsys)
     assert code == 0, err[-1500:]
     checkpoint = torch.load(tmp_path / "w1" / "iter_1.pth", weights_only=True)
     assert "cfg" not in checkpoint["meta"], "a checkpoint stores the config as Python text again"
@@ -161,7 +131,7 @@ def test_resume_never_executes_mmengine_meta_config(payload, tiny_data, tmp_path
     (tmp_path / "two").mkdir()
     second = fast_config(tmp_path / "two", tiny_data, max_iters=2, interval=1)
     work = tmp_path / "w2"
-    code, err = _cli(["train", second, "--work-dir", work, "--no-test", "--resume", ckpt], capsys)
+    code, err = run_cli(["train", second, "--work-dir", work, "--no-test", "--resume", ckpt], capsys)
     assert not payload.exists() and PAYLOAD not in sys.modules, "resume executed the checkpoint's meta config"
     assert code == 0, err[-1500:]
     assert (work / "iter_2.pth").is_file(), "it did not resume"
@@ -179,38 +149,38 @@ def test_zoo_registry_never_imports_an_unregistered_plain_name(payload):
     assert not payload.exists() and PAYLOAD not in sys.modules
 
 
-def test_training_a_config_no_checkpoint_could_carry_fails_before_the_first_iteration(tiny_data, tmp_path, capsys):
+def test_a_config_no_checkpoint_could_carry_fails_before_training(tiny_data, tmp_path, capsys):
     """An import path as a type would make every checkpoint of the run unreadable: refused at the start."""
     config = fast_config(tmp_path, tiny_data, max_iters=1, interval=1,
                          extra="optim_wrapper = dict(optimizer=dict(type='torch.optim.AdamW', lr=1e-3))\n")
-    code, err = _cli(["train", config, "--work-dir", tmp_path / "work", "--no-test"], capsys)
+    code, err = run_cli(["train", config, "--work-dir", tmp_path / "work", "--no-test"], capsys)
     assert code == 2 and "a checkpoint could not carry this config" in err and "torch.optim.AdamW" in err, err
     assert not list((tmp_path / "work").rglob("*.pth"))
 
 
-def test_upgrade_converts_a_trusted_old_checkpoint(good, tmp_path, capsys):
+def test_upgrade_converts_a_trusted_old_checkpoint(trusted_checkpoint, tmp_path, capsys):
     """An old checkpoint (config as text) is refused until the user upgrades it; then it predicts the same."""
     import numpy as np
     import torch
 
     from zoo.inference import Predictor
 
-    checkpoint = torch.load(good[0], weights_only=True)
-    checkpoint["zoo_meta"]["config"] = good[2].pretty_text
+    checkpoint = torch.load(trusted_checkpoint[0], weights_only=True)
+    checkpoint["zoo_meta"]["config"] = trusted_checkpoint[2].pretty_text
     checkpoint["zoo_meta"]["format"] = 1
     old = tmp_path / "old format.pth"
     torch.save(checkpoint, old)
-    code, err = _cli(["predict", old, old], capsys)
+    code, err = run_cli(["predict", old, old], capsys)
     assert code == 2 and "zoo checkpoint upgrade" in err, err
-    code, err = _cli(["checkpoint", "upgrade", old], capsys)
+    code, err = run_cli(["checkpoint", "upgrade", old], capsys)
     new = tmp_path / "old format.upgraded.pth"
     assert code == 0 and new.is_file(), err
     assert isinstance(torch.load(new, weights_only=True)["zoo_meta"]["config"], dict)
     image = np.random.default_rng(0).integers(0, 255, (90, 70), dtype=np.uint8)
-    ours = Predictor.from_path(good[0]).predict_array(image)[0]
+    ours = Predictor.from_path(trusted_checkpoint[0]).predict_array(image)[0]
     upgraded = Predictor.from_path(new).predict_array(image)[0]
     np.testing.assert_allclose(upgraded, ours)
-    code, err = _cli(["checkpoint", "upgrade", new], capsys)
+    code, err = run_cli(["checkpoint", "upgrade", new], capsys)
     assert code == 2 and "needs no upgrade" in err
 
 

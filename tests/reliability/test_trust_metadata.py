@@ -8,7 +8,7 @@ never a server that says "ok" and then fails each request or allocates what the 
 from __future__ import annotations
 
 import pytest
-from reliability_helpers import fast_config
+from reliability_helpers import run_cli
 
 #: field path -> absurd value; each must be refused by name
 BAD_META = {
@@ -32,42 +32,11 @@ FIELD_NAMES = {"input_size": "input_size", "std": "std", "mean": "mean", "channe
                "preprocess": "preprocess", "refine": "patch_size"}
 
 
-def _cli(argv, capsys) -> tuple[int, str]:
-    from zoo.cli import main
-
-    try:
-        main([str(a) for a in argv])
-        code = 0
-    except SystemExit as exit_info:
-        code = exit_info.code or 0
-    return code, capsys.readouterr().err
-
-
 def _one_error_line(err: str) -> str:
     assert "Traceback" not in err, err[-2000:]
     lines = [line for line in err.splitlines() if line.startswith("error:")]
     assert len(lines) == 1, err[-2000:]
     return lines[0]
-
-
-@pytest.fixture(scope="module")
-def good(tmp_path_factory, tiny_data):
-    import torch
-
-    from zoo.engine.config import load_config
-    from zoo.engine.metadata import build_zoo_meta
-    from zoo.engine.runner import prepare
-    from zoo.models.weights import without_pretrained
-    from zoo.registry import MODELS
-
-    folder = tmp_path_factory.mktemp("meta ckpt")
-    config = fast_config(folder, tiny_data, max_iters=1, interval=1)
-    cfg = prepare(load_config(config), work_dir=folder / "work", phases=("test",))
-    torch.manual_seed(0)
-    model = MODELS.build(without_pretrained(cfg.model)).eval()
-    ckpt = folder / "good.pth"
-    torch.save({"state_dict": model.state_dict(), "zoo_meta": build_zoo_meta(cfg, model)}, ckpt)
-    return ckpt, config
 
 
 @pytest.fixture(scope="module")
@@ -92,14 +61,15 @@ def _with(meta: dict, path: tuple, value) -> dict:
 
 
 @pytest.mark.parametrize("case", sorted(BAD_META))
-def test_absurd_checkpoint_metadata_is_refused_when_opened(case, good, image, tmp_path, capsys, tally):
+def test_absurd_checkpoint_metadata_is_refused_when_opened(case, trusted_checkpoint, image, tmp_path, capsys,
+                                                           tally):
     import torch
 
     from zoo.engine.metadata import MetadataError
     from zoo.inference import Predictor
 
     path, value = BAD_META[case]
-    checkpoint = torch.load(good[0], weights_only=True)
+    checkpoint = torch.load(trusted_checkpoint[0], weights_only=True)
     checkpoint["zoo_meta"] = _with(checkpoint["zoo_meta"], path, value)
     ckpt = tmp_path / "bad meta.pth"
     torch.save(checkpoint, ckpt)
@@ -108,7 +78,7 @@ def test_absurd_checkpoint_metadata_is_refused_when_opened(case, good, image, tm
         Predictor.from_path(ckpt)
     for argv in (["predict", ckpt, image, "--out", tmp_path / "p.json"], ["serve", ckpt, "--port", "0"],
                  ["test", ckpt]):
-        code, err = _cli(argv, capsys)
+        code, err = run_cli(argv, capsys)
         line = _one_error_line(err)
         assert code == 2 and str(ckpt) in line and field in line, (argv[0], line)
     assert not (tmp_path / "p.json").exists()
@@ -116,9 +86,9 @@ def test_absurd_checkpoint_metadata_is_refused_when_opened(case, good, image, tm
 
 
 @pytest.fixture(scope="module")
-def onnx_model(good, tmp_path_factory):
-    out = tmp_path_factory.mktemp("onnx meta") / "good.onnx"
-    code = _run_export(good[0], out)
+def onnx_model(trusted_checkpoint, tmp_path_factory):
+    out = tmp_path_factory.mktemp("onnx meta") / "trusted_checkpoint.onnx"
+    code = _run_export(trusted_checkpoint[0], out)
     assert code == 0 and out.is_file()
     return out
 
@@ -143,7 +113,7 @@ def test_absurd_exported_metadata_is_refused_when_opened(case, onnx_model, image
     bad = tmp_path / "bad meta.onnx"
     shutil.copy(onnx_model, bad)
     stamp_onnx(bad, _with(read_onnx_meta(bad), path, value))
-    code, err = _cli(["predict", bad, image, "--out", tmp_path / "p.json"], capsys)
+    code, err = run_cli(["predict", bad, image, "--out", tmp_path / "p.json"], capsys)
     line = _one_error_line(err)
     assert code == 2 and str(bad) in line and FIELD_NAMES[path[-1]] in line, line
     tally("absurd metadata: onnx")
@@ -160,19 +130,19 @@ def test_onnx_graph_that_disagrees_with_its_metadata_is_refused(onnx_model, tmp_
     meta = read_onnx_meta(bad)
     meta["preprocess"]["input_size"] = [128, 96]
     stamp_onnx(bad, meta)
-    code, err = _cli(["serve", bad, "--port", "0"], capsys)
+    code, err = run_cli(["serve", bad, "--port", "0"], capsys)
     line = _one_error_line(err)
     assert code == 2 and "its graph takes input" in line, line
 
 
-def test_metadata_naming_other_landmarks_than_the_model_is_refused(good, tmp_path, capsys):
+def test_metadata_naming_other_landmarks_than_the_model_is_refused(trusted_checkpoint, tmp_path, capsys):
     import torch
 
-    checkpoint = torch.load(good[0], weights_only=True)
+    checkpoint = torch.load(trusted_checkpoint[0], weights_only=True)
     checkpoint["zoo_meta"]["landmark_symbols"] = checkpoint["zoo_meta"]["landmark_symbols"][:19]
     ckpt = tmp_path / "19 names.pth"
     torch.save(checkpoint, ckpt)
-    code, err = _cli(["serve", ckpt, "--port", "0"], capsys)
+    code, err = run_cli(["serve", ckpt, "--port", "0"], capsys)
     line = _one_error_line(err)
     assert code == 2 and "mislabelled" in line, line
 
@@ -197,14 +167,14 @@ def test_files_that_are_not_checkpoints_get_one_clear_line(case, image, tmp_path
         torch.save([1, 2, 3] if case == "a list" else torch.zeros(3), ckpt)
     for argv in (["predict", ckpt, image], ["test", ckpt], ["export", ckpt, "--format", "onnx"],
                  ["serve", ckpt, "--port", "0"]):
-        code, err = _cli(argv, capsys)
+        code, err = run_cli(argv, capsys)
         line = _one_error_line(err)
         assert code == 2 and expected in line and str(ckpt) in line, (argv[0], line)
     tally("not a checkpoint")
 
 
 @pytest.mark.parametrize("how", ["--load-from", "cfg-options"])
-def test_load_from_a_system_text_file_is_refused(how, good, tmp_path, capsys, tally):
+def test_load_from_a_system_text_file_is_refused(how, trusted_checkpoint, tmp_path, capsys, tally):
     from pathlib import Path
 
     passwd = Path("/etc/passwd")
@@ -213,7 +183,7 @@ def test_load_from_a_system_text_file_is_refused(how, good, tmp_path, capsys, ta
         passwd.write_text("root:x:0:0:root:/root:/bin/bash\n")
     extra = ["--load-from", passwd] if how == "--load-from" else ["--cfg-options", f"load_from={passwd}"]
     work = tmp_path / "work"
-    code, err = _cli(["train", good[1], "--work-dir", work, "--no-test", *extra], capsys)
+    code, err = run_cli(["train", trusted_checkpoint[1], "--work-dir", work, "--no-test", *extra], capsys)
     line = _one_error_line(err)
     assert code == 2 and "not a PyTorch checkpoint" in line and str(passwd) in line, line
     assert not list(work.rglob("*.pth"))

@@ -106,22 +106,27 @@ def ruler_server(tmp_path_factory):
         yield url, predictor
 
 
-def test_ruler_calibrates_mm(ruler_server, images):
+def test_the_ruler_is_reported_and_a_given_spacing_wins(ruler_server, images):
+    """The API answers what the predictor does: the untrained ruler model's p1/p2 are implausible, so they are
+    reported with their problems and not used; a given pixel size is used, with both sizes and a warning."""
     url, predictor = ruler_server
     with httpx.Client(timeout=60) as client:
         info = client.get(f"{url}/v1/model").json()
-        entry = post_image(client, url, images["bmp"], ruler_mm=10).json()["predictions"][0]
-        uncalibrated = post_image(client, url, images["bmp"]).json()["predictions"][0]
+        ruled = post_image(client, url, images["bmp"], ruler_mm=10).json()["predictions"][0]
+        given = post_image(client, url, images["bmp"], ruler_mm=10, spacing_mm=0.1).json()["predictions"][0]
     assert info["landmarks"] == ["p1", "p2"] and info["measurements"] == []
     local = predictor.predict(images["bmp"], ruler_mm=10)
     p1, p2 = local["landmarks"]["p1"], local["landmarks"]["p2"]
     length_px = ((p1["x"] - p2["x"]) ** 2 + (p1["y"] - p2["y"]) ** 2) ** 0.5
-    assert entry["mm_per_pixel_source"] == "ruler"
-    assert entry["mm_per_pixel"] == pytest.approx(10 / length_px, rel=1e-5)
-    assert entry["ruler"]["length_mm"] == 10 and entry["ruler"]["length_px"] == pytest.approx(length_px, rel=1e-5)
-    assert entry["landmarks"]["p2"]["x_mm"] == pytest.approx(p2["x"] * 10 / length_px, rel=1e-5)
-    assert "analysis" not in entry  # no measurement uses only p1/p2
-    assert uncalibrated["mm_per_pixel"] is None and "x_mm" not in uncalibrated["landmarks"]["p1"]
+    assert ruled["ruler"]["length_mm"] == 10 and ruled["ruler"]["length_px"] == pytest.approx(length_px, rel=1e-5)
+    assert ruled["ruler"] == local["ruler"] and ruled["warnings"] == local["warnings"]
+    assert ruled["ruler"]["plausible"] is False and ruled["ruler"]["problems"] and ruled["warnings"]
+    assert ruled["mm_per_pixel"] is None and "x_mm" not in ruled["landmarks"]["p1"]
+    assert given["mm_per_pixel_source"] == "given" and given["mm_per_pixel"] == pytest.approx(0.1)
+    assert given["calibration"]["given"] == pytest.approx(0.1)
+    assert given["calibration"]["ruler"] == pytest.approx(10 / length_px, rel=1e-5)
+    assert given["landmarks"]["p2"]["x_mm"] == pytest.approx(p2["x"] * 0.1, rel=1e-5)
+    assert "analysis" not in given  # no measurement uses only p1/p2
 
 
 def test_real_isbi_image(server, predictor, isbi_data):

@@ -142,8 +142,12 @@ def _check_type(name, where: str, source: str, names: set[str]) -> None:
         raise _refuse(source, f"{where}={name!r} is not a component name (a stored config names registered "
                               f"components, never import paths)")
     if name not in names:
-        raise _refuse(source, f"{where}={name!r} is not registered here; install the plugin that provides it "
-                              f"(`zoo list` shows what is registered)")
+        from zoo.registry._errors import suggest
+
+        hints = suggest(name, sorted(names))
+        hint = f"did you mean {' or '.join(repr(h) for h in hints)}? " if hints else ""
+        raise _refuse(source, f"{where}={name!r} is not registered here; {hint}if a plugin provides it, install "
+                              f"it (`zoo list` shows what is registered)")
 
 
 def config_from_data(data, source: str):

@@ -25,6 +25,17 @@ class Ruler(BaseModel):
     length_mm: float | None
     length_px: float | None
     low_confidence: bool
+    mm_per_pixel: float | None = Field(None, description="the pixel size this ruler implies")
+    plausible: bool | None = Field(None, description="false when a check below failed (then it is not used)")
+    problems: list[str] = Field(default_factory=list, description="each failed plausibility check, by name")
+    used: bool | None = Field(None, description="whether mm_per_pixel came from this ruler")
+
+
+class Calibration(BaseModel):
+    given: float = Field(description="the pixel size given with the request (spacing_mm), which is used")
+    ruler: float | None = Field(description="the pixel size the predicted ruler implies")
+    disagreement: float | None = Field(description="relative difference of the two; over 0.05 is a warning")
+    used: str
 
 
 class Prediction(BaseModel):
@@ -36,10 +47,15 @@ class Prediction(BaseModel):
     height: int
     landmark_set: str
     mm_per_pixel: float | None
-    mm_per_pixel_source: str | None = Field(description="'ruler' (p1/p2 and a ruler length), 'given' "
-                                                        "(spacing_mm) or null")
+    mm_per_pixel_source: str | None = Field(description="'given' (spacing_mm, which always wins), "
+                                                        "'ruler' (a plausible p1/p2 and a ruler length) or null")
     landmarks: dict[str, Landmark] = Field(description="by landmark symbol, in the model's order")
-    ruler: Ruler | None = Field(None, description="present when the pixel size comes from the ruler p1-p2")
+    ruler: Ruler | None = Field(None, description="the predicted ruler p1-p2 and its checks, whenever a ruler "
+                                                  "length is known (used or not)")
+    calibration: Calibration | None = Field(None, description="both pixel sizes, when one was given and the "
+                                                              "model also predicts a ruler")
+    warnings: list[str] = Field(default_factory=list, description="what a person should know about this "
+                                                                  "answer's scale (e.g. a ruler that disagrees)")
     analysis: dict[str, Any] | None = Field(None, description="cephalometric measurements (zoo.clinical), "
                                                               "when asked for and the landmark set allows")
 
