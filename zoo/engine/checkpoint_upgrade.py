@@ -1,4 +1,4 @@
-"""``zoo checkpoint upgrade``: an older zoo's checkpoint, whose config is Python text, rewritten as plain data.
+"""``zoo checkpoint upgrade``: an older zoo's checkpoint, its config Python text, rewritten as plain data.
 
 Reading that text means running it, so the zoo never does it on its own; this is the one place it happens,
 on a file the user names and vouches for. The result is checked exactly as every later load checks it

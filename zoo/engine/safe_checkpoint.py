@@ -38,8 +38,8 @@ class CheckpointWriteError(CheckpointError, OSError):
 
 
 def safe_load(path, map_location="cpu") -> dict:
-    """Load a checkpoint with ``weights_only=True``; refuse, with the reason, anything that needs more, and anything
-    that is not a checkpoint (a text file renamed ``.pth``, a bare list) with what it is instead of a traceback."""
+    """Load a checkpoint with ``weights_only=True``; refuse, with the reason, anything that needs more, and
+    anything that is not a checkpoint (a text file renamed ``.pth``, a bare list), saying what it is."""
     path = Path(path).expanduser()
     if not path.is_file():
         raise CheckpointError(f"checkpoint not found: {path}")
@@ -52,14 +52,12 @@ def safe_load(path, map_location="cpu") -> dict:
             f"code when unpickled ({reason}). Zoo checkpoints hold only tensors and plain data; re-save the "
             f"weights with `torch.save({{'state_dict': model.state_dict()}}, path)` from a trusted session."
         ) from None
-    except (RuntimeError, EOFError, OSError) as exc:
-        raise CheckpointError(f"cannot read checkpoint {path}: {_not_a_checkpoint(path) or f'{type(exc).__name__}: {exc}'}"
-                              ) from None
-    except Exception as exc:  # torch's readers raise KeyError/IndexError/ValueError on files that are not checkpoints
-        raise CheckpointError(f"cannot read checkpoint {path}: "
-                              f"{_not_a_checkpoint(path) or f'{type(exc).__name__}: {exc}'}") from None
+    except Exception as exc:  # truncated: RuntimeError, EOFError; not a checkpoint: KeyError...
+        why = _not_a_checkpoint(path) or f"{type(exc).__name__}: {exc}"
+        raise CheckpointError(f"cannot read checkpoint {path}: {why}") from None
     if not isinstance(loaded, dict):
-        raise CheckpointError(f"{path} holds a {type(loaded).__name__}, not a checkpoint (a dict with a state_dict)")
+        raise CheckpointError(f"{path} holds a {type(loaded).__name__}, not a checkpoint (a dict of a state_dict "
+                              f"and metadata)")
     return loaded
 
 
