@@ -82,6 +82,20 @@ def test_alpha_is_not_decoded_and_does_not_narrow_the_stretch():
         decode_for_model(data, "rgba16.png", 3, max_bytes=plan.peak_bytes - 1)
 
 
+@pytest.mark.parametrize("channels", [1, 3])
+def test_a_16bit_rgba_file_reads_the_same_in_zoo_predict_training_and_the_server(tmp_path, channels):
+    """``LoadCephalogram`` (zoo predict, training) stretched over the alpha too, the server not: they disagreed."""
+    from zoo.data.imageio import decode_for_model
+    from zoo.data.transforms.loading import LoadCephalogram, to_channels
+
+    path = tmp_path / "rgba16.png"
+    path.write_bytes(png(rgba16(60, 80)))
+    from_file = LoadCephalogram(channels=channels)({"img_path": str(path)})["img"]
+    decoded = to_channels(decode_for_model(path.read_bytes(), path.name, channels), channels, path.name)
+    np.testing.assert_array_equal(from_file, decoded)
+    assert from_file.max() == 255, "the 12-bit content fills the 8-bit range"
+
+
 def test_decode_budget_counts_bytes_not_pixels(predictor):
     """Two images of the same size: 8-bit gray fits the budget, 16-bit RGBA does not and gets 413 at once."""
     from zoo.data.imageio import plan_decode
