@@ -63,6 +63,22 @@ def free_socket() -> socket.socket:
 
 
 @contextlib.contextmanager
+def server_sized_heap():
+    """Latency bounds are for a server process, whose heap is its model and a few requests. This test process
+    also holds every earlier test's objects, and a full garbage collection scanning them stops every thread,
+    the server's included, for as long as the scan takes. Freezing what exists now (``gc.freeze``) leaves the
+    collector what a server would have: the objects made during the measurement."""
+    import gc
+
+    gc.collect()
+    gc.freeze()
+    try:
+        yield
+    finally:
+        gc.unfreeze()
+
+
+@contextlib.contextmanager
 def running_server(app):
     """Serve ``app`` with uvicorn on a free loopback port in a thread; yields the base URL."""
     import uvicorn

@@ -17,7 +17,7 @@ from pathlib import Path
 import httpx
 import numpy as np
 import pytest
-from serve_helpers import assert_same_landmarks, post_image, running_server
+from serve_helpers import assert_same_landmarks, post_image, running_server, server_sized_heap
 
 #: the latency /healthz must keep under any load (the issue's bound)
 HEALTHZ_S = 0.100
@@ -84,7 +84,7 @@ def test_alpha_is_not_decoded_and_does_not_narrow_the_stretch():
 
 @pytest.mark.parametrize("channels", [1, 3])
 def test_a_16bit_rgba_file_reads_the_same_in_zoo_predict_training_and_the_server(tmp_path, channels):
-    """``LoadCephalogram`` (zoo predict, training) stretched over the alpha too, the server not: they disagreed."""
+    """``LoadCephalogram`` (zoo predict, training) stretched over the alpha too, the server not."""
     from zoo.data.imageio import decode_for_model
     from zoo.data.transforms.loading import LoadCephalogram, to_channels
 
@@ -169,7 +169,7 @@ def test_healthz_answers_while_a_16bit_rgba_png_decodes(predictor, big_png):
                 latencies.append((time.perf_counter() - started, health["running"]))
                 time.sleep(0.02)
 
-    with serve(predictor) as url:
+    with server_sized_heap(), serve(predictor) as url:
         poller = threading.Thread(target=poll, args=(url,))
         poller.start()
         try:

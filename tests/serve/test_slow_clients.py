@@ -13,7 +13,7 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 
 import httpx
-from serve_helpers import post_image, running_server
+from serve_helpers import post_image, running_server, server_sized_heap
 
 SLOW_CLIENTS = 10
 BODY_S = 3.0
@@ -76,7 +76,8 @@ def healthz_latencies(url: str, n: int = 20) -> list[float]:
 
 
 def test_slow_uploads_hold_no_queue_place_and_get_408(predictor, images):
-    with serve(predictor, body_timeout_s=BODY_S) as url, ThreadPoolExecutor(SLOW_CLIENTS) as pool:
+    with (server_sized_heap(), serve(predictor, body_timeout_s=BODY_S) as url,
+          ThreadPoolExecutor(SLOW_CLIENTS) as pool):
         since = time.monotonic()
         socks = [connect(url, MULTIPART_HEAD) for _ in range(SLOW_CLIENTS)]
         pending = [pool.submit(trickle, sock, 0.5, BODY_S + 10, since) for sock in socks]
