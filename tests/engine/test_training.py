@@ -33,6 +33,9 @@ def test_train_writes_a_self_describing_weights_only_checkpoint_and_test_reprodu
     result = _run([*TRAIN, str(tiny_config), "--work-dir", str(work)])
     assert result.returncode == 0, result.stderr[-3000:]
     assert "MRE_px" in result.stdout  # the report is printed after training
+    best = next(work.glob("best_*.pth"))
+    assert f'checkpoint: "{best}"' in result.stdout  # quoted: the work dir has a space
+    assert f'zoo predict "{best}" YOUR_IMAGE.jpg' in result.stdout  # and the next command to run
     ckpt = work / "iter_4.pth"
     state = torch.load(ckpt, weights_only=True)  # no allowlist needed: plain data only
     meta = state["zoo_meta"]

@@ -58,15 +58,32 @@ def train(config, *, work_dir=None, resume=None, amp=False, cfg_options=None, la
         if error is exc:
             raise
         raise error from exc
-    if not test_after or not cfg.get("test_dataloader"):
-        return None
     best = runner.message_hub.get_info("best_ckpt")
+    if not test_after or not cfg.get("test_dataloader"):
+        _print_next_steps(runner, best)
+        return None
     if best and Path(best).is_file():
         runner.load_checkpoint(best)
         runner.logger.info(f"evaluating the best checkpoint {best}")
     metrics = runner.test()
     _print_report(runner)
+    _print_next_steps(runner, best)
     return metrics
+
+
+def _print_next_steps(runner, best) -> None:
+    """Where the trained model is and what to do with it: the end of a first run should not leave a new user
+    searching the log for a path."""
+    from .runner import latest_checkpoint
+
+    checkpoint = Path(best) if best and Path(best).is_file() else latest_checkpoint(runner.work_dir)
+    if checkpoint is None or runner.rank != 0:
+        return
+    shown = f'"{checkpoint}"' if " " in str(checkpoint) else str(checkpoint)
+    print(f"\ncheckpoint: {shown}\nnext:\n"
+          f"  zoo predict {shown} YOUR_IMAGE.jpg --spacing-mm 0.1   landmarks (and mm, given the pixel size)\n"
+          f"  zoo test {shown}                                      this report again\n"
+          f"  zoo export {shown} --format onnx                      for ONNX Runtime", flush=True)
 
 
 def test(target, checkpoint=None, *, out=None, show_dir=None, cfg_options=None, work_dir=None,
