@@ -207,13 +207,16 @@ def _checked_format(data: bytes, name: str, max_pixels: int | None) -> str:
         raise ImageReadError(f"{name}: not a JPEG/PNG/BMP/TIFF image ({describe_bytes(data[:32])})")
     _check_complete(data, fmt, name)
     if max_pixels:
-        h, w = size_from_bytes(data, fmt, name)
-        if h * w > max_pixels:
-            raise ImageReadError(
-                f"{name}: {w}x{h} = {w * h / 1e6:.0f} megapixels exceeds the cap of {max_pixels / 1e6:.0f} MP "
-                "(a decompression bomb guard); raise max_pixels in LoadCephalogram if the image is genuine"
-            )
+        _check_pixels(*size_from_bytes(data, fmt, name), max_pixels, name)
     return fmt
+
+
+def _check_pixels(h: int, w: int, max_pixels: int | None, name: str) -> None:
+    if max_pixels and h * w > max_pixels:
+        raise ImageReadError(
+            f"{name}: {w}x{h} = {w * h / 1e6:.0f} megapixels exceeds the cap of {max_pixels / 1e6:.0f} MP "
+            "(a decompression bomb guard); raise max_pixels in LoadCephalogram if the image is genuine"
+        )
 
 
 def _imdecode(data: bytes, fmt: str, flags: int, name: str):
@@ -301,10 +304,12 @@ def _layout(data: bytes, fmt: str, name: str, model_channels: int) -> tuple[int,
 
 
 def plan_decode(data: bytes, name: str, model_channels: int = 3) -> DecodePlan:
-    """What :func:`decode_for_model` decodes ``data`` to and the memory that takes, without decoding it."""
+    """What :func:`decode_for_model` decodes ``data`` to and the memory that takes, without decoding it; a
+    truncated JPEG or PNG is refused here, since no plan can decode it whole."""
     fmt = sniff_format(data[:16])
     if fmt is None:
         raise ImageReadError(f"{name}: not a JPEG/PNG/BMP/TIFF image ({describe_bytes(data[:32])})")
+    _check_complete(data, fmt, name)
     h, w = size_from_bytes(data, fmt, name)
     channels, depth, flags = _layout(data, fmt, name, model_channels)
     return DecodePlan(fmt, int(h), int(w), channels, depth, flags)
@@ -337,15 +342,21 @@ def decode_for_model(data: bytes, name: str, model_channels: int = 3, max_pixels
     Alpha is dropped while decoding and a gray source stays one channel, so a 16-bit RGBA image costs its
     16-bit colour array (:attr:`DecodePlan.peak_bytes`), not 8 bytes a pixel plus the full-size float32
     copies of a whole-image stretch. The result is in OpenCV's order (gray, or BGR) like
-    :func:`decode_bytes`, and the pixels ``LoadCephalogram`` reads from the same file, except that alpha
-    no longer widens a 16-bit image's min..max stretch.
+    :func:`decode_bytes`, and the pixels ``LoadCephalogram`` reads from the same file.
     """
-    fmt = _checked_format(data, name, max_pixels)
     plan = plan_decode(data, name, model_channels)
+    _check_pixels(plan.height, plan.width, max_pixels, name)
     if max_bytes is not None and plan.peak_bytes > max_bytes:
         raise ImageReadError(f"{name}: decoding {plan.describe()} takes {plan.peak_bytes / 2**20:.0f} MiB, "
                              f"over the budget of {max_bytes / 2**20:.0f} MiB", reason="image too large")
-    return stretch_to_uint8(_imdecode(data, fmt, plan.flags, name))
+    return decode_planned(data, plan, name)
+
+
+def decode_planned(data: bytes, plan: DecodePlan, name: str):
+    """Decode ``data`` as ``plan`` (from :func:`plan_decode` on the same bytes, its limits already checked)
+    says: the server plans on the event loop and decodes in the inference thread without reading the header
+    again."""
+    return stretch_to_uint8(_imdecode(data, plan.fmt, plan.flags, name))
 
 
 def find_images(folder: "str | Path") -> list[Path]:

@@ -7,7 +7,7 @@ decoded and predicted, and the viewer page.
 
 An upload is decoded here, not by the predictor from its bytes, because the decode memory must be known
 before it starts: :func:`zoo.data.imageio.plan_decode` reads it from the header (413 over
-``max_decode_mb``), and :func:`zoo.data.imageio.decode_for_model` decodes straight to the model's 8-bit
+``max_decode_mb``), and :func:`zoo.data.imageio.decode_planned` decodes straight to the model's 8-bit
 input, as ``LoadCephalogram`` reads a file, without alpha or whole-image float copies.
 """
 from __future__ import annotations
@@ -209,10 +209,10 @@ def create_app(predictor, limits: ServeLimits | None = None, cors_origins: tuple
         The answer is a predictions file with one entry."""
         deadline = time.monotonic() + limits.timeout_s
         form = await _read_upload(request, limits)
-        check_image(form.data, form.filename, limits.max_pixels, limits.max_decode_bytes, predictor.channels)
+        plan = check_image(form.data, form.filename, limits.max_pixels, limits.max_decode_bytes, predictor.channels)
         gate.enter()  # only now: a client still sending its body holds no queue place
         try:
-            job = partial(_predict, predictor, form, supports_analysis, limits.max_pixels)
+            job = partial(_predict, predictor, form, plan, supports_analysis)
             entry = await gate.run(executor, job, min(limits.queue_wait_s, deadline - time.monotonic()),
                                    deadline - time.monotonic())
         finally:
@@ -231,17 +231,17 @@ async def _read_upload(request, limits: ServeLimits):
                        "(zoo serve --body-timeout-s)") from None
 
 
-def _predict(predictor, form, supports_analysis: bool, max_pixels: int) -> dict:
-    """Runs in the inference thread, so a long decode never holds up the event loop: decode, predict,
-    analyse. Bad image bytes are the client's 422."""
+def _predict(predictor, form, plan, supports_analysis: bool) -> dict:
+    """Runs in the inference thread, so a long decode never holds up the event loop: decode (as ``plan``,
+    checked against the limits by ``check_image``), predict, analyse. Bad image bytes are the client's 422."""
     import cv2
 
     from zoo.data.errors import ImageReadError
-    from zoo.data.imageio import decode_for_model
+    from zoo.data.imageio import decode_planned
     from zoo.inference import PredictionError
 
     try:
-        img = decode_for_model(form.data, form.filename, predictor.channels, max_pixels)
+        img = decode_planned(form.data, plan, form.filename)
         entry = predictor.predict(img, name=form.filename, ruler_mm=form.ruler_mm, spacing_mm=form.spacing_mm)
     except ImageReadError as exc:
         raise ApiError(422, "unreadable_image", str(exc)) from None

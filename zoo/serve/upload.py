@@ -121,40 +121,26 @@ async def read_form(request, max_bytes: int) -> LandmarkRequest:
 
 
 def check_image(data: bytes, name: str, max_pixels: int, max_decode_bytes: int | None = None,
-                channels: int = 3) -> tuple[str, int, int]:
-    """``(format, width, height)`` from the first bytes and the header; 415 if not an image, 413 if too big
-    in pixels or in the memory its decoding for a model with ``channels`` inputs would take."""
+                channels: int = 3):
+    """How the image will be decoded for a model with ``channels`` inputs (a ``DecodePlan``, from the first
+    bytes and the header alone); 415 if not an image, 413 if too big in pixels or in decode memory."""
     from zoo.data.errors import ImageReadError
-    from zoo.data.imageio import size_from_bytes, sniff_format
+    from zoo.data.imageio import describe_bytes, plan_decode, sniff_format
 
-    fmt = sniff_format(data[:16])
-    if fmt is None:
-        from zoo.data.imageio import describe_bytes
-
+    if sniff_format(data[:16]) is None:
         raise ApiError(415, "not_an_image", f"{name}: not a JPEG/PNG/BMP/TIFF image ({describe_bytes(data[:32])})")
     try:
-        h, w = size_from_bytes(data, fmt, name)
+        plan = plan_decode(data, name, channels)
     except ImageReadError as exc:
         raise ApiError(422, "unreadable_image", str(exc)) from None
+    w, h = plan.width, plan.height
     if w < 1 or h < 1:
         raise ApiError(422, "unreadable_image", f"{name}: the header says the image is {w}x{h} pixels")
     if w * h > max_pixels:
         raise ApiError(413, "image_too_large", f"{name}: {w}x{h} = {w * h / 1e6:.1f} megapixels exceeds the "
                        f"cap of {max_pixels / 1e6:g} MP (zoo serve --max-pixels)")
-    if max_decode_bytes is not None:
-        _check_decode_memory(data, name, max_decode_bytes, channels)
-    return fmt, w, h
-
-
-def _check_decode_memory(data: bytes, name: str, max_bytes: int, channels: int) -> None:
-    from zoo.data.errors import ImageReadError
-    from zoo.data.imageio import plan_decode
-
-    try:
-        plan = plan_decode(data, name, channels)
-    except ImageReadError as exc:
-        raise ApiError(422, "unreadable_image", str(exc)) from None
-    if plan.peak_bytes > max_bytes:
+    if max_decode_bytes is not None and plan.peak_bytes > max_decode_bytes:
         needs = f"{plan.peak_bytes / 2**20:.0f} MiB"
         raise ApiError(413, "image_too_large", f"{name}: decoding {plan.describe()} takes {needs}, over the "
-                       f"decode budget of {max_bytes / 2**20:g} MiB (zoo serve --max-decode-mb)")
+                       f"decode budget of {max_decode_bytes / 2**20:g} MiB (zoo serve --max-decode-mb)")
+    return plan
