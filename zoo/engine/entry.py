@@ -81,9 +81,9 @@ def _print_next_steps(runner, best) -> None:
         return
     shown = f'"{checkpoint}"' if " " in str(checkpoint) else str(checkpoint)
     print(f"\ncheckpoint: {shown}\nnext:\n"
-          f"  zoo predict {shown} YOUR_IMAGE.jpg --spacing-mm 0.1   landmarks (and mm, given the pixel size)\n"
-          f"  zoo test {shown}                                      this report again\n"
-          f"  zoo export {shown} --format onnx                      for ONNX Runtime", flush=True)
+          f"  zoo predict {shown} YOUR_IMAGE.jpg --spacing-mm 0.1  # landmarks (and mm, given the pixel size)\n"
+          f"  zoo test {shown}  # this report again\n"
+          f"  zoo export {shown} --format onnx  # for ONNX Runtime", flush=True)
 
 
 def test(target, checkpoint=None, *, out=None, show_dir=None, cfg_options=None, work_dir=None,
