@@ -3,10 +3,21 @@
 Data flow, by package: ``zoo.data`` (readers, transforms) -> backbone (plugins) -> ``zoo.necks`` ->
 ``zoo.heads`` -> ``zoo.decoders`` -> ``zoo.evaluation``; ``zoo.losses`` trains; ``zoo.models`` joins them.
 
-Importing ``zoo`` is cheap (no torch): ``hookimpl`` is all a plugin needs at import time.
+Importing ``zoo`` is cheap (no torch): ``hookimpl`` is all a plugin needs at import time, and ``zoo.load``
+(the Python API, :mod:`zoo.api`) imports the rest on first use.
 """
 from .registry.hookspecs import hookimpl
 
 __version__ = "0.1.0"
 
-__all__ = ["__version__", "hookimpl"]
+__all__ = ["Landmark", "LandmarkModel", "Prediction", "__version__", "hookimpl", "load"]
+
+_API = {"load", "Landmark", "LandmarkModel", "Prediction"}
+
+
+def __getattr__(name: str):
+    if name in _API:
+        from . import api
+
+        return getattr(api, name)
+    raise AttributeError(f"module 'zoo' has no attribute {name!r}")

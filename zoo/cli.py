@@ -14,6 +14,7 @@ import typer
 COMMAND_MODULES = (
     "zoo.commands.data",
     "zoo.commands.listing",
+    "zoo.commands.models",
     "zoo.commands.train",
     "zoo.commands.ensemble",
     "zoo.commands.checkpoint",

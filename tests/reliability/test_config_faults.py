@@ -16,7 +16,6 @@ FILES = {
     "_base_ that does not exist": ("bad_base.py", "_base_ = ['./no_such_base.py']\nmodel = dict()\n",
                                    "no_such_base.py"),
     "undefined name": ("name_error.py", "model = dict(type=undefined_thing)\n", "undefined_thing"),
-    "name not a module name": ("my-config.py", "model = dict()\n", "valid module names"),
 }
 OPTIONS = {
     "unknown dataset key": ("train_dataloader.dataset.splt=train", "splt"),

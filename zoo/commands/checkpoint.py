@@ -1,11 +1,12 @@
-"""``zoo checkpoint upgrade``: bring a checkpoint from an older zoo to the format every command opens."""
+"""``zoo checkpoint upgrade`` brings a checkpoint from an older zoo to the format every command opens;
+``zoo checkpoint publish`` turns a training checkpoint into the plain weights file the model zoo ships."""
 from __future__ import annotations
 
 from pathlib import Path
 
 import typer
 
-checkpoint_app = typer.Typer(help="Convert checkpoints written by older versions of the zoo.",
+checkpoint_app = typer.Typer(help="Convert checkpoints: upgrade older ones, publish weights files.",
                              no_args_is_help=True)
 
 
@@ -21,6 +22,28 @@ def upgrade(
 
     written = upgrade_checkpoint(checkpoint, out)
     typer.echo(f"wrote {written}; its config is plain data now (`zoo test {written}` to check it)")
+
+
+@checkpoint_app.command("publish")
+def publish(
+    checkpoint: Path = typer.Argument(..., help="A training checkpoint (.pth) written by `zoo train`."),
+    out: Path = typer.Option(..., "--out", "-o", help="The weights file to write (.safetensors)."),
+    fp32: bool = typer.Option(False, "--fp32", help="Keep float32 weights (default: fp16 storage, half the size)."),
+):
+    """Write a checkpoint's weights and metadata as one safetensors file: what a model zoo entry ships or a
+    download serves (no optimizer state, nothing that runs when read). Prints its size and sha256."""
+    from zoo.engine.safe_checkpoint import safe_load
+    from zoo.inference.backends import TorchBackend
+    from zoo.model_zoo.cache import sha256_of
+    from zoo.model_zoo.weights_file import SUFFIX, read_weights, write_weights
+    from zoo.registry import ZooError, load_plugins
+
+    if out.suffix.lower() != SUFFIX:
+        raise ZooError(f"--out must end in {SUFFIX}, got {out.name}")
+    load_plugins()
+    written = write_weights(safe_load(checkpoint), out, half=not fp32)
+    TorchBackend.from_checkpoint(written, checkpoint=read_weights(written))  # rebuilt as every later load will be
+    typer.echo(f"wrote {written}  size_bytes: {written.stat().st_size}  sha256: {sha256_of(written)}")
 
 
 def register(app: typer.Typer) -> None:

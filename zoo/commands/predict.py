@@ -53,32 +53,10 @@ def pixel_notes(raw, channels: int) -> list[str]:
 
 
 def _draw(raw, entry: dict, out_dir: Path) -> Path:
-    """The image with each landmark marked and named; low-confidence ones in yellow with a '?'."""
-    import cv2
-    import numpy as np
+    """The image with each landmark marked and named, as ``<out_dir>/<image stem>.png``."""
+    from zoo.inference.drawing import draw_landmarks, write_png
 
-    from zoo.data.transforms.loading import to_uint8
-
-    img = to_uint8(raw)
-    canvas = cv2.cvtColor(img, cv2.COLOR_GRAY2BGR) if img.ndim == 2 or img.shape[2] == 1 else img[:, :, :3].copy()
-    canvas = np.ascontiguousarray(canvas)
-    scale = max(canvas.shape[:2]) / 1000.0
-    radius, thick, font = max(2, round(4 * scale)), max(1, round(2 * scale)), 0.45 * scale
-    for symbol, lm in entry["landmarks"].items():
-        p = (int(round(lm["x"])), int(round(lm["y"])))
-        colour = (0, 220, 255) if lm["low_confidence"] else (60, 60, 255)
-        label = symbol + ("?" if lm["low_confidence"] else "")
-        cv2.circle(canvas, p, radius, colour, thick, cv2.LINE_AA)
-        org = (p[0] + radius + 2, p[1] - radius - 2)
-        cv2.putText(canvas, label, org, cv2.FONT_HERSHEY_SIMPLEX, font, (0, 0, 0), thick + 2, cv2.LINE_AA)
-        cv2.putText(canvas, label, org, cv2.FONT_HERSHEY_SIMPLEX, font, colour, thick, cv2.LINE_AA)
-    out_dir.mkdir(parents=True, exist_ok=True)
-    path = out_dir / (Path(entry["image"]).stem + ".png")
-    ok, buf = cv2.imencode(".png", canvas)
-    if not ok:  # never leave a file that looks like a drawing and is not one
-        raise OSError(f"OpenCV could not encode the drawing of {entry['image']} as PNG")
-    path.write_bytes(buf.tobytes())
-    return path
+    return write_png(draw_landmarks(raw, entry), Path(out_dir) / (Path(entry["image"]).stem + ".png"))
 
 
 def run_predict(model, images, *, ruler_mm=None, spacing_mm=None, min_confidence=None, analyze=False,
@@ -173,7 +151,8 @@ def format_entry(entry: dict) -> str:
 def register(app: typer.Typer) -> None:
     @app.command("predict")
     def predict_command(
-        model: Path = typer.Argument(..., help="A checkpoint (.pth) or an exported model (.onnx, .torchscript.pt)."),
+        model: Path = typer.Argument(..., help="A model name (`zoo models`), a checkpoint (.pth), a weights file "
+                                               "(.safetensors) or an exported model (.onnx, .torchscript.pt)."),
         images: list[str] = typer.Argument(..., help="Image files, folders of images, or patterns like 'x/*.jpg'."),
         out: Path = typer.Option(None, "--out", "-o", help="Write predictions.json or predictions.csv."),
         show_dir: Path = typer.Option(None, "--show-dir", help="Write each image with its landmarks drawn here."),

@@ -1,7 +1,6 @@
 """Reading configs and checkpoints into a resolved mmengine Config, with errors a user can act on."""
 from __future__ import annotations
 
-import re
 from pathlib import Path
 
 from zoo.registry import ZooError
@@ -30,8 +29,10 @@ def load_config(path, cfg_options: list[str] | None = None):
     """Load a config file (or the config inside a checkpoint) and apply ``key=value`` overrides."""
     from mmengine.config import Config
 
-    path = Path(path)
-    if path.suffix in (".pth", ".pt", ".ckpt"):
+    from zoo.model_zoo import resolve_if_name
+
+    path = Path(resolve_if_name(path))
+    if path.suffix in (".pth", ".pt", ".ckpt", ".safetensors"):
         from zoo.inference.backends import ModelFileError, checkpoint_config, checkpoint_meta
 
         from .safe_checkpoint import safe_load
@@ -43,8 +44,6 @@ def load_config(path, cfg_options: list[str] | None = None):
     else:
         if not path.is_file():
             raise ConfigError(f"config file not found: {path}")
-        if not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", path.stem):
-            raise ConfigError(f"config file names must be valid module names (letters, digits, _): {path.name}")
         try:
             cfg = Config.fromfile(str(path))
         except Exception as exc:  # a config is a Python file: running it can raise anything (NameError...)

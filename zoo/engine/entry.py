@@ -89,7 +89,10 @@ def _print_next_steps(runner, best) -> None:
 def test(target, checkpoint=None, *, out=None, show_dir=None, cfg_options=None, work_dir=None,
          launcher="none", predictions=None) -> dict:
     """Evaluate a checkpoint; the config comes from the checkpoint itself unless one is given."""
-    checkpoint = checkpoint or target
+    from zoo.model_zoo import resolve_if_name
+
+    target = resolve_if_name(target)
+    checkpoint = resolve_if_name(checkpoint) or target
     cfg = load_config(target, cfg_options)
     cfg.load_from = str(checkpoint)
     cfg.resume = False

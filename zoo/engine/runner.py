@@ -159,6 +159,10 @@ def prepare(cfg, *, work_dir=None, resume=None, amp=False, launcher="none", load
             cfg.resume = latest is not None  # nothing saved yet: start from the beginning, as mmengine does
     if load_from:
         cfg.load_from = str(load_from)
+    if cfg.get("load_from"):
+        from zoo.model_zoo import resolve_if_name
+
+        cfg.load_from = str(resolve_if_name(cfg.load_from))  # a model zoo name fine-tunes from its verified weights
     if amp:
         if torch.cuda.is_available():
             cfg.optim_wrapper.type = "AmpOptimWrapper"

@@ -43,6 +43,10 @@ def safe_load(path, map_location="cpu") -> dict:
     path = Path(path).expanduser()
     if not path.is_file():
         raise CheckpointError(f"checkpoint not found: {path}")
+    from zoo.model_zoo.weights_file import is_weights_file, read_weights
+
+    if is_weights_file(path):  # a published model: tensors and a JSON header, read as a checkpoint
+        return read_weights(path)
     try:
         loaded = torch.load(path, map_location=map_location, weights_only=True)
     except pickle.UnpicklingError as exc:

@@ -49,27 +49,40 @@ def exported_meta(text, path) -> dict:
 
 
 class TorchBackend:
-    """An eager ``LandmarkDetector`` rebuilt from a checkpoint's own config."""
+    """An eager ``LandmarkDetector`` rebuilt from a checkpoint's own config, on the CPU or a CUDA device."""
 
     name = "torch"
 
-    def __init__(self, model, channels_last: bool = False):
+    def __init__(self, model, channels_last: bool = False, device: str | None = None):
         import torch
 
-        self.model = model.eval()
+        self.device = torch.device(device or "cpu")
+        if self.device.type == "cuda" and not torch.cuda.is_available():
+            raise ModelFileError(f"device {device!r} asked for, but this torch sees no CUDA device "
+                                 f"(torch {torch.__version__}); use device='cpu'")
+        self.model = model.eval().to(self.device)
         self.channels_last = channels_last
         if channels_last:
             self.model = self.model.to(memory_format=torch.channels_last)
+
+    def _tensor(self, array: np.ndarray):
+        import torch
+
+        x = torch.from_numpy(array).to(self.device)
+        return x.contiguous(memory_format=torch.channels_last) if self.channels_last else x
 
     @classmethod
     def from_checkpoint(cls, path, checkpoint: dict | None = None, **kwargs) -> tuple["TorchBackend", dict]:
         """The model a checkpoint describes, built only from registered components (its config is plain data,
         checked before anything is built) and checked against the metadata the predictor will trust."""
         from zoo.engine.safe_checkpoint import safe_load
+        from zoo.model_zoo import resolve_model
         from zoo.models.weights import without_pretrained
         from zoo.registry import MODELS
 
-        checkpoint = checkpoint if checkpoint is not None else safe_load(path)
+        if checkpoint is None:
+            path = resolve_model(path)
+            checkpoint = safe_load(path)
         meta = checkpoint_meta(checkpoint, path)
         cfg = checkpoint_config(meta, path)
         model = MODELS.build(without_pretrained(cfg.model))
@@ -89,27 +102,21 @@ class TorchBackend:
     def __call__(self, batch: np.ndarray):
         import torch
 
-        x = torch.from_numpy(batch)
-        if self.channels_last:
-            x = x.contiguous(memory_format=torch.channels_last)
         with torch.inference_mode():
-            coords, scores = self.model(x, mode="tensor")
-        return coords.float().numpy(), scores.float().numpy()
+            coords, scores = self.model(self._tensor(batch), mode="tensor")
+        return coords.float().cpu().numpy(), scores.float().cpu().numpy()
 
     def member(self, index: int) -> "TorchBackend":
         """An ensemble's ``index``-th member as a backend of its own (the predictor runs each, then averages)."""
-        return type(self)(self.model.members[index], channels_last=self.channels_last)
+        return type(self)(self.model.members[index], channels_last=self.channels_last, device=str(self.device))
 
     def refine(self, patches: np.ndarray):
         """A two-stage model's refine graph: normalised patches -> (coords patch px, scores)."""
         import torch
 
-        x = torch.from_numpy(patches)
-        if self.channels_last:
-            x = x.contiguous(memory_format=torch.channels_last)
         with torch.inference_mode():
-            coords, scores = self.model.refine_tensor(x)
-        return coords.float().numpy(), scores.float().numpy()
+            coords, scores = self.model.refine_tensor(self._tensor(patches))
+        return coords.float().cpu().numpy(), scores.float().cpu().numpy()
 
 
 def refine_graph_path(path, meta: dict) -> Path | None:
@@ -224,12 +231,18 @@ def _check_graph_shapes(session, meta: dict, path) -> None:
                              f"{len(meta['landmark_symbols'])}")
 
 
-def open_backend(path, threads: int | None = None, channels_last: bool = False):
-    """Pick the runtime by file type; returns ``(backend, meta)``."""
-    path = Path(path)
+def open_backend(path, threads: int | None = None, channels_last: bool = False, device: str | None = None):
+    """Pick the runtime by file type (a model name first becomes its verified file); returns ``(backend, meta)``."""
+    from zoo.model_zoo import resolve_model
+
+    path = resolve_model(path)
     if not path.is_file():
         raise ModelFileError(f"model file not found: {path}")
     suffix = path.suffix.lower()
+    exported = suffix in (".onnx", ".ts", ".torchscript") or path.name.endswith(".torchscript.pt")
+    if exported and device not in (None, "cpu"):
+        raise ModelFileError(f"{path}: exported models run on the CPU here; device={device!r} needs the training "
+                             f"checkpoint or weights file (.pth, .safetensors)")
     if suffix == ".onnx":
         backend = OnnxBackend(path, threads)
         return backend, backend.meta
@@ -240,4 +253,4 @@ def open_backend(path, threads: int | None = None, channels_last: bool = False):
         import torch
 
         torch.set_num_threads(threads)
-    return TorchBackend.from_checkpoint(path, channels_last=channels_last)
+    return TorchBackend.from_checkpoint(path, channels_last=channels_last, device=device)

@@ -59,8 +59,8 @@ class Predictor:
 
     @classmethod
     def from_path(cls, path, threads: int | None = None, min_confidence: float = DEFAULT_MIN_CONFIDENCE,
-                  channels_last: bool = False) -> "Predictor":
-        backend, meta = open_backend(path, threads=threads, channels_last=channels_last)
+                  channels_last: bool = False, device: str | None = None) -> "Predictor":
+        backend, meta = open_backend(path, threads=threads, channels_last=channels_last, device=device)
         predictor = cls(backend, meta, min_confidence)
         predictor.source = str(path)
         return predictor

@@ -1,0 +1,95 @@
+"""A tiny model saved as a real zoo checkpoint, and a private model index / cache per test (``$ZOO_HOME``)."""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+CONFIG = """default_scope = 'zoo'
+input_size = (64, 64)
+model = dict(type='LandmarkDetector', landmark_set='isbi2015',
+    data_preprocessor=dict(type='LandmarkDataPreprocessor', mean=[123.675, 116.28, 103.53],
+                           std=[58.395, 57.12, 57.375], channels=3),
+    backbone=dict(type='HRNetBackbone', arch='hrnet_w18_small', pretrained=False),
+    neck=dict(type='HRNetV2Neck'), head=dict(type='HeatmapHead', output_stride=4, sigma=2.0),
+    decoder=dict(type='DarkDecoder', blur_sigma=1.0), loss=dict(type='HeatmapMSELoss'))
+test_pipeline = [
+    dict(type='LoadCephalogram', channels=3),
+    dict(type='LetterboxResize', size=input_size, pad_value=0),
+    dict(type='PackLandmarkInputs'),
+]
+"""
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _one_thread():
+    import torch
+
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
+
+
+@pytest.fixture(scope="session")
+def tiny_checkpoint(tmp_path_factory) -> Path:
+    import torch
+    from mmengine.config import Config
+
+    from zoo.engine.metadata import build_zoo_meta
+    from zoo.registry import MODELS, load_plugins
+
+    load_plugins()
+    folder = tmp_path_factory.mktemp("model zoo")
+    (folder / "tiny.py").write_text(CONFIG)
+    cfg = Config.fromfile(str(folder / "tiny.py"))
+    torch.manual_seed(0)
+    detector = MODELS.build(cfg.model).eval()
+    path = folder / "tiny.pth"
+    torch.save({"state_dict": detector.state_dict(), "zoo_meta": build_zoo_meta(cfg, detector),
+                "optimizer": {"state": {}}}, path)
+    return path
+
+
+@pytest.fixture(scope="session")
+def tiny_weights(tiny_checkpoint) -> Path:
+    from zoo.engine.safe_checkpoint import safe_load
+    from zoo.model_zoo import write_weights
+
+    return write_weights(safe_load(tiny_checkpoint), tiny_checkpoint.with_name("tiny.safetensors"))
+
+
+@pytest.fixture(scope="session")
+def xray() -> np.ndarray:
+    """A cephalogram-like gray image: a bright skull-ish ellipse on dark, 160 x 128."""
+    import cv2
+
+    img = np.zeros((160, 128), np.uint8)
+    cv2.ellipse(img, (64, 70), (45, 55), 0, 0, 360, 200, -1)
+    cv2.circle(img, (80, 60), 8, 90, -1)
+    return img
+
+
+@pytest.fixture()
+def private_index(tmp_path, monkeypatch, tiny_weights):
+    """An index naming the tiny weights twice (shipped, and download-only), with the cache in ``tmp_path``."""
+    from zoo.model_zoo import cache, index
+    from zoo.model_zoo.cache import sha256_of
+
+    shipped = tmp_path / "shipped"
+    shipped.mkdir()
+    (shipped / "tiny.safetensors").write_bytes(tiny_weights.read_bytes())
+    base = dict(config="configs/quickstart.py", landmark_set="isbi2015", num_landmarks=19,
+                training_data="none: random weights", file="tiny.safetensors", sha256=sha256_of(tiny_weights),
+                size_bytes=tiny_weights.stat().st_size)
+    path = tmp_path / "index.json"
+    path.write_text(json.dumps({"models": [dict(base, name="tiny", shipped=True),
+                                           dict(base, name="tiny-remote", url="http://127.0.0.1:9/tiny.safetensors")]}))
+    monkeypatch.setattr(index, "INDEX_FILE", path)
+    monkeypatch.setattr(index, "SHIPPED_DIR", shipped)
+    monkeypatch.setenv(cache.ENV_HOME, str(tmp_path / "zoo home"))
+    index._load.cache_clear()
+    yield path
+    index._load.cache_clear()
