@@ -10,7 +10,8 @@ def register(app: typer.Typer) -> None:
     @app.command("serve")
     def serve(
         model: Path = typer.Argument(
-            ..., help="Checkpoint (.pth), ONNX (.onnx) or TorchScript (.ts) with zoo metadata."),
+            ..., help="A model name (`zoo models`), checkpoint (.pth), weights file (.safetensors), ONNX (.onnx) "
+                      "or TorchScript (.ts) with zoo metadata."),
         host: str = typer.Option("127.0.0.1", help="Address to bind; the default answers this machine only."),
         port: int = typer.Option(8000, help="TCP port (0 picks a free one)."),
         workers: int = typer.Option(1, help="Server processes, each with its own copy of the model."),

@@ -87,7 +87,12 @@ class BaseExporter:
         from zoo.inference import Predictor
         from zoo.inference.backends import checkpoint_config
 
-        checkpoint = Path(checkpoint)
+        from zoo.model_zoo import resolve_if_name
+
+        named = resolve_if_name(checkpoint)
+        if out is None and named is not checkpoint:  # a model name: write here, not into the package's folder
+            out = Path(str(checkpoint) + self.suffix)
+        checkpoint = Path(named)
         model, meta = load_checkpoint(checkpoint)
         if meta.get("members"):
             raise ExportError(f"{checkpoint} is an ensemble of {len(meta['members'])} detectors, which no single "

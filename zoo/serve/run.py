@@ -81,7 +81,9 @@ def serve_model(model, host: str = "127.0.0.1", port: int = 8000, workers: int =
         raise ServeError(f"--workers must be at least 1, got {workers}")
     if not 0 <= port <= 65535:
         raise ServeError(f"--port must be 0..65535, got {port}")
-    model = Path(model).expanduser().resolve()
+    from zoo.model_zoo import resolve_model
+
+    model = resolve_model(model).resolve()  # a model name becomes its verified file, which every worker opens
     predictor = Predictor.from_path(model, threads=threads)  # fails here, clearly, before any worker starts
     meta = predictor.describe()
     echo(f"serving {model.name} ({meta['runtime']}, {meta['landmark_set']}, {len(meta['landmarks'])} landmarks) "
