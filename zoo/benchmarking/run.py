@@ -231,7 +231,7 @@ def refine_input(model, channels: int):
 
 def run_eager(model, x, refine) -> None:
     """What serving one image costs in torch: the global graph, then the refine graph ``passes`` times
-    (the patch crops between them are OpenCV copies of K small windows, ~1 ms, not timed)."""
+    (the patch crops between them are OpenCV copies of K small windows, cheap and not timed)."""
     model(x, mode="tensor")
     if refine is not None:
         for _ in range(refine[1]):

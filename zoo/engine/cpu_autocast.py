@@ -2,12 +2,11 @@
 
 mmengine's ``AmpOptimWrapper`` is CUDA's (fp16 with a loss scaler) and refuses to start on a CPU. Processors with
 AVX512-BF16 or AMX (Intel Cooper Lake, Sapphire Rapids and later; AMD Zen 4 and later) run oneDNN's convolutions in
-bf16 faster than in fp32: on a 2-core AMD EPYC with AVX512-BF16 a training step of the 60-minute two-stage recipe
-took 0.67 s instead of 1.05 s (``benchmarks/cpu_bf16_step.py``). bf16 keeps fp32's exponent range, so no loss
-scaling is needed: the weights, their gradients and the optimizer stay fp32, and autocast computes convolutions and
-matrix products in bf16 (the zoo's losses run in fp32: ``LandmarkDetector.loss_from_output``). On a processor
-without native bf16 the same ops are emulated and slower than fp32, so ``zoo train --amp`` uses this wrapper only
-where :func:`native_bf16` is true.
+bf16 faster than in fp32 (``benchmarks/cpu_bf16_step.py`` times a training step both ways). bf16 keeps fp32's
+exponent range, so no loss scaling is needed: the weights, their gradients and the optimizer stay fp32, and autocast
+computes convolutions and matrix products in bf16 (the zoo's losses run in fp32: ``LandmarkDetector.loss_from_output``).
+On a processor without native bf16 the same ops are emulated and slower than fp32, so ``zoo train --amp`` uses this
+wrapper only where :func:`native_bf16` is true.
 
     zoo train CONFIG --amp                      # CUDA: AmpOptimWrapper; native-bf16 CPU: this wrapper
     optim_wrapper = dict(type='CPUAutocastOptimWrapper', optimizer=dict(type='AdamW', lr=1e-3))

@@ -127,7 +127,7 @@ class NonFiniteLossHook(Hook):
 
 @HOOKS.register_module()
 class ChannelsLastHook(Hook):
-    """Trains in channels-last memory format: oneDNN's CPU convolutions run 1.3-2x faster that way.
+    """Trains in channels-last memory format: oneDNN's CPU convolutions run faster that way.
 
     The arithmetic is the same up to rounding. Parameters are converted in place, so the optimizer keeps its
     references; inputs need no change (a convolution with channels-last weights returns channels-last

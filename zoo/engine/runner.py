@@ -76,8 +76,9 @@ def _endless_sampler_for_iteration_training(cfg) -> None:
     """Iteration-based training reads the training set through an ``InfiniteSampler``.
 
     With a ``DefaultSampler`` mmengine's iteration loop restarts the loader at every end of the training set
-    and sleeps 2 s each time (a deadlock guard in ``_InfiniteDataloaderIterator``): on ISBI's 130 training
-    images at batch 6 that was 2-2.5 s every 22 iterations, 8 % of a CPU run. Shuffle and seed are kept.
+    and sleeps 2 s each time (a deadlock guard in ``_InfiniteDataloaderIterator``): on a training set of a few
+    hundred images that pause comes every few dozen iterations, a real share of a CPU run. Shuffle and seed are
+    kept.
     """
     loader = cfg.get("train_dataloader")
     train_cfg = cfg.get("train_cfg") or {}

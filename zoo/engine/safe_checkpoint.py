@@ -1,7 +1,7 @@
 """Checkpoints that cannot run code when loaded, and that are never half-written.
 
 torch >= 2.6 loads with ``weights_only=True`` by default, which refuses mmengine's resume checkpoints
-because its message hub pickles ``HistoryBuffer`` objects and numpy arrays (PITFALLS.md). Rather than
+because its message hub pickles ``HistoryBuffer`` objects and numpy arrays. Rather than
 allow-listing unpickling machinery (numpy's reconstruction needs ``builtins.getattr``, which is not safe),
 we make what is *saved* plain: tensors, numbers, strings, lists and dicts, and rebuild the objects after
 loading. Every load in the zoo -- test, predict, export, serve, ``load_from``, resume -- goes through

@@ -35,9 +35,9 @@ def export_onnx(model, example: np.ndarray, out: "str | Path", opset: int = 17, 
     """Write ``model``'s tensor mode as ONNX with a dynamic batch axis (no metadata yet).
 
     The legacy TorchScript-based exporter is the default: the dynamo one needs ``onnxscript``, which the
-    zoo does not depend on (PITFALLS.md), took 10x longer to export HRNet-W18 (135 s vs 14 s) and ran in
-    ONNX Runtime within the noise of the legacy graph here (1556 vs 1634 ms, 512 px, 1 thread, busy VM). Node names keep the module path (``/backbone/...``,
-    ``/decoder/...``), which the int8 exporter uses to leave the decoder in float.
+    zoo does not depend on, exports an HRNet many times slower, and its graph runs no faster in ONNX Runtime.
+    Node names keep the module path (``/backbone/...``, ``/decoder/...``), which the int8 exporter uses to leave
+    the decoder in float.
     """
     import torch
 

@@ -1,15 +1,14 @@
 """ONNX int8: ONNX Runtime static quantization (QDQ), calibrated on real images of the model's own data.
 
-Measured on these 2-core VMs (ANCHORS.md, PITFALLS.md): static QDQ, per-channel weights, uint8
-activations x int8 weights (U8S8, the VNNI fast path), after ``quant_pre_process``, runs 2-3x faster
-than fp32 ONNX Runtime; *dynamic* quantization leaves the convolutions in float and is 3-7x slower.
-The decoder (argmax, logs, gathers) and the layer that feeds it stay in float: they cost little and
-sub-pixel decoding needs the precision.
+Static QDQ with per-channel weights, uint8 activations x int8 weights (U8S8, the VNNI fast path), after
+``quant_pre_process``, runs clearly faster than fp32 ONNX Runtime on a CPU; *dynamic* quantization leaves the
+convolutions in float and is much slower. The decoder (argmax, logs, gathers) and the layer that feeds it stay in
+float: they cost little and sub-pixel decoding needs the precision.
 
-Weights use 7 of their 8 bits (``reduce_range``): without AVX-512 VNNI (this VM has AVX2 only), ONNX
-Runtime's u8 x s8 kernels add pairs of products in saturating 16-bit registers. Measured on a trained
-HRNet-W18-small (ISBI Test1, 40 images, 192 px): full 8-bit weights moved landmarks by 0.385 input px on
-average (max 3.2) and cost +0.126 mm MRE; 7-bit weights 0.092 px (max 0.47) and +0.011 mm, at the same speed.
+Weights use 7 of their 8 bits (``reduce_range``): without AVX-512 VNNI (many CPUs have AVX2 only), ONNX
+Runtime's u8 x s8 kernels add pairs of products in saturating 16-bit registers. Full 8-bit weights saturate
+them and move a trained model's landmarks by whole input pixels now and then; 7-bit weights cannot saturate,
+lose far less and run at the same speed.
 """
 from __future__ import annotations
 

@@ -169,7 +169,8 @@ def ort_session_options(threads: int | None = None, spinning: bool = False):
     intra-op threads (ORT's default: the cores), and worker threads that sleep between runs unless
     ``spinning``. Spinning workers keep a core busy for a while after every run, which on a small
     machine slows whatever runs next: the patch cutting between a two-stage model's graphs, another
-    request, another runtime (measured in ``benchmarks/two_stage_latency.py``)."""
+    request, another runtime (see the two-stage latency benchmark,
+    ``projects/two_stage_isbi/scripts/two_stage_latency.py``)."""
     import onnxruntime as ort
 
     options = ort.SessionOptions()

@@ -2,7 +2,7 @@
 
 ``zoo test`` (through the same letterbox function), ``zoo predict``, ``zoo serve``, the export self-check
 and the leaderboard all come here, and the preprocessing comes *only* from the model's own metadata
-(SEEDS.md, note C: a served model normalised with the wrong mean/std and squashed instead of letterboxed).
+(a served model once normalised with the wrong mean/std and squashed instead of letterboxing).
 """
 from __future__ import annotations
 
