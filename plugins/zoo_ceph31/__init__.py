@@ -1,4 +1,4 @@
-"""Built-in plugin `ceph31`: the 31-landmark HRNet heatmap detector of the seeds' note B."""
+"""Built-in plugin `ceph31`: the 31-landmark HRNet heatmap detector (29 Aariz landmarks + ruler)."""
 
 from zoo import hookimpl
 

@@ -1,9 +1,9 @@
-"""The seeds' note-B detector as one registered model with its defaults named, not scattered in a script.
+"""The 31-landmark heatmap detector as one registered model with its defaults named, not scattered in a script.
 
-Note B moved from direct coordinates (MRE > 9 px) to heatmaps: HRNet-W32, heatmaps at 384 (up from
-192, i.e. stride 2 on a 768 px input instead of HRNet's native 4), sigma 1.5, heatmap loss plus
-5 x a coordinate loss through soft-argmax plus a focal term, and sub-pixel decoding. Its "best
-accuracy" variant is heatmap 512, ``coord_weight=10``, ``sigma=1.0``; its "best speed" variant W18 and
+Direct coordinate regression was too coarse for these landmarks, so this recipe uses heatmaps: HRNet-W32,
+heatmaps at 384 (up from 192, i.e. stride 2 on a 768 px input instead of HRNet's native 4), sigma 1.5, heatmap
+loss plus 5 x a coordinate loss through soft-argmax plus a focal term, and sub-pixel decoding. The recipe's
+"best accuracy" variant is heatmap 512, ``coord_weight=10``, ``sigma=1.0``; its "best speed" variant W18 and
 heatmap 256. Each is a keyword here.
 """
 

@@ -1,4 +1,4 @@
-"""Built-in plugin `resnet`: ResNet-18/34/50 backbones from timm (the seeds' regression baseline)."""
+"""Built-in plugin `resnet`: ResNet-18/34/50 backbones from timm (the regression baseline)."""
 
 from zoo import hookimpl
 

@@ -3,9 +3,9 @@
 It is what lets the combined loss put a coordinate error on a heatmap network, and a decoder that
 needs no argmax at all. With heatmaps on the target's scale (peak 1), ``beta`` is a trade-off: too
 small and the background outweighs the peak (its pull is about ``h*w / (exp(beta) * 2*pi*sigma^2)``),
-too large and the softmax becomes a hard argmax with its quantisation error. ``beta = 20`` measured
-0.04-0.14 px mean error on clean Gaussians of sigma 2-1.5 at 64 and 384 px maps; ``beta <= 15``
-drifts several px to the centre on 384 px maps (``benchmarks/decoders.py``).
+too large and the softmax becomes a hard argmax with its quantisation error. ``beta = 20`` places a
+clean Gaussian to a small fraction of a pixel on small and large maps alike, while a smaller beta drifts
+towards the centre of large maps (``benchmarks/decoders.py`` compares them).
 """
 
 from __future__ import annotations

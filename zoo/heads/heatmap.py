@@ -1,7 +1,7 @@
 """Gaussian heatmaps at a configurable output stride, down to one heatmap pixel per input pixel.
 
 Sub-pixel decoders recover a fraction of a heatmap pixel, but an input pixel of error costs what it
-costs: the 31-landmark detector of the seeds wanted heatmaps of 384-512 px, i.e. stride 2 or 1 on top
+costs: the 31-landmark detector (plugin ``ceph31``) wants heatmaps of 384-512 px, i.e. stride 2 or 1 on top
 of HRNet's stride 4. So the head upsamples with learned 2x steps (transposed convolution or pixel
 shuffle) after a 1x1 reduction that keeps those full-resolution layers narrow.
 """

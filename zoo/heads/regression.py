@@ -1,4 +1,4 @@
-"""Direct coordinate regression: the seeds' ResNet-34 baseline, kept as the yardstick to beat."""
+"""Direct coordinate regression: the ResNet-34 baseline, kept as the yardstick heatmap models must beat."""
 
 from __future__ import annotations
 

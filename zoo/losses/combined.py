@@ -2,7 +2,7 @@
 
 A heatmap loss alone does not care where the peak is once the map looks roughly right, while the
 metric only cares about the peak's position; a coordinate loss on the differentiable soft-argmax
-closes that gap (the seeds' note B used ``coord_weight=5``). Coordinates are compared *normalised*
+closes that gap (the ``ceph31`` detector uses ``coord_weight=5``). Coordinates are compared *normalised*
 by the heatmap size, so ``coord_weight`` means the same at heatmap 192, 384 or 512.
 """
 

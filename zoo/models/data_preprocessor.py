@@ -1,6 +1,6 @@
 """Batching and normalisation on the model's device, so the config's mean/std are the only ones.
 
-The seeds' note C lost accuracy to a server that normalised with 0.5/0.5 instead of the ImageNet
+A served model once lost accuracy to a server that normalised with 0.5/0.5 instead of the ImageNet
 values used in training; keeping normalisation inside the model (and its config inside the
 checkpoint) removes that second copy.
 """

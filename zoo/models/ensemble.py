@@ -1,10 +1,10 @@
 """Several detectors of one landmark set, their landmarks averaged: the cheapest accuracy a budget can buy.
 
-Runs of one recipe differ by a few hundredths of a mm on Test1 from seed to seed, and their errors are partly
-independent: on the lent H200 the mean of three runs' landmarks scored 1.49 mm against 1.53-1.58 for the runs
-alone (``benchmarks/error_anatomy.py``). The members are ordinary detectors (single- or two-stage) built from the
-registry; an ensemble is usually assembled from checkpoints trained one after another (``zoo ensemble``), but
-it trains as one model too (the members' losses summed, each on the same batch).
+Runs of one recipe differ a little from seed to seed, and their errors are partly independent, so the mean of
+several runs' landmarks beats each run alone (the two-stage project's ``error_anatomy.py`` splits the error to
+show why). The members are ordinary detectors (single- or two-stage) built from the registry; an ensemble is
+usually assembled from checkpoints trained one after another (``zoo ensemble``), but it trains as one model too
+(the members' losses summed, each on the same batch).
 
 Every member sees the same preprocessed input, so all members must share one preprocessing (checked here);
 two-stage members each refine around their own global estimate, and the averaged landmarks are in original

@@ -16,8 +16,8 @@ beside the ear rod's ring). With ``context=(2, 4)`` the patch's channels are the
 ``scale``, ``2 * scale`` and ``4 * scale`` around the same centre: the same tensor shape as a 3-channel
 patch, so the refine network's cost does not change, but it sees 4 times the window at the coarsest level.
 Every channel shares the fine level's warp (the same centre and turn), so the landmark's patch position,
-and the heatmap it is read from, are the fine level's. (On ISBI 2015, at the 60-minute CPU budget, it did not
-place those landmarks better: README, issue 10.)
+and the heatmap it is read from, are the fine level's. Context is off by default: trained on ISBI 2015
+within a short CPU budget, it did not place those landmarks better.
 """
 from __future__ import annotations
 
