@@ -2,8 +2,8 @@
 
 A spacing given by the user (``--spacing-mm``, the API's ``spacing_mm``, ``Predictor.predict(spacing_mm=)``,
 ``zoo analyze --mm-per-pixel``) always wins: it comes from the scanner or the DICOM header, while the ruler
-is two predicted points, and a badly predicted pair once turned a given 0.1 mm/px into 0.012 mm/px and a lower
-face height of 8.6 mm (-10.4 SD) without a word. When both exist both are reported, and a disagreement over
+is two predicted points, and a badly predicted pair once silently overrode a correct given spacing and shrank a
+lower face height to a fraction of a centimetre. When both exist both are reported, and a disagreement over
 :data:`DISAGREEMENT` is a warning.
 
 A predicted ruler is checked before it is used, with what is known without ground truth

@@ -257,7 +257,7 @@ class DecodePlan:
     @property
     def peak_bytes(self) -> int:
         """What decoding holds at once: twice the decoded array, since OpenCV's Python binding copies the
-        array its decoder filled (2.0x measured for PNG, JPEG, BMP and TIFF with OpenCV 5.1). A deeper
+        array its decoder filled (PNG, JPEG, BMP and TIFF alike). A deeper
         source's 8-bit copy comes after the decoder's buffer is freed and is smaller, so it adds nothing."""
         return 2 * self.array_bytes
 

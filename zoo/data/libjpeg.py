@@ -6,9 +6,9 @@ blocks after the damage come out grey or smeared, and the only sign is a line su
 115 extraneous bytes before marker 0xd9" that libjpeg writes to the process's stderr. Catching that line
 is the one way to know from Python, so :func:`libjpeg_warnings` redirects file descriptor 2 around a decode.
 
-It finds what libjpeg finds: measured on the synthetic set's JPEGs (``tests/data/test_jpeg_integrity.py``),
-nearly every overwrite of 512 bytes or more and most of 64 bytes, but a few of the shortest ones only
-shift some blocks and leave no trace in the stream. Where OpenCV's C runtime keeps its own stderr
+It finds what libjpeg finds (``tests/data/test_jpeg_integrity.py`` damages the synthetic set's JPEGs):
+long overwrites almost always and most short ones, but a few of the shortest only shift some blocks and
+leave no trace in the stream. Where OpenCV's C runtime keeps its own stderr
 (Windows), nothing is caught and files pass as before.
 """
 from __future__ import annotations

@@ -58,7 +58,7 @@ def did_you_mean(path: str | os.PathLike, also: tuple = ()) -> str:
 
 
 def find_child(folder: Path, name: str) -> Path | None:
-    """``folder/name`` matched case-insensitively (Aariz ships ``Train``, the seeds use ``train``)."""
+    """``folder/name`` matched case-insensitively (Aariz ships ``Train``, other copies use ``train``)."""
     exact = folder / name
     if exact.exists():
         return exact

@@ -1,6 +1,6 @@
 """The project's 31-landmark layout: Aariz per-image JSON (29) + ruler points from a Label Studio export.
 
-The export (e.g. ``project-6-at-2025-11-11-03-58-db627e7c.json``) sits beside the per-image JSON in
+The export (Label Studio names it ``project-<id>-at-<date>-<hash>.json``) sits beside the per-image JSON in
 ``<split>/Annotations/Cephalometric Landmarks/Senior Orthodontists/``; its tasks are joined to the images
 by file name. An image without ruler points keeps its 29 landmarks with ``p1``/``p2`` invisible; an
 image with only ruler points has the 29 invisible.

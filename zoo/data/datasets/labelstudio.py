@@ -1,7 +1,7 @@
 """Label Studio keypoint exports (JSON): percentages of the image size, image references to match.
 
 A task's keypoint result is ``{"original_width": W, "original_height": H, "value": {"x": X, "y": Y,
-"keypointlabels": ["p1"]}}`` with X, Y in percent: ``px = X / 100 * W`` (``FORMATS.md``). Image
+"keypointlabels": ["p1"]}}`` with X, Y in percent: ``px = X / 100 * W``. Image
 references (``/data/upload/6/8f3a2c1d-017.jpg``, URLs, ``/data/local-files/?d=dir/017.jpg``) are matched
 to local files by name, with and without Label Studio's 8-hex upload prefix.
 
@@ -31,7 +31,7 @@ _UPLOAD_PREFIX = re.compile(r"^[0-9a-f]{8}-", re.IGNORECASE)
 
 
 def percent_to_px(percent: float, size: float) -> float:
-    """Label Studio percent -> pixel, the convention of ``FORMATS.md`` (inverse: :func:`px_to_percent`)."""
+    """Label Studio percent -> pixel, percent of the original size (inverse: :func:`px_to_percent`)."""
     return float(percent) / 100.0 * float(size)
 
 

@@ -52,8 +52,8 @@ class LetterboxResize(BaseTransform):
     Args:
         cache_size: keep up to this many resized images, per loader worker (0: none), for the read-only
             images ``LoadCephalogram(cache_size=...)`` hands out. A two-stage model loads every training
-            image at full resolution for its patches, and area-resizing a 1935x2400 cephalogram to 256 px
-            takes ~18 ms, 80 % of the pipeline, every time the image comes round (it comes out the same).
+            image at full resolution for its patches, and area-resizing a full cephalogram to 256 px is
+            most of the pipeline's time, every time the image comes round (it comes out the same).
             Only a read-only array, the very object resized before, is a hit: a transform that changed the
             image made a new array, so it is resized afresh.
     """
@@ -137,9 +137,9 @@ class RandomHorizontalFlip(BaseTransform):
 
     ``test_cfg.flip_test`` averages a detector's prediction with its prediction on the mirrored image, which is
     meaningful only for a model that saw mirrored images in training: a mirrored lateral cephalogram faces the
-    other way, and an ISBI model trained without this transform scored 29.9 mm with flip testing against 1.45 mm
-    without (held-out TrainingData 131-150, README). A training-time transform: it moves ``keypoints`` and composes the
-    mirror onto ``warp``; ``ori_keypoints`` (the truth the metric reads) stays as annotated.
+    other way, and an ISBI model trained without this transform was many times worse with flip testing than
+    without. A training-time transform: it moves ``keypoints`` and composes the mirror onto ``warp``;
+    ``ori_keypoints`` (the truth the metric reads) stays as annotated.
 
     Args:
         prob: probability of mirroring a sample.

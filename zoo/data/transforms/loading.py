@@ -89,7 +89,7 @@ class LoadCephalogram(BaseTransform):
         max_pixels: refuse images above this many pixels (decompression bombs); None disables.
         keep_gray: keep a gray source single-channel until packing (see above).
         cache_size: keep up to this many decoded images in memory, per loader worker (0: none). A
-            two-stage model decodes every training image at full resolution (~20-40 ms for a 4.6 MP JPEG),
+            two-stage model decodes every training image at full resolution (tens of ms for a large JPEG),
             which starves a GPU; cached images are read-only, so a transform that would change one in
             place fails loudly instead of corrupting the next epoch.
     """
