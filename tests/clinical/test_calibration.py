@@ -88,7 +88,7 @@ def test_a_given_spacing_wins_over_a_ruler_predicted_40_percent_short():
 
 
 def test_the_reported_case_a_ruler_8x_too_long_no_longer_gives_a_lower_face_of_8_6_mm():
-    """The issue's figures (8.55 mm, -10.4 SD) came from a ruler about 8.3 times its true length."""
+    """A reported lower face height of 8.55 mm (-10.4 SD) came from a ruler about 8.3 times its true length."""
     points, size, _ = _head()
     entry = _predict(_ruler_scaled(points, 8.26), size, spacing_mm=SPACING)
     before = analyze(entry["landmarks"], entry["calibration"]["ruler"])["LAFH"]
@@ -231,7 +231,7 @@ def served_head(tmp_path, monkeypatch):
 
 
 def test_zoo_predict_then_zoo_analyze_keep_the_given_spacing(served_head, tmp_path, capsys):
-    """The issue's path: ``zoo predict --spacing-mm 0.1 --out`` then ``zoo analyze`` on the file."""
+    """The reported path: ``zoo predict --spacing-mm 0.1 --out`` then ``zoo analyze`` on the file."""
     image, truth = served_head
     preds = tmp_path / "preds.json"
     code, _, err = _zoo(["predict", "model.pth", image, "--spacing-mm", SPACING, "--out", preds], capsys)

@@ -83,7 +83,7 @@ def ls_task(task_id, image_ref, labels: dict, hw=(60, 50)) -> dict:
 
 @pytest.fixture
 def aariz_tree(tmp_path) -> Path:
-    """Aariz/seeds layout: Train split, 3 images, senior + junior JSON, BOM mappings CSV."""
+    """Aariz layout: Train split, 3 images, senior + junior JSON, BOM mappings CSV."""
     root = tmp_path / "my data" / "Aariz"
     ann = root / "Train" / "Annotations" / "Cephalometric Landmarks"
     for i, name in enumerate(("case 1", "case2", "case3")):

@@ -43,8 +43,8 @@ def make_config():
 
 
 def fast_config(folder: Path, data_root: Path, max_iters: int, interval: int, extra: str = "") -> Path:
-    """The engine tests' tiny config at 64 px input and one validation at the end: about 0.5 s per
-    iteration on one core, so a test can afford several training processes."""
+    """The engine tests' tiny config at 64 px input and one validation at the end: cheap enough per
+    iteration that a test can afford several training processes."""
     path = write_config(folder, data_root, max_iters=max_iters, interval=interval, extra=(
         f"train_cfg = dict(by_epoch=False, max_iters={max_iters}, val_interval={max_iters})\n" + extra))
     text = path.read_text()
