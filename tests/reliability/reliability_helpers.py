@@ -1,5 +1,5 @@
 """Fixtures of the reliability suite: tiny synthetic data, the engine tests' tiny config, hostile files,
-and a tally of how many cases each fault was tried with (written out for docs/RELIABILITY.md).
+and a tally of how many cases each fault was tried with (written out for docs/reliability.md).
 
 Set ``ZOO_RELIABILITY_OUT=/path/tally.json`` to write the tally at the end of the session.
 """
