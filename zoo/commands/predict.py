@@ -6,12 +6,15 @@ image is reported on its own line and the batch goes on; the exit code is 1 when
 from __future__ import annotations
 
 import csv
+import io
 import json
 import math
 from pathlib import Path
 
 import typer
 
+#: what ``--format`` writes: the predictions file, one CSV row per landmark, or Label Studio pre-annotations
+FORMATS = ("json", "csv", "labelstudio")
 CSV_FIELDS = ("image", "width", "height", "landmark_set", "landmark", "x", "y", "confidence", "low_confidence",
               "mm_per_pixel", "mm_per_pixel_source", "x_mm", "y_mm")
 
@@ -105,26 +108,60 @@ def run_predict(model, images, *, ruler_mm=None, spacing_mm=None, min_confidence
 def write_csv(result: dict, out: Path) -> None:
     """One row per image and landmark (spreadsheet-friendly); mm columns empty when the scale is unknown."""
     with out.open("w", newline="", encoding="utf-8") as fh:
-        writer = csv.DictWriter(fh, fieldnames=CSV_FIELDS)
-        writer.writeheader()
-        for entry in result["predictions"]:
-            for symbol, lm in entry["landmarks"].items():
-                writer.writerow({
-                    "image": entry["image"], "width": entry["width"], "height": entry["height"],
-                    "landmark_set": entry["landmark_set"], "landmark": symbol, "x": f"{lm['x']:.3f}",
-                    "y": f"{lm['y']:.3f}", "confidence": f"{lm['confidence']:.4f}",
-                    "low_confidence": int(lm["low_confidence"]),
-                    "mm_per_pixel": "" if entry["mm_per_pixel"] is None else f"{entry['mm_per_pixel']:.6g}",
-                    "mm_per_pixel_source": entry["mm_per_pixel_source"] or "",
-                    "x_mm": f"{lm['x_mm']:.3f}" if "x_mm" in lm else "", "y_mm": f"{lm['y_mm']:.3f}" if "y_mm" in lm else ""})
+        _csv_rows(result, fh)
 
 
-def write_result(result: dict, out: Path) -> None:
+def _csv_rows(result: dict, fh) -> None:
+    writer = csv.DictWriter(fh, fieldnames=CSV_FIELDS)
+    writer.writeheader()
+    for entry in result["predictions"]:
+        for symbol, lm in entry["landmarks"].items():
+            writer.writerow({
+                "image": entry["image"], "width": entry["width"], "height": entry["height"],
+                "landmark_set": entry["landmark_set"], "landmark": symbol, "x": f"{lm['x']:.3f}",
+                "y": f"{lm['y']:.3f}", "confidence": f"{lm['confidence']:.4f}",
+                "low_confidence": int(lm["low_confidence"]),
+                "mm_per_pixel": "" if entry["mm_per_pixel"] is None else f"{entry['mm_per_pixel']:.6g}",
+                "mm_per_pixel_source": entry["mm_per_pixel_source"] or "",
+                "x_mm": f"{lm['x_mm']:.3f}" if "x_mm" in lm else "",
+                "y_mm": f"{lm['y_mm']:.3f}" if "y_mm" in lm else ""})
+
+
+def output_format(out: Path | None, fmt: str | None) -> str:
+    """The format to write: as asked, else by ``--out``'s suffix; a suffix that contradicts it is refused."""
+    from zoo.registry import ZooError
+
+    suffix = out.suffix.lower() if out is not None else ""
+    if fmt is None:
+        return "csv" if suffix == ".csv" else "json"
+    fmt = fmt.lower()
+    if fmt not in FORMATS:
+        raise ZooError(f"--format {fmt!r}: use one of {', '.join(FORMATS)}")
+    if (suffix == ".csv") != (fmt == "csv") and suffix in (".csv", ".json"):
+        raise ZooError(f"--format {fmt} writes {'CSV' if fmt == 'csv' else 'JSON'}, but --out {out} ends in {suffix}")
+    return fmt
+
+
+def render_result(result: dict, fmt: str) -> str:
+    """The text of a result in one of :data:`FORMATS`."""
+    if fmt == "csv":
+        buf = io.StringIO(newline="")
+        _csv_rows(result, buf)
+        return buf.getvalue()
+    if fmt == "labelstudio":
+        from zoo.data.labelstudio import predictions_to_tasks
+
+        return json.dumps(predictions_to_tasks(result), indent=2)
+    return json.dumps(result, indent=2)
+
+
+def write_result(result: dict, out: Path, fmt: str | None = None) -> None:
     out.parent.mkdir(parents=True, exist_ok=True)
-    if out.suffix.lower() == ".csv":
+    fmt = output_format(out, fmt)
+    if fmt == "csv":
         write_csv(result, out)
     else:
-        out.write_text(json.dumps(result, indent=2), encoding="utf-8")
+        out.write_text(render_result(result, fmt), encoding="utf-8")
 
 
 def format_entry(entry: dict) -> str:
@@ -155,6 +192,8 @@ def register(app: typer.Typer) -> None:
                                                "(.safetensors) or an exported model (.onnx, .torchscript.pt)."),
         images: list[str] = typer.Argument(..., help="Image files, folders of images, or patterns like 'x/*.jpg'."),
         out: Path = typer.Option(None, "--out", "-o", help="Write predictions.json or predictions.csv."),
+        fmt: str = typer.Option(None, "--format", help="json, csv or labelstudio (Label Studio pre-annotations); "
+                                                       "default: --out's suffix, or text without --out."),
         show_dir: Path = typer.Option(None, "--show-dir", help="Write each image with its landmarks drawn here."),
         ruler_mm: float = typer.Option(None, "--ruler-mm", help="Length between ruler marks p1 and p2 in mm."),
         spacing_mm: float = typer.Option(
@@ -169,11 +208,14 @@ def register(app: typer.Typer) -> None:
         def log(kind, message):
             typer.echo(f"{kind}: {message}", err=True)
 
+        chosen = output_format(out, fmt) if (out or fmt) else None  # a bad --format fails before any work
         result = run_predict(model, images, ruler_mm=ruler_mm, spacing_mm=spacing_mm, min_confidence=min_confidence,
                              analyze=analyze, show_dir=show_dir, max_pixels=max_pixels, threads=threads, log=log)
         if out:
-            write_result(result, out)
+            write_result(result, out, chosen)
             typer.echo(f"wrote {len(result['predictions'])} prediction(s) to {out}", err=True)
+        elif chosen:
+            typer.echo(render_result(result, chosen), nl=False)
         else:
             for entry in result["predictions"]:
                 typer.echo(format_entry(entry))
