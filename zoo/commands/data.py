@@ -1,11 +1,13 @@
-"""``zoo data synth`` and ``zoo data check``: make a synthetic set; check a dataset without training."""
+"""``zoo data synth``, ``check`` and ``labelstudio-config``: make a synthetic set, check a dataset (and what its
+label names mean) without training, and write the Label Studio interface a landmark set is labelled in."""
 from __future__ import annotations
 
 from pathlib import Path
 
 import typer
 
-data_app = typer.Typer(help="Make synthetic cephalograms and check datasets.", no_args_is_help=True)
+data_app = typer.Typer(help="Make synthetic cephalograms, check datasets, set up Label Studio.",
+                       no_args_is_help=True)
 
 
 def _size(value: str) -> tuple[int, int]:
@@ -46,29 +48,64 @@ def synth(
 @data_app.command("check")
 def check(
     target: str = typer.Argument(..., help="A config (.py), a dataset folder, a CSV or a Label Studio export."),
-    landmark_set: str = typer.Option(None, "--landmark-set", help="Read as this set (folders/files only)."),
+    landmark_set: str = typer.Option(
+        None, "--landmark-set",
+        help="Read as this set: a built-in name or your own JSON file (default: the set the labels fit best)."),
+    label_map: list[str] = typer.Option(
+        None, "--label-map", help="LABEL=SYMBOL for a label of your own (repeatable; LABEL= leaves it out), "
+                                  "or a JSON file of such pairs."),
     split: str = typer.Option(None, "--split", help="Only this split (folders only)."),
     annotator: str = typer.Option("senior", "--annotator", help="senior, junior or mean (folders only)."),
     decode: bool = typer.Option(True, "--decode/--no-decode", help="Decode every image (finds corrupt files)."),
+    as_json: bool = typer.Option(False, "--json", help="Print the reports as JSON (unknown_labels included)."),
 ):
-    """Read a dataset and report counts, image sizes, spacing, missing landmarks and every problem."""
-    from zoo.data.check import build, check_dataset, datasets_for_config, datasets_for_path
+    """Read a dataset and report counts, image sizes, spacing, missing landmarks, label names and every problem."""
+    import json
 
+    from zoo.data.check import check_datasets, datasets_for_config, datasets_for_path
+    from zoo.data.labels import parse_label_map
+    from zoo.registry import ZooError
+
+    mapping = parse_label_map(label_map)
     if target.endswith(".py"):
-        configs = datasets_for_config(target)
+        if landmark_set:
+            raise ZooError("--landmark-set applies to folders and files; a config names its own landmark_set")
+        configs = datasets_for_config(target, label_map=mapping)
     else:
-        configs = datasets_for_path(target, landmark_set=landmark_set, split=split, annotator=annotator)
+        configs = datasets_for_path(target, landmark_set=landmark_set, split=split, annotator=annotator,
+                                    label_map=mapping)
     if not configs:
         raise typer.BadParameter(f"{target}: no datasets found")
-    problems = 0
-    for label, cfg in configs:
-        report = check_dataset(build(cfg), label=label, decode=decode)
-        problems += len(report.problems)
-        typer.echo(report.format())
+    reports = check_datasets(configs, infer_set=not landmark_set and not target.endswith(".py"), decode=decode,
+                             label_map=mapping)
+    problems = sum(len(r.problems) for r in reports)
+    if as_json:
+        typer.echo(json.dumps({"datasets": [r.to_dict() for r in reports], "problems": problems}, indent=2))
+    else:
+        for report in reports:
+            typer.echo(report.format())
     if problems:
         typer.echo(f"{problems} problem(s) found", err=True)
         raise typer.Exit(1)
-    typer.echo("no problems found")
+    if not as_json:
+        typer.echo("no problems found")
+
+
+@data_app.command("labelstudio-config")
+def labelstudio_config(
+    landmark_set: str = typer.Option(..., "--landmark-set", help="A built-in set name or your own JSON file."),
+    out: Path = typer.Option(None, "--out", "-o", help="Write the XML here (default: print it)."),
+):
+    """The Label Studio labeling interface for a landmark set: one keypoint label per symbol."""
+    from zoo.data.labelstudio import labeling_config
+
+    xml = labeling_config(landmark_set)
+    if out is None:
+        typer.echo(xml, nl=False)
+        return
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(xml, encoding="utf-8")
+    typer.echo(f"wrote the labeling interface for {landmark_set} to {out}", err=True)
 
 
 def register(app: typer.Typer) -> None:

@@ -6,7 +6,7 @@ how a model of one set is fine-tuned on, or evaluated against, another set's com
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import lru_cache
 from pathlib import Path
 
@@ -25,6 +25,8 @@ class LandmarkSet:
     flip_pairs: list[tuple[int, int]] = field(default_factory=list)
     description: str = ""
     aliases: dict[str, str] = field(default_factory=dict, repr=False)  # lower-case alias -> symbol
+    #: the user's own label names (lower case) -> symbol, or None for a label to leave out; see with_label_map
+    label_map: dict[str, str | None] = field(default_factory=dict, repr=False, compare=False)
 
     def __len__(self) -> int:
         return len(self.symbols)
@@ -45,15 +47,57 @@ class LandmarkSet:
         return found
 
     def lookup(self, label: str) -> int | None:
-        """Index of a label as annotators write it: exact symbol, then case-insensitive symbol or alias."""
+        """Index of a label as annotators write it: the user's label map first (their files, their words),
+        then the exact symbol, then a case-insensitive symbol or alias."""
+        key = str(label).strip().lower()
+        if key in self.label_map:
+            target = self.label_map[key]
+            return None if target is None else self.symbols.index(target)
         if label in self.symbols:
             return self.symbols.index(label)
-        key = str(label).strip().lower()
         for i, symbol in enumerate(self.symbols):
             if symbol.lower() == key:
                 return i
         symbol = self.aliases.get(key)
         return self.symbols.index(symbol) if symbol is not None else None
+
+    def ignores(self, label: str) -> bool:
+        """Whether the label map says to leave this label out (an extra landmark the user does not want)."""
+        key = str(label).strip().lower()
+        return key in self.label_map and self.label_map[key] is None
+
+    def with_label_map(self, label_map: "dict | None") -> "LandmarkSet":
+        """This set reading files whose labels have other names: ``{'Sella': 'S', 'Ruler': None}``.
+
+        A target may be a symbol or any name the set already accepts; None (or '') leaves the label out.
+        The set itself is unchanged (same name, symbols, ``to_dict``): a model never learns what the
+        annotators called a landmark, only which landmark it was.
+        """
+        if not label_map:
+            return self
+        if not isinstance(label_map, dict):
+            raise LandmarkSetError("label_map must be a mapping {file label: symbol}, got "
+                                   f"{type(label_map).__name__}")
+        resolved: dict[str, str | None] = {}
+        for label, target in label_map.items():
+            key = str(label).strip().lower()
+            if not key:
+                raise LandmarkSetError(f"label_map: an empty label (mapped to {target!r})")
+            if key in resolved:
+                raise LandmarkSetError(f"label_map: {label!r} is given twice (labels match without regard to case)")
+            if target is None or str(target).strip() == "":
+                resolved[key] = None
+                continue
+            i = self.lookup(str(target).strip())
+            if i is None:
+                import difflib
+
+                close = difflib.get_close_matches(str(target), self.symbols, n=2)
+                hint = f" Did you mean {' or '.join(repr(c) for c in close)}?" if close else ""
+                raise LandmarkSetError(f"label_map: {label!r} -> {target!r}, but {target!r} is not a landmark of "
+                                       f"{self.name!r}.{hint} Symbols: {', '.join(self.symbols)}")
+            resolved[key] = self.symbols[i]
+        return replace(self, label_map={**self.label_map, **resolved})
 
     def index_map(self, other: "LandmarkSet | str") -> list[tuple[int, int]]:
         """``(i_self, i_other)`` for every symbol both sets share, in this set's order."""
@@ -71,22 +115,45 @@ class LandmarkSet:
                 "flip_pairs": [list(p) for p in self.flip_pairs]}
 
 
+SCHEMA = ('{"name": "my_set", "landmarks": [{"symbol": "S", "name": "Sella", "aliases": ["sella turcica"]}, ...], '
+          '"flip_pairs": []}')
+
+
 def _parse(doc: dict, source: Path) -> LandmarkSet:
-    try:
-        landmarks = doc["landmarks"]
-        symbols = [str(lm["symbol"]) for lm in landmarks]
-        names = [str(lm.get("name", lm["symbol"])) for lm in landmarks]
-    except (KeyError, TypeError) as exc:
-        raise LandmarkSetError(f"{source}: a landmark set needs 'landmarks': [{{'symbol', 'name'}}...] ({exc})")
-    if len(set(symbols)) != len(symbols):
-        raise LandmarkSetError(f"{source}: duplicate symbols in landmark set")
+    """A set from its JSON document; a user writes these by hand, so each mistake is named with the schema."""
+    def bad(what: str) -> LandmarkSetError:
+        return LandmarkSetError(f"{source}: {what}. A landmark set file looks like {SCHEMA}")
+
+    if not isinstance(doc, dict):
+        raise bad(f"the file holds a {type(doc).__name__}, not an object")
+    landmarks = doc.get("landmarks")
+    if not isinstance(landmarks, list) or not landmarks:
+        raise bad("'landmarks' must be a non-empty list")
+    symbols, names = [], []
+    for n, lm in enumerate(landmarks):
+        symbol = lm.get("symbol") if isinstance(lm, dict) else None
+        if not isinstance(symbol, str) or not symbol.strip():
+            raise bad(f"landmark {n + 1} has no 'symbol' (a short name such as \"S\")")
+        if not isinstance(lm.get("aliases", []), list):
+            raise bad(f"landmark {symbol!r}: 'aliases' must be a list of names")
+        symbols.append(symbol.strip())
+        names.append(str(lm.get("name") or symbol).strip())
+    repeated = sorted({s for s in symbols if symbols.count(s) > 1})
+    if repeated:
+        raise bad(f"symbol(s) {', '.join(repeated)} appear more than once")
     aliases = {}
-    for lm in landmarks:
+    for symbol, lm in zip(symbols, landmarks):
         for alias in [lm.get("name", "")] + list(lm.get("aliases", [])):
             if alias:
-                aliases.setdefault(str(alias).strip().lower(), str(lm["symbol"]))
-    flip = [tuple(int(i) for i in p) for p in doc.get("flip_pairs", [])]
-    return LandmarkSet(name=str(doc.get("name", source.stem)), symbols=symbols, names=names, flip_pairs=flip,
+                aliases.setdefault(str(alias).strip().lower(), symbol)
+    try:
+        flip = [tuple(int(i) for i in p) for p in doc.get("flip_pairs") or []]
+    except (TypeError, ValueError):
+        raise bad("'flip_pairs' must be a list of [i, j] landmark index pairs") from None
+    for pair in flip:
+        if len(pair) != 2 or not all(0 <= i < len(symbols) for i in pair):
+            raise bad(f"flip pair {list(pair)} is not two indices in 0..{len(symbols) - 1}")
+    return LandmarkSet(name=str(doc.get("name") or source.stem), symbols=symbols, names=names, flip_pairs=flip,
                        description=str(doc.get("description", "")), aliases=aliases)
 
 
@@ -105,8 +172,10 @@ def _load(path: str) -> LandmarkSet:
     source = Path(path)
     try:
         doc = json.loads(source.read_text(encoding="utf-8-sig"))
-    except json.JSONDecodeError as exc:
-        raise LandmarkSetError(f"{source}: not valid JSON ({exc})") from None
+    except (ValueError, RecursionError) as exc:  # bad JSON, bad UTF-8
+        raise LandmarkSetError(f"{source}: not a valid UTF-8 JSON landmark set ({exc})") from None
+    except OSError as exc:
+        raise LandmarkSetError(f"{source}: cannot read the landmark set file ({exc.strerror or exc})") from None
     return _parse(doc, source)
 
 
@@ -131,6 +200,11 @@ def get_landmark_set(name: "str | LandmarkSet | dict") -> LandmarkSet:
     path = Path(str(name)).expanduser()
     if path.suffix.lower() == ".json" and path.is_file():
         return _load(str(path.resolve()))
+    if path.suffix.lower() == ".json" or len(path.parts) > 1 or path.is_file():
+        if path.is_file():
+            raise LandmarkSetError(f"{path}: a landmark set file must be JSON (.json), like "
+                                   "zoo/data/landmark_sets/isbi2015.json")
+        raise LandmarkSetError(f"landmark set file not found: {path}")
     import difflib
 
     close = difflib.get_close_matches(str(name), list_landmark_sets(), n=2)

@@ -12,6 +12,7 @@ import csv
 import io
 import json
 import logging
+from collections import Counter
 from pathlib import Path
 
 import numpy as np
@@ -21,6 +22,7 @@ from zoo.registry import DATASETS
 
 from ..errors import AnnotationError, DataNotFoundError, how_to_fix_missing
 from ..imageio import find_images
+from ..labels import describe_suggestions, suggest
 from ..landmark_sets import LandmarkSet, is_known_symbol
 from ..paths import did_you_mean, find_child
 from .base import LandmarkDataset
@@ -33,8 +35,11 @@ LAYOUT = ("<split>/Cephalograms/<id>.(png|jpg), <split>/Annotations/Cephalometri
           "Senior Orthodontists/<id>.json and cephalogram_machine_mappings.csv (pixel_size per image)")
 
 
-def read_aariz_json(path: Path, lset: LandmarkSet, unknown_labels: str = "error"):
-    """One per-image Aariz JSON -> (keypoints (K, 2) px, labelled (K,)) in ``lset``'s order."""
+def read_aariz_json(path: Path, lset: LandmarkSet, unknown_labels: str = "error", seen: Counter | None = None):
+    """One per-image Aariz JSON -> (keypoints (K, 2) px, labelled (K,)) in ``lset``'s order.
+
+    ``seen`` counts each label as written (once per file), known or not: what ``zoo data check`` reports.
+    """
     try:
         doc = json.loads(Path(path).read_text(encoding="utf-8-sig"))
     except FileNotFoundError:
@@ -47,6 +52,9 @@ def read_aariz_json(path: Path, lset: LandmarkSet, unknown_labels: str = "error"
                               reason="malformed annotation")
     kpts = np.zeros((len(lset), 2), np.float64)
     labelled = np.zeros(len(lset), bool)
+    if seen is not None:
+        seen.update({str(e.get("symbol") or e.get("title")) for e in entries
+                     if isinstance(e, dict) and (e.get("symbol") or e.get("title"))})
     for n, entry in enumerate(entries):
         try:
             label = entry.get("symbol") or entry.get("title")
@@ -59,8 +67,10 @@ def read_aariz_json(path: Path, lset: LandmarkSet, unknown_labels: str = "error"
         if i is None and entry.get("title"):
             i = lset.lookup(str(entry["title"]))
         if i is None:
-            if unknown_labels == "error" and not is_known_symbol(str(label)):
-                raise AnnotationError(f"{path}: unknown landmark {label!r} (set {lset.name!r})", reason="unknown label")
+            if unknown_labels == "error" and not lset.ignores(str(label)) and not is_known_symbol(str(label)):
+                hint = describe_suggestions(suggest(str(label), lset), lset)
+                raise AnnotationError(f"{path}: unknown landmark {label!r}{hint} (set {lset.name!r}; a label_map "
+                                      "maps names of your own)", reason="unknown label")
             continue
         if labelled[i]:
             raise AnnotationError(f"{path}: landmark {label!r} appears twice", reason="duplicate label")
@@ -118,6 +128,7 @@ class AarizDataset(LandmarkDataset):
 
     DEFAULT_SET = "aariz"
     DATASET_TITLE = "Aariz"
+    NAMED_LABELS = True
 
     def __init__(self, data_root="", split: str = "train", annotator: str = "senior",
                  unknown_labels: str = "error", **kwargs):
@@ -175,7 +186,7 @@ class AarizDataset(LandmarkDataset):
         per_annotator = []
         for k, path in enumerate(jsons):
             if path.is_file() or k not in extra:
-                kpts, lab = read_aariz_json(path, self.landmark_set, self.unknown_labels)
+                kpts, lab = read_aariz_json(path, self.landmark_set, self.unknown_labels, self.label_counts)
             else:
                 kpts, lab = np.zeros((k_count, 2)), np.zeros(k_count, bool)
             if k in extra:

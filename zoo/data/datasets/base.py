@@ -17,7 +17,7 @@ import numpy as np
 from mmengine.dataset import BaseDataset
 from mmengine.logging import print_log
 
-from ..errors import AnnotationError, DataError, ImageReadError
+from ..errors import AnnotationError, DataError, ImageReadError, LandmarkSetError
 from ..imageio import image_size
 from ..landmark_sets import LandmarkSet, get_landmark_set
 from ..paths import resolve_data_root
@@ -55,17 +55,28 @@ class LandmarkDataset(BaseDataset):
         min_visible: leave out samples with fewer labelled landmarks (e.g. 2 for ruler-only training);
             how many were left out is logged.
         pipeline: transform configs (built from the zoo's TRANSFORMS) or callables.
+        label_map: for readers of named labels, the files' own names -> symbols of ``landmark_set``
+            (``{'Sella': 'S', 'Ruler': None}``; None leaves a label out). Names the set already knows
+            (symbols, full names, aliases, any case) need no entry.
     """
 
     #: the set this reader's files are written in (None: labels are matched by name).
     NATIVE_SET: str | None = None
     DEFAULT_SET: str = "isbi2015"
+    #: whether the files name their landmarks (so a label_map applies and label_counts is filled)
+    NAMED_LABELS: bool = False
 
     def __init__(self, data_root="", landmark_set=None, skip_invalid: bool = False,
                  check_images: bool = True, indices=None, pipeline=(), test_mode: bool = False,
                  lazy_init: bool = False, serialize_data: bool = True, max_refetch: int = 1000,
-                 metainfo: dict | None = None, min_visible: int = 0, allow_empty: bool = False):
+                 metainfo: dict | None = None, min_visible: int = 0, allow_empty: bool = False,
+                 label_map: dict | None = None):
         self.landmark_set: LandmarkSet = get_landmark_set(landmark_set or self.DEFAULT_SET)
+        if label_map and not self.NAMED_LABELS:
+            raise LandmarkSetError(f"{type(self).__name__} reads its landmarks by position, not by name: "
+                                   "label_map does not apply to it")
+        self.landmark_set = self.landmark_set.with_label_map(label_map)
+        self.label_counts: Counter = Counter()  # label as written -> samples carrying it (named readers)
         self.root = resolve_data_root(data_root)
         self.skip_invalid = skip_invalid
         self.check_images = check_images
@@ -114,6 +125,7 @@ class LandmarkDataset(BaseDataset):
 
     def load_data_list(self) -> list[dict]:
         self.skipped = []
+        self.label_counts = Counter()
         data_list = []
         for source, read in self.iter_records():
             try:

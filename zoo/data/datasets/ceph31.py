@@ -107,7 +107,7 @@ class Ceph31Dataset(AarizDataset):
             k = next((i for i, d in enumerate(self.ann_dirs) if export.parent == d), 0)
             for i, raw in enumerate(load_export(export)):
                 try:
-                    task = parse_task(raw, i, self.landmark_set, export, self.unknown_labels)
+                    task = parse_task(raw, i, self.landmark_set, export, self.unknown_labels, self.label_counts)
                     if task is None:
                         continue
                     img = match_task(task, index, str(self.image_dir))

@@ -1,7 +1,8 @@
 """A plain CSV, one image per row: ``image,x1,y1,x2,y2,...`` for data in no other format.
 
-A header row is optional. When it names the columns ``<symbol>_x, <symbol>_y`` (e.g. ``S_x,S_y``), the
-landmarks are matched by symbol; otherwise they are in the landmark set's order. An optional
+A header row is optional. When it names the columns ``<label>_x, <label>_y`` (e.g. ``S_x,S_y`` or
+``Sella_x,Sella_y``), the landmarks are matched by name (symbols, full names, aliases, a ``label_map``);
+a header without such names (``image,x1,y1,...``) or no header means the landmark set's order. An optional
 ``spacing`` (or ``pixel_size``) column gives mm per pixel. An empty cell is a missing landmark.
 Image paths are relative to ``img_dir`` (default: the CSV's folder). A BOM is tolerated.
 """
@@ -17,7 +18,11 @@ import numpy as np
 from zoo.registry import DATASETS
 
 from ..errors import AnnotationError, DataNotFoundError, how_to_fix_missing
+from ..labels import describe_suggestions, suggest
+from ..landmark_sets import is_known_symbol
 from .base import LandmarkDataset
+
+AXIS_SUFFIXES = (("_x", 0), ("_y", 1), (".x", 0), (".y", 1), (" x", 0), (" y", 1))
 
 SPACING_COLUMNS = ("spacing", "pixel_size", "mm_per_pixel")
 
@@ -46,13 +51,16 @@ class CsvLandmarkDataset(LandmarkDataset):
         img_dir: folder the image paths are relative to (default: the CSV's folder).
         landmark_set: the set the columns are in (default ``'isbi2015'``).
         spacing: mm per pixel for rows without a spacing column.
+        unknown_labels: ``'error'`` for a named column no built-in set knows (a typo), or ``'ignore'``.
     """
 
     DEFAULT_SET = "isbi2015"
+    NAMED_LABELS = True
 
     def __init__(self, ann_file: str = "", data_root="", img_dir: str | None = None,
-                 spacing: float | None = None, **kwargs):
+                 spacing: float | None = None, unknown_labels: str = "error", **kwargs):
         self.ann_file_arg, self.img_dir_arg, self.spacing = ann_file, img_dir, spacing
+        self.unknown_labels = unknown_labels
         super().__init__(data_root=data_root, **kwargs)
 
     def check_layout(self) -> None:
@@ -64,31 +72,50 @@ class CsvLandmarkDataset(LandmarkDataset):
         self.image_dir = self.root / self.img_dir_arg if self.img_dir_arg is not None else self.csv_path.parent
 
     def _columns(self, header: list[str] | None, width: int, lineno: int):
-        """(x column, y column) per landmark (None when absent) and the spacing column."""
+        """(x column, y column) per landmark (None when absent), the spacing column, and the named label
+        columns (label -> (x column, y column)) when the header names landmarks."""
         k = len(self.landmark_set)
         if header is None:
+            if self.landmark_set.label_map:
+                raise AnnotationError(f"{self.csv_path}: a label_map needs a header row naming the columns "
+                                      "<label>_x, <label>_y", reason="malformed annotation")
             if width != 1 + 2 * k and width != 2 + 2 * k:
                 raise AnnotationError(
                     f"{self.csv_path}:{lineno}: {width - 1} values after the image name, expected {2 * k} "
                     f"(x, y for the {k} landmarks of {self.landmark_set.name!r})", reason="wrong landmark count")
-            return [(1 + 2 * i, 2 + 2 * i) for i in range(k)], (1 + 2 * k if width == 2 + 2 * k else None)
+            return [(1 + 2 * i, 2 + 2 * i) for i in range(k)], (1 + 2 * k if width == 2 + 2 * k else None), {}
         names = [h.strip() for h in header]
         lower = [n.lower() for n in names]
         spacing_col = next((lower.index(c) for c in SPACING_COLUMNS if c in lower), None)
-        by_symbol = {}
+        named: dict[str, list] = {}
         for col, name in enumerate(names):
-            for suffix, axis in (("_x", 0), ("_y", 1), (".x", 0), (".y", 1), (" x", 0), (" y", 1)):
-                if name.lower().endswith(suffix):
-                    i = self.landmark_set.lookup(name[: -len(suffix)])
-                    if i is not None:
-                        by_symbol.setdefault(i, [None, None])[axis] = col
-        if by_symbol:
-            return [tuple(by_symbol.get(i, (None, None))) for i in range(k)], spacing_col
+            for suffix, axis in AXIS_SUFFIXES:
+                if name.lower().endswith(suffix) and len(name) > len(suffix):
+                    named.setdefault(name[: -len(suffix)].strip(), [None, None])[axis] = col
+                    break
+        lset = self.landmark_set
+        found = {label: lset.lookup(label) for label in named}
+        if named:  # never by position once columns carry names: a name the set lacks is not its next landmark
+            by_symbol: dict[int, list] = {}
+            for label, i in found.items():
+                if i is None:
+                    if self.unknown_labels == "error" and not lset.ignores(label) and not is_known_symbol(label):
+                        raise AnnotationError(
+                            f"{self.csv_path}:1: unknown landmark column {label!r}"
+                            f"{describe_suggestions(suggest(label, lset), lset)} (set {lset.name!r}; a label_map "
+                            "maps names of your own)", reason="unknown label")
+                    continue
+                if i in by_symbol:
+                    raise AnnotationError(f"{self.csv_path}:1: two column pairs name landmark {lset.symbols[i]}",
+                                          reason="duplicate label")
+                by_symbol[i] = named[label]
+            return ([tuple(by_symbol.get(i, (None, None))) for i in range(k)], spacing_col,
+                    {label: tuple(cols) for label, cols in named.items()})
         coords = [c for c in range(1, len(names)) if c != spacing_col]
         if len(coords) != 2 * k:
             raise AnnotationError(f"{self.csv_path}:1: {len(coords)} coordinate columns, expected {2 * k} "
                                   f"for {self.landmark_set.name!r}", reason="wrong landmark count")
-        return [(coords[2 * i], coords[2 * i + 1]) for i in range(k)], spacing_col
+        return [(coords[2 * i], coords[2 * i + 1]) for i in range(k)], spacing_col, {}
 
     def iter_records(self):
         try:
@@ -115,7 +142,9 @@ class CsvLandmarkDataset(LandmarkDataset):
                 nonlocal columns
                 if columns is None or header is None:
                     columns = self._columns(header, len(row), lineno)
-                cols, spacing_col = columns
+                cols, spacing_col, named = columns
+                self.label_counts.update(label for label, pair in named.items()
+                                         if any(c is not None and c < len(row) and row[c].strip() for c in pair))
                 k = len(self.landmark_set)
                 kpts = np.zeros((k, 2))
                 labelled = np.zeros(k, bool)

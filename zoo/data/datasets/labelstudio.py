@@ -13,6 +13,7 @@ from __future__ import annotations
 import json
 import logging
 import re
+from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import parse_qs, unquote, urlparse
@@ -24,6 +25,7 @@ from zoo.registry import DATASETS
 
 from ..errors import AnnotationError, DataNotFoundError, ImageReadError, how_to_fix_missing
 from ..imageio import IMAGE_SUFFIXES
+from ..labels import describe_suggestions, suggest
 from ..landmark_sets import LandmarkSet, is_known_symbol
 from .base import LandmarkDataset
 
@@ -93,7 +95,12 @@ def _pick_annotation(task: dict) -> dict | None:
 
 
 def load_export(path: "str | Path") -> list:
+    """The tasks of an export: Label Studio's JSON, or its flat JSON-MIN and CSV forms as the same tasks."""
+    from ..labelstudio import is_flat_record, read_csv_export, task_from_record
+
     path = Path(path)
+    if path.suffix.lower() in (".csv", ".tsv") and path.is_file():
+        return read_csv_export(path)
     try:
         doc = json.loads(path.read_text(encoding="utf-8-sig"))
     except FileNotFoundError:
@@ -105,23 +112,26 @@ def load_export(path: "str | Path") -> list:
     if not isinstance(doc, list):
         raise AnnotationError(f"{path}: a Label Studio JSON export is a list of tasks, got {type(doc).__name__}",
                               reason="malformed annotation")
-    return doc
+    return [task_from_record(item) if is_flat_record(item) else item for item in doc]
 
 
-def parse_task(task: dict, index: int, lset: LandmarkSet, path: Path, unknown_labels: str = "error"
-               ) -> LabelStudioTask | None:
-    """One task -> keypoints in ``lset``'s order; None when the task has no (uncancelled) annotation."""
+def parse_task(task: dict, index: int, lset: LandmarkSet, path: Path, unknown_labels: str = "error",
+               seen: Counter | None = None) -> LabelStudioTask | None:
+    """One task -> keypoints in ``lset``'s order; None when the task has no (uncancelled) annotation.
+
+    ``seen`` counts each label as written (once per task), known or not: what ``zoo data check`` reports.
+    """
     if not isinstance(task, dict):
         raise AnnotationError(f"{path}: entry {index} is not a task object", reason="malformed annotation")
     where = f"{path} task {task.get('id', f'#{index}')}"
     try:
-        return _parse_task(task, index, lset, where, unknown_labels)
+        return _parse_task(task, index, lset, where, unknown_labels, seen)
     except (TypeError, AttributeError) as exc:  # a field of the wrong kind: a number where a list belongs...
         raise AnnotationError(f"{where}: malformed task ({type(exc).__name__}: {exc})",
                               reason="malformed annotation") from None
 
 
-def _parse_task(task: dict, index: int, lset: LandmarkSet, where: str, unknown_labels: str):
+def _parse_task(task: dict, index: int, lset: LandmarkSet, where: str, unknown_labels: str, seen):
     task_id = task.get("id", f"#{index}")
     ref = _image_ref(task)
     if ref is None:
@@ -132,19 +142,24 @@ def _parse_task(task: dict, index: int, lset: LandmarkSet, where: str, unknown_l
     kpts = np.zeros((len(lset), 2), np.float64)
     labelled = np.zeros(len(lset), bool)
     width = height = None
+    points = []
     for result in annotation.get("result") or []:
         if not isinstance(result, dict) or result.get("type", "keypointlabels") != "keypointlabels":
             continue
         value = result.get("value") or {}
         labels = value.get("keypointlabels") or []
-        if not labels:
-            continue
-        label = str(labels[0])
+        if labels:
+            points.append((str(labels[0]), result, value))
+    if seen is not None:
+        seen.update({label for label, _, _ in points})
+    for label, result, value in points:
         i = lset.lookup(label)
         if i is None:
-            if unknown_labels == "error" and not is_known_symbol(label):
-                raise AnnotationError(f"{where}: unknown label {label!r} (landmark set {lset.name!r}: "
-                                      f"{', '.join(lset.symbols)})", reason="unknown label")
+            if unknown_labels == "error" and not lset.ignores(label) and not is_known_symbol(label):
+                hint = describe_suggestions(suggest(label, lset), lset)
+                raise AnnotationError(f"{where}: unknown label {label!r}{hint} (landmark set {lset.name!r}: "
+                                      f"{', '.join(lset.symbols)}; a label_map maps names of your own)",
+                                      reason="unknown label")
             continue
         if labelled[i]:
             raise AnnotationError(f"{where}: label {label!r} appears twice", reason="duplicate label")
@@ -202,7 +217,7 @@ def match_task(task: LabelStudioTask, index: ImageIndex, folders_desc: str) -> P
 
 @DATASETS.register_module()
 class LabelStudioDataset(LandmarkDataset):
-    """A Label Studio keypoint export (JSON) with its images in a local folder.
+    """A Label Studio keypoint export (JSON, JSON-MIN or CSV) with its images in a local folder.
 
     Args:
         ann_file: the export, relative to ``data_root``.
@@ -214,6 +229,7 @@ class LabelStudioDataset(LandmarkDataset):
     """
 
     DEFAULT_SET = "ruler"
+    NAMED_LABELS = True
 
     def __init__(self, ann_file: str = "", data_root="", img_dir: str = "", spacing: float | None = None,
                  unknown_labels: str = "error", **kwargs):
@@ -227,7 +243,7 @@ class LabelStudioDataset(LandmarkDataset):
         if self.export is None or not self.export.is_file():
             raise DataNotFoundError(
                 f"Label Studio export not found: {self.export or '(ann_file not set)'} (data_root={self.root}). "
-                "Expected a JSON export (list of tasks with keypointlabels). " + how_to_fix_missing(),
+                "Expected a JSON or CSV export (tasks with keypointlabels). " + how_to_fix_missing(),
                 reason="missing data")
         if not self.image_dir.is_dir():
             raise DataNotFoundError(f"image folder {self.image_dir} not found for {self.export}. "
@@ -241,7 +257,7 @@ class LabelStudioDataset(LandmarkDataset):
             task_id = raw.get("id", f"#{i}") if isinstance(raw, dict) else f"#{i}"
 
             def read(raw=raw, i=i):
-                task = parse_task(raw, i, self.landmark_set, self.export, self.unknown_labels)
+                task = parse_task(raw, i, self.landmark_set, self.export, self.unknown_labels, self.label_counts)
                 if task is None:
                     unannotated.append(i)
                     return None
