@@ -6,7 +6,7 @@ from collections import Counter
 import numpy as np
 import pytest
 
-from data_helpers import aariz_json, ls_task, points, write_image
+from data_helpers import ls_task, points, write_image
 from zoo.data import AnnotationError, LandmarkSetError, get_landmark_set
 from zoo.data.datasets import AarizDataset, CsvLandmarkDataset, ISBI2015Dataset, LabelStudioDataset
 from zoo.data.labels import infer_landmark_set, match_labels, parse_label_map, suggest

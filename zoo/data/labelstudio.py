@@ -75,12 +75,24 @@ def _model_version(model: dict) -> str:
     return f"{name} ({model['runtime']})" if model.get("runtime") else name
 
 
+def inside(lm: dict, width: int, height: int) -> bool:
+    """Whether a predicted point lies on the image (Label Studio's 0..100 %), where an annotator can move it."""
+    return 0.0 <= float(lm["x"]) <= width and 0.0 <= float(lm["y"]) <= height
+
+
 def prediction_task(entry: dict, model_version: str, document_root=None) -> dict:
-    """One predictions-file entry as a Label Studio task holding one prediction (pre-annotation)."""
+    """One predictions-file entry as a Label Studio task holding one prediction (pre-annotation).
+
+    A point predicted off the image is left out rather than moved onto its edge: the annotator places that
+    landmark, instead of accepting a position the model never gave. The task's score is the mean confidence
+    of all landmarks, so Label Studio can sort the least certain images first.
+    """
     w, h = int(entry["width"]), int(entry["height"])
     result, scores = [], []
     for k, (symbol, lm) in enumerate(entry["landmarks"].items()):
         scores.append(float(lm["confidence"]))
+        if not inside(lm, w, h):
+            continue
         result.append({
             "id": f"lm{k:02d}", "from_name": FROM_NAME, "to_name": TO_NAME, "type": "keypointlabels",
             "original_width": w, "original_height": h, "image_rotation": 0, "score": float(lm["confidence"]),
