@@ -24,8 +24,7 @@ sys.path.insert(0, str(REPO))
 
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("config", nargs="?",
-                    default="configs/two_stage/hrnet_w18_small_isbi_two_stage_60min_allpatches.py")
+    ap.add_argument("config", nargs="?", default="configs/two_stage/two-stage_hrnet-w18-small_b6-2k_isbi19-256.py")
     ap.add_argument("--data", help="the dataset root, if not the config's")
     ap.add_argument("--runs", type=int, default=6)
     ap.add_argument("--out", help="write the figures as JSON")

@@ -1,10 +1,10 @@
 """What each model config costs: parameters, GFLOPs and CPU forward time at 512 x 512, batch 1.
 
-The model of every ``configs/*.py`` (only its ``model`` part; no data needed) is built with random
-weights and run in eager fp32 through ``mode='tensor'``, i.e. including its decoder, as it would be
-exported. GFLOPs come from ``torch.utils.flop_counter.FlopCounterMode`` (FLOPs = 2 x MACs) on the meta
-device -- no arithmetic, so machine load cannot change them -- for the whole model and for the
-backbone alone (comparable with ``../shared/ANCHORS.md``).
+The model of every single-stage recipe (``configs/heatmap/``, ``configs/regression/``; only its ``model``
+part, no data needed) is built with random weights and run in eager fp32 through ``mode='tensor'``, i.e.
+including its decoder, as it would be exported. GFLOPs come from ``torch.utils.flop_counter.FlopCounterMode``
+(FLOPs = 2 x MACs) on the meta device -- no arithmetic, so machine load cannot change them -- for the whole
+model and for the backbone alone, the figure published backbone costs are quoted in.
 
 Timing is round-robin: after one warm-up pass each, every round times every model once, so a burst
 of load from other jobs on a shared machine hits all models alike; rounds stop at ``--runs`` or when
@@ -149,7 +149,8 @@ def main(argv=None) -> None:
 
         torch.set_num_threads(args.threads)
     load_plugins()
-    paths = args.configs or sorted((ROOT / "configs").glob("*.py"))
+    families = [ROOT / "configs" / family for family in ("heatmap", "regression")]
+    paths = args.configs or sorted(p for family in families for p in family.glob("*.py"))
     rows = [cost(path, args.size) for path in paths]
     note = "not timed"
     load = os.getloadavg()[0]

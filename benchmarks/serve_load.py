@@ -10,7 +10,7 @@ ISBI 19 landmarks): latency depends on the architecture and input size, not on t
 the first ISBI 2015 test image when the data is beside the checkout, else a synthetic 1935x2400 one.
 
     python benchmarks/serve_load.py [MODEL] [--requests 200] [--clients 8] [--image PATH]
-        [--max-concurrency 2] [--threads N] [--config configs/hrnet_w18_isbi.py]
+        [--max-concurrency 2] [--threads N] [--config CONFIG]
 """
 from __future__ import annotations
 
@@ -148,7 +148,7 @@ def machine(load_at_start) -> dict:
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("model", nargs="?", type=Path, help="checkpoint/ONNX/TorchScript; default: built from --config")
-    parser.add_argument("--config", type=Path, default=REPO / "configs" / "hrnet_w18_isbi.py")
+    parser.add_argument("--config", type=Path, default=REPO / "configs" / "heatmap" / "hm_hrnet-w18_b8-2k_isbi19-512.py")
     parser.add_argument("--image", type=Path, help="image to upload (default: ISBI test image or synthetic)")
     parser.add_argument("--requests", type=int, default=200)
     parser.add_argument("--clients", type=int, default=8)

@@ -32,13 +32,22 @@ def isbi_data() -> Path:
     return root
 
 
+def _script_module(path: Path, name: str):
+    """A script as a module: scripts are run, not imported as a package, so they are loaded by file name."""
+    spec = importlib.util.spec_from_file_location(name, path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
 @pytest.fixture(scope="session")
 def benchmark_script():
-    """A script of ``benchmarks/`` as a module, by file name: they are scripts to run, not a package to import."""
-    def load(name: str):
-        spec = importlib.util.spec_from_file_location(f"benchmarks_{name}", REPO_ROOT / "benchmarks" / f"{name}.py")
-        module = importlib.util.module_from_spec(spec)
-        spec.loader.exec_module(module)
-        return module
+    """A script of ``benchmarks/`` (the product's benchmarks) as a module, by file name."""
+    return lambda name: _script_module(REPO_ROOT / "benchmarks" / f"{name}.py", f"benchmarks_{name}")
 
-    return load
+
+@pytest.fixture(scope="session")
+def project_script():
+    """A research project's script (``projects/<project>/scripts/``) as a module, by project and file name."""
+    return lambda project, name: _script_module(REPO_ROOT / "projects" / project / "scripts" / f"{name}.py",
+                                                f"{project}_{name}")

@@ -1,5 +1,5 @@
-"""benchmarks/error_anatomy.py: a model's error split into a fixed per-landmark offset and the spread, and the
-error of the mean of several runs."""
+"""The two-stage project's error_anatomy.py: a model's error split into a fixed per-landmark offset and the
+spread, and the error of the mean of several runs."""
 from __future__ import annotations
 
 import json
@@ -12,8 +12,8 @@ from zoo.clinical.isbi import ISBI_SYMBOLS
 
 
 @pytest.fixture(scope="module")
-def anatomy_script(benchmark_script):
-    return benchmark_script("error_anatomy")
+def anatomy_script(project_script):
+    return project_script("two_stage_isbi", "error_anatomy")
 
 
 def test_geometric_median_is_the_least_summed_distance_and_ignores_a_far_outlier(anatomy_script):

@@ -122,7 +122,8 @@ def test_csv_ruler_mm_show_dir_and_analysis(ruler_ckpt, hrnet_ckpt, images, work
 
 def test_onnx_sessions_let_their_workers_sleep_between_runs():
     """Spinning ORT workers hold a core after each run; on a 2-core machine they slowed the patch cutting
-    between a two-stage model's graphs (benchmarks/two_stage_latency.py), so the zoo turns them off."""
+    between a two-stage model's graphs (projects/two_stage_isbi/scripts/two_stage_latency.py), so the zoo
+    turns them off."""
     from zoo.inference.backends import ort_session_options
 
     assert ort_session_options(2).get_session_config_entry("session.intra_op.allow_spinning") == "0"

@@ -28,7 +28,7 @@ def test_schedule_keeps_its_shape_over_the_new_length():
 def test_apply_budget_sets_one_recipe():
     from zoo.engine.config import load_config
 
-    cfg = load_config(REPO / "configs/leaderboard/hrnet_w18_isbi_256.py")
+    cfg = load_config(REPO / "configs/leaderboard/hm_hrnet-w18_coord_b8_isbi19-256.py")
     apply_budget(cfg, 120, seed=3, work_dir="/tmp/x y", data_root="/data/isbi 2015")
     assert cfg.train_cfg.max_iters == 120 and cfg.train_cfg.val_interval > 120
     assert cfg.val_dataloader is None and cfg.val_cfg is None and cfg.val_evaluator is None
@@ -44,8 +44,9 @@ def test_leaderboard_configs_are_256px_batch_8_and_inherit_the_models():
     from zoo.engine.config import load_config
     from zoo.leaderboard.model_run import input_size
 
-    for name, backbone in (("resnet34_isbi_256", "ResNetBackbone"), ("hrnet_w18_isbi_256", "HRNetBackbone"),
-                           ("hrnet_w32_isbi_256", "HRNetBackbone")):
+    for name, backbone in (("reg_resnet34_b8_isbi19-256", "ResNetBackbone"),
+                           ("hm_hrnet-w18_coord_b8_isbi19-256", "HRNetBackbone"),
+                           ("hm_hrnet-w32_coord_b8_isbi19-256", "HRNetBackbone")):
         cfg = load_config(REPO / "configs/leaderboard" / f"{name}.py")
         assert input_size(cfg) == (256, 256)
         assert cfg.model.backbone.type == backbone
@@ -89,7 +90,7 @@ def test_builtin_plugins_are_named():
     from zoo.engine.config import load_config
     from zoo.leaderboard.model_run import plugin_label, plugins_of
 
-    origins = plugins_of(load_config(REPO / "configs/leaderboard/hrnet_w32_isbi_256.py"))
+    origins = plugins_of(load_config(REPO / "configs/leaderboard/hm_hrnet-w32_coord_b8_isbi19-256.py"))
     assert origins["model:LandmarkDetector"] == "core"
     assert plugin_label(origins) == origins["backbone:HRNetBackbone"] != "core"
 
@@ -97,7 +98,7 @@ def test_builtin_plugins_are_named():
 def test_cli_refuses_a_missing_budget_and_a_missing_config(tmp_path, capsys):
     from zoo.leaderboard.cli import run_cli
 
-    config = str(REPO / "configs/leaderboard/hrnet_w18_isbi_256.py")
+    config = str(REPO / "configs/leaderboard/hm_hrnet-w18_coord_b8_isbi19-256.py")
     assert run_cli([config, "--out", str(tmp_path)]) == 2
     assert "--iters N or --budget-minutes M" in capsys.readouterr().err
     assert run_cli([str(tmp_path / "nope.py"), "--iters", "2", "--out", str(tmp_path)]) == 2

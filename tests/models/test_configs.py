@@ -1,4 +1,5 @@
-"""Every top-level config builds its model, and a forward pass returns K coordinates in input pixels.
+"""Every config builds its model, and a forward pass returns K coordinates in input pixels: the recipes in
+``configs/`` and the research projects' configs in ``projects/*/configs/``, which must keep loading after a move.
 
 Only the ``model`` part of each config is built, so these tests need no dataset on disk.
 """
@@ -12,8 +13,9 @@ import torch
 
 from zoo.registry import MODELS, load_plugins
 
-_ROOT = Path(__file__).resolve().parents[2] / "configs"
-CONFIGS = sorted(p for p in _ROOT.rglob("*.py") if "_base_" not in p.parts)
+_ROOT = Path(__file__).resolve().parents[2]
+CONFIGS = sorted(p for folder in [_ROOT / "configs", *_ROOT.glob("projects/*/configs")]
+                 for p in folder.rglob("*.py") if "_base_" not in p.parts)
 SIZE = 128
 
 

@@ -500,12 +500,12 @@ def test_channels_last_training_keeps_the_optimizer_the_loss_and_the_checkpoint(
 
 
 def test_refine_oracle_splits_the_models_own_error_between_its_stages(two_stage_checkpoint, tmp_path,
-                                                                     benchmark_script):
-    """benchmarks/refine_oracle.py: its 'model' column is what the predictor predicts, its 'global' column what
-    the global stage alone predicts, and the refine stage from the truth is the same refine step, re-centred."""
+                                                                     project_script):
+    """The two-stage project's refine_oracle.py: its 'model' column is what the predictor predicts, its 'global'
+    column what the global stage alone predicts, and the refine stage from the truth is the same refine step, re-centred."""
     from zoo.inference import Predictor
 
-    oracle = benchmark_script("refine_oracle")
+    oracle = project_script("two_stage_isbi", "refine_oracle")
     root = two_stage_checkpoint.parent / "isbi data"
     out = tmp_path / "oracle figures.json"
     oracle.main([str(two_stage_checkpoint), "--data-root", str(root), "--split", "test1", "--indices", "all",
@@ -529,17 +529,17 @@ def test_refine_oracle_splits_the_models_own_error_between_its_stages(two_stage_
 
 
 def test_device_script_packs_a_checkpoint_into_named_parts_that_unpack_to_what_the_predictor_predicted(
-        two_stage_checkpoint, tmp_path, monkeypatch, benchmark_script):
-    """benchmarks/two_stage_device.py: a lent machine hands back each trained model as fp16 parts named after
-    its config (several train side by side); the parts unpack into a checkpoint that predicts what the
+        two_stage_checkpoint, tmp_path, monkeypatch, project_script):
+    """The two-stage project's two_stage_device.py: a remote GPU machine hands back each trained model as fp16
+    parts named after its config (several train side by side); the parts unpack into a checkpoint that predicts what the
     original predicted, to fp16 rounding."""
     from zoo.inference import Predictor
 
-    device = benchmark_script("two_stage_device")
+    device = project_script("two_stage_isbi", "two_stage_device")
     monkeypatch.setattr(device, "PART_BYTES", 1 << 20)  # several parts from a small checkpoint
     parts = device.pack(two_stage_checkpoint, tmp_path, "my config")
     assert len(parts) > 1 and parts == [f"my config.part{i:02d}" for i in range(len(parts))]
-    restored = tmp_path / "from the lent machine.pth"
+    restored = tmp_path / "from the GPU machine.pth"
     device.main(["--unpack", *(str(tmp_path / p) for p in reversed(parts)), "--to", str(restored)])
 
     root = two_stage_checkpoint.parent / "isbi data"

@@ -20,7 +20,8 @@ REPO = Path(__file__).resolve().parents[2]
 INPUT = 128
 
 
-def build_tiny_checkpoint(path: Path, config: str = "hrnet_w18_isbi.py", ruler_mm: float | None = None) -> Path:
+def build_tiny_checkpoint(path: Path, config: str = "heatmap/hm_hrnet-w18_b8-2k_isbi19-512.py",
+                          ruler_mm: float | None = None) -> Path:
     """Save an untrained small model from a real config, with the metadata inference reads."""
     import torch
 

@@ -1,27 +1,30 @@
-# Aariz: 29 landmarks, per-image pixel size from cephalogram_machine_mappings.csv.
-# Layout under data_root (relative to the repository root): {Train,Valid,Test}/Cephalograms/<id>.(png|jpg),
-# {split}/Annotations/Cephalometric Landmarks/{Senior,Junior} Orthodontists/<id>.json.
-# Override with --cfg-options train_dataloader.dataset.data_root=... (and val_/test_dataloader).
-# Some Aariz images are ~95 MP: LoadCephalogram's reduced JPEG decoding keeps training fast.
+# Aariz: 29 landmarks, per-image pixel size from cephalogram_machine_mappings.csv. Some Aariz images are
+# ~95 MP: LoadCephalogram's reduced JPEG decoding keeps training fast.
 dataset_type = 'AarizDataset'
+# relative to the repository root; override with --cfg-options train_dataloader.dataset.data_root=...
+# (and val_/test_dataloader). Layout: {Train,Valid,Test}/Cephalograms/<id>.(png|jpg),
+# {split}/Annotations/Cephalometric Landmarks/{Senior,Junior} Orthodontists/<id>.json
 data_root = 'data/Aariz'
 landmark_set = 'aariz'
 annotator = 'senior'
 input_size = (512, 512)  # (W, H)
 
+# the size-independent steps by name: a config at another input size rebuilds both pipelines from them
+random_affine = dict(type='RandomAffine', rotate=10.0, scale=(0.9, 1.1), translate=0.05, prob=1.0)
+photometric_jitter = dict(type='PhotometricJitter', brightness=0.2, contrast=0.25, prob=1.0)
+random_blur = dict(type='RandomGaussianBlur', sigma=(0.1, 1.5), prob=0.3)
+random_sharpness = dict(type='RandomSharpness', factor=(0.5, 2.0), prob=0.3)
+pack_inputs = dict(type='PackLandmarkInputs')
+
 train_pipeline = [
     dict(type='LoadCephalogram', channels=3, target_size=input_size, reduce_margin=1.1, keep_gray=True),
     dict(type='LetterboxResize', size=input_size, pad_value=0),
-    dict(type='RandomAffine', rotate=10.0, scale=(0.9, 1.1), translate=0.05, prob=1.0),
-    dict(type='PhotometricJitter', brightness=0.2, contrast=0.25, prob=1.0),
-    dict(type='RandomGaussianBlur', sigma=(0.1, 1.5), prob=0.3),
-    dict(type='RandomSharpness', factor=(0.5, 2.0), prob=0.3),
-    dict(type='PackLandmarkInputs'),
+    random_affine, photometric_jitter, random_blur, random_sharpness, pack_inputs,
 ]
 test_pipeline = [
     dict(type='LoadCephalogram', channels=3),
     dict(type='LetterboxResize', size=input_size, pad_value=0),
-    dict(type='PackLandmarkInputs'),
+    pack_inputs,
 ]
 
 train_dataloader = dict(

@@ -1,32 +1,34 @@
-# The ruler pair p1, p2 alone (the seeds' note A): Aariz per-image JSON joined by image name with the
-# p1/p2 points of a Label Studio export kept beside them, e.g.
+# The ruler pair p1, p2 alone, read through the 31-landmark layout (ceph31.py) with landmark_set='ruler':
+# the Aariz landmarks are ignored and images without ruler points are left out (min_visible=2, reported in
+# the log).
+dataset_type = 'Ceph31Dataset'
+# relative to the repository root; override with --cfg-options train_dataloader.dataset.data_root=...
+# (and val_/test_dataloader). Layout, e.g.:
 #   Aariz/train/Cephalograms/*.jpg
 #   Aariz/train/Annotations/Cephalometric Landmarks/Senior Orthodontists/<id>.json
 #   Aariz/train/Annotations/Cephalometric Landmarks/Senior Orthodontists/project-6-at-....json (Label Studio)
-# data_root is relative to the repository root; override with
-# --cfg-options train_dataloader.dataset.data_root=... (and val_/test_dataloader).
-# Read through the 31-landmark layout with landmark_set='ruler': the Aariz landmarks are ignored and images
-# without ruler points are left out (min_visible=2, reported in the log).
-dataset_type = 'Ceph31Dataset'
 data_root = 'data/Aariz'
 landmark_set = 'ruler'
 ruler_mm = None  # known p1-p2 distance of your ruler in mm, if any
 annotator = 'senior'
 input_size = (512, 512)  # (W, H)
 
+# the size-independent steps by name: a config at another input size rebuilds both pipelines from them
+random_affine = dict(type='RandomAffine', rotate=10.0, scale=(0.9, 1.1), translate=0.05, prob=1.0)
+photometric_jitter = dict(type='PhotometricJitter', brightness=0.2, contrast=0.25, prob=1.0)
+random_blur = dict(type='RandomGaussianBlur', sigma=(0.1, 1.5), prob=0.3)
+random_sharpness = dict(type='RandomSharpness', factor=(0.5, 2.0), prob=0.3)
+pack_inputs = dict(type='PackLandmarkInputs')
+
 train_pipeline = [
     dict(type='LoadCephalogram', channels=3, target_size=input_size, reduce_margin=1.1, keep_gray=True),
     dict(type='LetterboxResize', size=input_size, pad_value=0),
-    dict(type='RandomAffine', rotate=10.0, scale=(0.9, 1.1), translate=0.05, prob=1.0),
-    dict(type='PhotometricJitter', brightness=0.2, contrast=0.25, prob=1.0),
-    dict(type='RandomGaussianBlur', sigma=(0.1, 1.5), prob=0.3),
-    dict(type='RandomSharpness', factor=(0.5, 2.0), prob=0.3),
-    dict(type='PackLandmarkInputs'),
+    random_affine, photometric_jitter, random_blur, random_sharpness, pack_inputs,
 ]
 test_pipeline = [
     dict(type='LoadCephalogram', channels=3),
     dict(type='LetterboxResize', size=input_size, pad_value=0),
-    dict(type='PackLandmarkInputs'),
+    pack_inputs,
 ]
 
 train_dataloader = dict(

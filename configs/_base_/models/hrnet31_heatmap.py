@@ -1,6 +1,6 @@
-# The seeds' 31-landmark detector (note B): HRNet-W32, heatmaps 384 on a 768 input (stride 2),
-# sigma 1.5, MSE + 5 x L1 on soft-argmax coordinates + a small focal term, DARK decoding.
-# Its defaults live in the ceph31 plugin; the keywords below are the ones people change.
+# The 31-landmark heatmap detector (ceph31 plugin): HRNet-W32, heatmaps at stride 2 of a 768 px input, sigma 1.5,
+# MSE + 5 x L1 on soft-argmax coordinates + a small focal term, DARK decoding. Its defaults live in the plugin;
+# the keywords below are the ones people change (the plugin derives head, target and decoder from them).
 model = dict(
     type='HRNet31HeatmapDetector',
     arch='hrnet_w32',

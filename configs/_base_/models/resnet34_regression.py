@@ -1,5 +1,5 @@
-# Direct coordinate regression with ResNet-34 (the seeds' note-A baseline, ~29 px on p1/p2).
-# The top-level config sets `landmark_set`.
+# Direct coordinate regression with ResNet-34: global pooling, one linear layer, smooth L1 on normalised
+# coordinates. The baseline the heatmap models must beat; the top-level config sets `landmark_set`.
 model = dict(
     type='LandmarkDetector',
     landmark_set='isbi2015',

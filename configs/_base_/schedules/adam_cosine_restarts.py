@@ -1,4 +1,4 @@
-# The 31-landmark schedule (SEEDS.md note B): Adam, cosine annealing with warm restarts, gradient clipping.
+# The 31-landmark schedule: Adam, cosine annealing with warm restarts, gradient clipping.
 max_iters = 30000
 train_cfg = dict(by_epoch=False, max_iters=max_iters, val_interval=1000)
 optim_wrapper = dict(optimizer=dict(type='Adam', lr=1e-3, weight_decay=1e-5), clip_grad=dict(max_norm=1.0))

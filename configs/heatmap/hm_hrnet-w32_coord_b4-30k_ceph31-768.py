@@ -1,0 +1,28 @@
+# The 31-landmark detector (Aariz 29 + ruler p1, p2): HRNet-W32 at 768 px, heatmaps at stride 2, sigma 1.5,
+# MSE + 5 x soft-argmax L1 (+ focal), DARK; Adam with cosine warm restarts, batch 4 for 30000 iterations.
+#   zoo train configs/heatmap/hm_hrnet-w32_coord_b4-30k_ceph31-768.py
+_base_ = [
+    '../_base_/models/hrnet31_heatmap.py',
+    '../_base_/datasets/ceph31.py',
+    '../_base_/schedules/adam_cosine_restarts.py',
+    '../_base_/default_runtime.py',
+]
+input_size = (768, 768)  # (W, H); the heatmaps are at stride 2
+model = dict(arch='hrnet_w32', input_size=input_size[0], heatmap_size=input_size[0] // 2)
+train_pipeline = [
+    dict(type='LoadCephalogram', channels=3, target_size=input_size, reduce_margin=1.25),
+    dict(type='LetterboxResize', size=input_size, pad_value=0),
+    _base_.random_affine,
+    _base_.photometric_jitter,
+    _base_.random_blur,
+    _base_.random_sharpness,
+    _base_.pack_inputs,
+]
+test_pipeline = [
+    dict(type='LoadCephalogram', channels=3),
+    dict(type='LetterboxResize', size=input_size, pad_value=0),
+    _base_.pack_inputs,
+]
+train_dataloader = dict(batch_size=4, dataset=dict(pipeline=train_pipeline))
+val_dataloader = dict(dataset=dict(pipeline=test_pipeline))
+test_dataloader = dict(dataset=dict(pipeline=test_pipeline))
