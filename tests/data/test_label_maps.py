@@ -144,6 +144,8 @@ def test_landmark_set_files_written_by_hand(tmp_path):
     lset = get_landmark_set(str(good))
     assert lset.name == "clinic5" and lset.symbols == ["S", "N", "Me", "Go_L", "Go_R"]
     assert lset.lookup("Sella Turcica") == 0 and lset.flip_pairs == [(3, 4)]
+    assert lset.lookup("Nasion") == 1 and lset.lookup("menton") == 2  # built-in names of the same symbols
+    assert lset.lookup("Gonion") is None and lset.lookup("p1") is None
 
     cases = [
         ("[1, 2]", "holds a list, not an object"),

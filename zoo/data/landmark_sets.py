@@ -48,7 +48,8 @@ class LandmarkSet:
 
     def lookup(self, label: str) -> int | None:
         """Index of a label as annotators write it: the user's label map first (their files, their words),
-        then the exact symbol, then a case-insensitive symbol or alias."""
+        then the exact symbol, then a case-insensitive symbol or alias of this set, then a name a built-in set
+        gives the same symbol (so a set written by hand, with symbols only, still reads "Sella" as S)."""
         key = str(label).strip().lower()
         if key in self.label_map:
             target = self.label_map[key]
@@ -58,8 +59,8 @@ class LandmarkSet:
         for i, symbol in enumerate(self.symbols):
             if symbol.lower() == key:
                 return i
-        symbol = self.aliases.get(key)
-        return self.symbols.index(symbol) if symbol is not None else None
+        symbol = self.aliases.get(key) or _shared_names().get(key)
+        return self.symbols.index(symbol) if symbol in self.symbols else None
 
     def ignores(self, label: str) -> bool:
         """Whether the label map says to leave this label out (an extra landmark the user does not want)."""
@@ -177,6 +178,20 @@ def _load(path: str) -> LandmarkSet:
     except OSError as exc:
         raise LandmarkSetError(f"{source}: cannot read the landmark set file ({exc.strerror or exc})") from None
     return _parse(doc, source)
+
+
+@lru_cache(maxsize=1)
+def _shared_names() -> dict[str, str]:
+    """Every name a built-in set gives a symbol (lower case) -> that symbol, since symbols mean the same landmark
+    in every set; a name two built-in sets give different symbols is left out."""
+    names: dict[str, str] = {}
+    clashes: set[str] = set()
+    for path in sorted(SETS_DIR.glob("*.json")):
+        lset = _load(str(path))
+        for name, symbol in [(s.lower(), s) for s in lset.symbols] + list(lset.aliases.items()):
+            if names.setdefault(name, symbol) != symbol:
+                clashes.add(name)
+    return {name: symbol for name, symbol in names.items() if name not in clashes}
 
 
 def list_landmark_sets() -> list[str]:
