@@ -140,3 +140,41 @@ def test_values_the_model_and_its_pipelines_share_agree(path):
         decoder = stage.get("decoder") or {}
         if decoder.get("type") == "DarkDecoder":
             assert decoder["blur_sigma"] == stage["head"]["sigma"], "DARK's blur and the target's sigma differ"
+
+
+def _readme_example(marker: str) -> str:
+    """The python block of configs/README.md whose first line starts with ``marker``."""
+    text = (CONFIGS / "README.md").read_text(encoding="utf-8")
+    blocks = re.findall(r"```python\n(.*?)```", text, re.DOTALL)
+    (block,) = [b for b in blocks if b.startswith(marker)]
+    return block
+
+
+def test_readme_backbone_swap_builds_and_fails_without_delete(tmp_path):
+    """The README's swap example: with ``_delete_=True`` a ResNet-34 replaces HRNet and the model runs; without
+    it the HRNet keys reach the ResNet and building fails, as the README says."""
+    import torch
+    from mmengine.config import Config
+
+    from zoo.registry import MODELS, load_plugins
+
+    load_plugins()
+    example = _readme_example("# configs/heatmap/hm_resnet34_b8-2k_isbi19-512.py")
+    # written elsewhere, so the example's relative _base_ points back into configs/heatmap/
+    example = example.replace("'./hm_hrnet", repr(str(CONFIGS / "heatmap"))[:-1] + "/hm_hrnet")
+    swapped = tmp_path / "swap with delete.py"
+    swapped.write_text(example, encoding="utf-8")
+    cfg = Config.fromfile(str(swapped))
+    assert dict(cfg.model.backbone) == dict(type="ResNetBackbone", depth=34, pretrained=False)
+    torch.manual_seed(0)
+    model = MODELS.build(cfg.model).eval()
+    with torch.no_grad():
+        coords, _ = model(torch.randn(1, 3, 128, 128), mode="tensor")
+    assert coords.shape == (1, 19, 2)
+
+    leaky = tmp_path / "swap without delete.py"
+    leaky.write_text(example.replace("_delete_=True, ", ""), encoding="utf-8")
+    cfg = Config.fromfile(str(leaky))
+    assert cfg.model.backbone.arch == "hrnet_w18"
+    with pytest.raises(Exception, match="arch"):
+        MODELS.build(cfg.model)
