@@ -10,6 +10,7 @@ import pytest
 
 from data_helpers import write_image
 from zoo.data import get_landmark_set, list_landmark_sets
+from zoo.data.check import datasets_for_path
 from zoo.data.datasets import LabelStudioDataset
 from zoo.data.datasets.labelstudio import image_names
 from zoo.data.labelstudio import image_reference, inside, labeling_config, predictions_to_tasks
@@ -91,9 +92,9 @@ def _json_min(export: list[dict]) -> list[dict]:
 
 
 def _csv_export(rows: list[dict], path):
-    """The CSV export: the JSON-MIN rows with list values as JSON text."""
+    """The CSV (or TSV) export: the JSON-MIN rows with list values as JSON text."""
     with path.open("w", newline="", encoding="utf-8") as fh:
-        writer = csv.DictWriter(fh, fieldnames=list(rows[0]))
+        writer = csv.DictWriter(fh, fieldnames=list(rows[0]), delimiter="\t" if path.suffix == ".tsv" else ",")
         writer.writeheader()
         for row in rows:
             writer.writerow({k: json.dumps(v) if isinstance(v, list) else v for k, v in row.items()})
@@ -139,7 +140,8 @@ def test_predictions_round_trip_through_every_export(predicted, tmp_path):
     (folder / "export.json").write_text(json.dumps(export))
     (folder / "export min.json").write_text(json.dumps(_json_min(export)))
     _csv_export(_json_min(export), folder / "export.csv")
-    for name in ("export.json", "export min.json", "export.csv"):
+    _csv_export(_json_min(export), folder / "export.tsv")
+    for name in ("export.json", "export min.json", "export.csv", "export.tsv"):
         read = _read_back(folder / name)
         assert len(read) == 2, name
         for entry in predicted["predictions"]:
@@ -147,6 +149,8 @@ def test_predictions_round_trip_through_every_export(predicted, tmp_path):
             want = np.array([[lm["x"], lm["y"]] for lm in entry["landmarks"].values()])
             assert np.abs(info["keypoints"] - want).max() < 0.01, name
             assert info["ori_shape"] == (entry["height"], entry["width"]) and info["keypoints_visible"].all()
+    for name in ("export.csv", "export.tsv"):  # zoo data check tells an export from a plain landmark table
+        assert datasets_for_path(folder / name)[0][1]["type"] == "LabelStudioDataset"
 
 
 def test_image_references_under_a_label_studio_document_root(tmp_path, monkeypatch):

@@ -154,7 +154,7 @@ def datasets_for_path(path, landmark_set: str | None = None, split: str | None =
     if label_map:
         common["label_map"] = dict(label_map)
     if root.is_file():
-        if root.suffix.lower() == ".csv" and looks_like_csv_export(root):
+        if root.suffix.lower() in (".csv", ".tsv") and looks_like_csv_export(root):
             return [(root.name, dict(type="LabelStudioDataset", data_root=str(root.parent), ann_file=root.name,
                                      **common))]
         if root.suffix.lower() == ".csv":

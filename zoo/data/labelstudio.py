@@ -155,17 +155,18 @@ def task_from_record(record: dict) -> dict:
 
 
 def read_csv_export(path: "str | Path") -> list[dict]:
-    """Label Studio's CSV export (one row per annotation, keypoints as JSON in the control's column) as tasks."""
+    """Label Studio's CSV or TSV export (one row per annotation, keypoints as JSON in the control's column) as
+    tasks."""
     path = Path(path)
     try:
         text = path.read_text(encoding="utf-8-sig")
-        rows = list(csv.DictReader(io.StringIO(text)))
+        rows = list(csv.DictReader(io.StringIO(text), delimiter="\t" if path.suffix.lower() == ".tsv" else ","))
     except (UnicodeDecodeError, csv.Error) as exc:
         raise AnnotationError(f"{path}: not a readable UTF-8 CSV ({exc})", reason="malformed annotation") from None
     return [task_from_record({k: v for k, v in row.items() if k is not None}) for row in rows]
 
 
 def looks_like_csv_export(path: "str | Path") -> bool:
-    """Whether a CSV is a Label Studio export (a column of keypoint JSON), not a plain landmark table."""
+    """Whether a CSV/TSV is a Label Studio export (a column of keypoint JSON), not a plain landmark table."""
     with Path(path).open("rb") as fh:
         return b"keypointlabels" in fh.read(1 << 16)
