@@ -94,6 +94,8 @@ def test_label_map_file_for_the_cli(tmp_path):
     f.write_text(json.dumps(["S"]))
     with pytest.raises(LandmarkSetError, match="a label map file is one JSON object"):
         parse_label_map([str(f)])
+    with pytest.raises(LandmarkSetError, match="label map file not found"):
+        parse_label_map([str(tmp_path / "absent map.json")])
 
 
 def test_suggestions_catch_typos_and_names_inside_labels():

@@ -1,7 +1,7 @@
 """What a user's label names mean: label maps, "did you mean" suggestions, and the set their labels fit best.
 
 Annotators name landmarks their own way ("Sella", "Menton point", "S_pt"). The readers match names through
-:meth:`LandmarkSet.lookup` (symbols, names, aliases, then a user's ``label_map``); this module works on the
+:meth:`LandmarkSet.lookup` (a user's ``label_map`` first, then symbols, names, aliases); this module works on the
 names a whole dataset uses at once, so that ``zoo data check`` can say which built-in set they match, which
 labels match none, and what each one probably meant.
 """
@@ -32,7 +32,9 @@ def parse_label_map(items) -> dict[str, str | None]:
         text = str(item)
         if "=" not in text:
             path = Path(text).expanduser()
-            if path.suffix.lower() == ".json" and path.is_file():
+            if path.suffix.lower() == ".json":
+                if not path.is_file():
+                    raise LandmarkSetError(f"--label-map {text!r}: label map file not found")
                 out.update(_read_label_map_file(path))
                 continue
             raise LandmarkSetError(f"--label-map {text!r}: use LABEL=SYMBOL (e.g. Sella=S; LABEL= to leave a label "
