@@ -8,7 +8,7 @@ script needs and a CLI user never sees: arrays in, objects out, and refusal of a
     import zoo
     model = zoo.load("isbi19")                    # a named model, or a .pth / .safetensors / .onnx file
     result = model.predict("ceph.jpg", spacing_mm=0.1)
-    result.landmarks["S"].x, result.landmarks["S"].mm
+    result.landmarks["S"].x, result.landmarks["S"].x_mm
     result.plot("ceph_landmarks.png")
 """
 from __future__ import annotations
