@@ -19,11 +19,26 @@ README_START, README_END = "<!-- model-zoo:start -->", "<!-- model-zoo:end -->"
 README_ROWS = 3
 
 
+def _metafiles(root: Path):
+    for metafile in sorted((root / "configs").rglob("metafile.yml")):
+        yield str(metafile.relative_to(root)), yaml.safe_load(metafile.read_text(encoding="utf-8")) or {}
+
+
+def read_tables(root: Path) -> list[dict]:
+    """A metafile's ``tables``: measured comparisons that belong to no single model (e.g. fine-tuning from a
+    model vs from scratch), each with its rows and the command that made them."""
+    tables = []
+    for where, data in _metafiles(root):
+        for table in data.get("tables") or []:
+            if not table.get("title") or not table.get("rows") or not table.get("command"):
+                raise ModelIndexError(f"{where}: every table needs a title, rows and the command that measured them")
+            tables.append(table)
+    return tables
+
+
 def read_metafiles(root: Path) -> list[ModelEntry]:
     entries: list[ModelEntry] = []
-    for metafile in sorted((root / "configs").rglob("metafile.yml")):
-        data = yaml.safe_load(metafile.read_text(encoding="utf-8")) or {}
-        where = str(metafile.relative_to(root))
+    for where, data in _metafiles(root):
         for item in data.get("models") or []:
             entry = ModelEntry.from_dict(item, where)
             if not (root / entry.config).is_file():
@@ -88,6 +103,11 @@ def model_zoo_markdown(entries: list[ModelEntry]) -> str:
                 f"- training data: {e.training_data}",
                 f"- weights: `{e.file}`, {e.size_bytes} bytes, sha256 `{e.sha256}`"
                 + (" (ships with the package)" if e.shipped else f" ({e.url})"), ""]
+        if e.training:
+            facts = {k: v for k, v in e.training.items() if k != "command"}
+            out += ["**Training**: " + ", ".join(f"{k} {v}" for k, v in facts.items()), ""]
+            if e.training.get("command"):
+                out += ["```bash", e.training["command"].strip(), "```", ""]
         for test, r in e.results.items():
             out += [f"**{test}**: " + ", ".join(f"{k} {v}" for k, v in r.items() if k not in ("command", "per_landmark_mm")), ""]
             if r.get("per_landmark_mm"):
@@ -105,6 +125,15 @@ def model_zoo_markdown(entries: list[ModelEntry]) -> str:
     return "\n".join(out).rstrip() + "\n"
 
 
+def table_markdown(table: dict) -> str:
+    columns = list(dict.fromkeys(k for row in table["rows"] for k in row))
+    out = [f"## {table['title']}", "", str(table.get("text", "")).strip(), "",
+           "| " + " | ".join(columns) + " |", "|" + "---|" * len(columns)]
+    out += ["| " + " | ".join(str(row.get(c, "")) for c in columns) + " |" for row in table["rows"]]
+    out += ["", "```bash", table["command"].strip(), "```", ""]
+    return "\n".join(out)
+
+
 def readme_block(readme: str, entries: list[ModelEntry]) -> str:
     """The README with its model-zoo block (between the markers) replaced by the index's top rows."""
     if README_START not in readme or README_END not in readme:
@@ -119,7 +148,8 @@ def generate(root: Path) -> dict[Path, str]:
     """Every generated file's path and wanted content."""
     entries = read_metafiles(root)
     outputs = {Path(__file__).with_name("index.json"): index_json(entries),
-               root / "docs" / "model_zoo.md": model_zoo_markdown(entries)}
+               root / "docs" / "model_zoo.md": model_zoo_markdown(entries)
+               + "".join("\n" + table_markdown(t) for t in read_tables(root))}
     readme = root / "README.md"
     if readme.is_file():
         outputs[readme] = readme_block(readme.read_text(encoding="utf-8"), entries)

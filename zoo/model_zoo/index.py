@@ -37,6 +37,7 @@ class ModelEntry:
     shipped: bool = False
     url: str | None = None
     description: str = ""
+    training: dict = field(default_factory=dict)
     results: dict = field(default_factory=dict)
     latency: dict = field(default_factory=dict)
 
