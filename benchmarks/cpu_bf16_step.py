@@ -1,18 +1,20 @@
 """Training step time on the CPU: bf16 autocast (CPUAutocastOptimWrapper) against fp32, same process.
 
-    python benchmarks/cpu_bf16_step.py [CONFIG] [--data ROOT] [--runs 6] [--out result.json]
+    python benchmarks/cpu_bf16_step.py [CONFIG] [--data ROOT] [--runs 6] [--out result.json] [--csv FILE]
 
 One batch of the config's own training pipeline is read once; then a full ``train_step`` (preprocessing,
 forward, loss, backward, clipping, optimizer step) runs with the config's optimizer wrapped the plain way and
 with bf16 autocast, interleaved so that load changes hit both alike, each on its own copy of the model. The
 loader's time is left out: it is the same either way. The figure that matters is the ratio, with the machine's
-bf16 support beside it (``native_bf16``): without AVX512-BF16 or AMX, bf16 is emulated and slower.
+bf16 support beside it (``native_bf16``): without AVX512-BF16 or AMX, bf16 is emulated and slower. Each run
+appends its row to ``benchmarks/results/cpu_bf16_step.csv`` (``--csv``), with the machine and the command.
 """
 from __future__ import annotations
 
 import argparse
 import copy
 import json
+import shlex
 import statistics
 import sys
 import time
@@ -28,6 +30,8 @@ def main(argv=None) -> int:
     ap.add_argument("--data", help="the dataset root, if not the config's")
     ap.add_argument("--runs", type=int, default=6)
     ap.add_argument("--out", help="write the figures as JSON")
+    ap.add_argument("--csv", default=str(REPO / "benchmarks" / "results" / "cpu_bf16_step.csv"),
+                    help="the results file this run appends its row to")
     args = ap.parse_args(argv)
 
     import torch
@@ -37,9 +41,11 @@ def main(argv=None) -> int:
     from mmengine.runner import Runner
 
     from zoo.benchmarking.machine import cores, machine_info
+    from zoo.benchmarking.results_csv import BF16_STEP_COLUMNS, append_rows, bf16_step_row, repo_relative
     from zoo.engine.cpu_autocast import native_bf16
     from zoo.registry import MODELS, load_plugins
 
+    started = time.strftime("%Y-%m-%d %H:%M:%S")
     load_plugins()
     torch.set_num_threads(cores())
     cfg = Config.fromfile(args.config)
@@ -73,6 +79,10 @@ def main(argv=None) -> int:
     print(json.dumps(result, indent=2))
     if args.out:
         Path(args.out).write_text(json.dumps(result, indent=2), encoding="utf-8")
+    config = repo_relative(args.config)
+    command = ["python", "benchmarks/cpu_bf16_step.py", config, "--runs", str(args.runs)]
+    command += ["--data", args.data] if args.data else []
+    append_rows(args.csv, BF16_STEP_COLUMNS, [bf16_step_row(result, started, shlex.join(command), config)])
     return 0
 
 

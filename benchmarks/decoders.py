@@ -6,13 +6,16 @@ Plain argmax cannot beat the quantisation floor (0.383 px mean radial error for 
 sub-pixel decoder should approach zero on clean maps and still beat argmax on noisy ones. Errors are
 in heatmap pixels, so they hold for any output stride.
 
-    python benchmarks/decoders.py [--n 2000] [--size 64] [--out decoders.md]
+    python benchmarks/decoders.py [--n 2000] [--size 64] [--out decoders.md] [--csv FILE]
+
+Each run appends a row per decoder and setting to ``benchmarks/results/decoders.csv`` (``--csv``).
 """
 
 from __future__ import annotations
 
 import argparse
 import platform
+import sys
 import time
 from pathlib import Path
 
@@ -117,7 +120,10 @@ def main(argv=None) -> None:
     parser.add_argument("--noises", type=float, nargs="+", default=[0.0, 0.05, 0.1])
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--out", type=Path, default=None, help="also write the markdown here")
+    parser.add_argument("--csv", type=Path, default=Path(__file__).resolve().parent / "results" / "decoders.csv",
+                        help="the results file this run appends its rows to")
     args = parser.parse_args(argv)
+    started = time.strftime("%Y-%m-%d %H:%M:%S")
     rows = run(args.n, args.size, args.sigmas, args.noises, args.seed)
     text = (
         f"{table(rows, args.n, args.size)}\n\nMachine: {machine()}. "
@@ -126,6 +132,29 @@ def main(argv=None) -> None:
     print(text)
     if args.out:
         args.out.write_text(text, encoding="utf-8")
+    record(args, rows, started, argv)
+
+
+COLUMNS = ("started", "command", "sigma", "noise", "decoder", "map_size", "maps", "seed", "mean_px", "median_px",
+           "p95_px", "max_px", "us_per_map", "cpu", "cores", "cpu_flags", "platform", "torch", "python",
+           "load_1min_start")
+
+
+def record(args, rows, started: str, argv) -> None:
+    """Append this run's rows, with the machine and the command, to the results CSV."""
+    import shlex
+
+    from zoo.benchmarking.machine import machine_info
+    from zoo.benchmarking.results_csv import append_rows, machine_columns
+
+    given = sys.argv[1:] if argv is None else list(argv)
+    command = shlex.join(["python", "benchmarks/decoders.py", *(a for a in given if a not in ("--csv", str(args.csv)))])
+    common = {"started": started, "command": command, "map_size": args.size, "maps": args.n, "seed": args.seed,
+              **machine_columns(machine_info())}
+    append_rows(args.csv, COLUMNS, [
+        {**common, "sigma": sigma, "noise": noise, "decoder": name, "mean_px": mean, "median_px": med,
+         "p95_px": p95, "max_px": mx, "us_per_map": us}
+        for sigma, noise, name, mean, med, p95, mx, us in rows])
 
 
 if __name__ == "__main__":

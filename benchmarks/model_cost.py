@@ -12,7 +12,10 @@ of load from other jobs on a shared machine hits all models alike; rounds stop a
 best estimate of an unloaded machine), beside this machine's fp32 matrix-multiply throughput and the
 1-minute load average, so a reader can judge how busy the machine was.
 
-    python benchmarks/model_cost.py [--size 512] [--runs 5] [--budget-s 240] [--out x.md] [configs/x.py ...]
+    python benchmarks/model_cost.py [--size 512] [--runs 5] [--budget-s 240] [--out x.md] [--csv FILE] \
+        [configs/x.py ...]
+
+Each run appends a row per config to ``benchmarks/results/model_cost.csv`` (``--csv``).
 """
 
 from __future__ import annotations
@@ -143,16 +146,19 @@ def main(argv=None) -> None:
     )
     parser.add_argument("--no-time", action="store_true", help="parameters and GFLOPs only")
     parser.add_argument("--out", type=Path, default=None, help="also write the markdown here")
+    parser.add_argument("--csv", type=Path, default=ROOT / "benchmarks" / "results" / "model_cost.csv",
+                        help="the results file this run appends its rows to")
     args = parser.parse_args(argv)
     if args.threads:
         import torch
 
         torch.set_num_threads(args.threads)
+    started = time.strftime("%Y-%m-%d %H:%M:%S")
     load_plugins()
     families = [ROOT / "configs" / family for family in ("heatmap", "regression")]
     paths = args.configs or sorted(p for family in families for p in family.glob("*.py"))
     rows = [cost(path, args.size) for path in paths]
-    note = "not timed"
+    note, peak, rounds = "not timed", None, 0
     load = os.getloadavg()[0]
     if not args.no_time:
         peak = matmul_gflops()
@@ -175,6 +181,36 @@ def main(argv=None) -> None:
     print(text)
     if args.out:
         args.out.write_text(text, encoding="utf-8")
+    record(args, paths, rows, started, peak, rounds, load, argv)
+
+
+COLUMNS = ("started", "command", "config", "backbone", "landmarks", "output", "input", "params_m", "gflops",
+           "backbone_gflops", "cpu_ms_median", "cpu_ms_min", "rounds", "torch_threads", "matmul_peak_gflops", "cpu",
+           "cores", "cpu_flags", "platform", "torch", "python", "load_1min_start", "load_1min_max")
+
+
+def record(args, paths, rows, started: str, peak, rounds: int, load: float, argv) -> None:
+    """Append this run's rows, with the machine and the command, to the results CSV."""
+    import shlex
+
+    import torch
+
+    from zoo.benchmarking.machine import machine_info
+    from zoo.benchmarking.results_csv import append_rows, machine_columns, repo_relative
+
+    given = sys.argv[1:] if argv is None else [str(a) for a in argv]
+    kept = [a for a in given if a not in ("--csv", str(args.csv))]
+    command = shlex.join(["python", "benchmarks/model_cost.py", *kept])
+    common = {"started": started, "command": command, "input": f"{args.size}x{args.size}", "rounds": rounds,
+              "torch_threads": torch.get_num_threads(), "matmul_peak_gflops": peak, "load_1min_max": load,
+              **machine_columns(machine_info())}
+    append_rows(args.csv, COLUMNS, [
+        {**common, "config": repo_relative(path), "backbone": r["backbone"], "landmarks": r["k"],
+         "output": r["output"], "params_m": r["params"], "gflops": r["gflops"],
+         "backbone_gflops": r["backbone_gflops"],
+         "cpu_ms_median": statistics.median(r["times"]) if r["times"] else None,
+         "cpu_ms_min": min(r["times"]) if r["times"] else None}
+        for path, r in zip(paths, rows)])
 
 
 if __name__ == "__main__":

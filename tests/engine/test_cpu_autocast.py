@@ -72,11 +72,20 @@ def test_amp_on_a_cpu_uses_bf16_only_where_the_cpu_has_it(tiny_config, monkeypat
 
 
 def test_step_benchmark_times_both_ways_on_the_configs_own_batch(tiny_config, benchmark_script, tmp_path):
-    out = tmp_path / "bf16 step.json"
-    assert benchmark_script("cpu_bf16_step").main([str(tiny_config), "--runs", "1", "--out", str(out)]) == 0
+    out, record = tmp_path / "bf16 step.json", tmp_path / "results" / "bf16 steps.csv"
+    for _ in range(2):  # a second run appends its row under the same header
+        assert benchmark_script("cpu_bf16_step").main([str(tiny_config), "--runs", "1", "--out", str(out),
+                                                       "--csv", str(record)]) == 0
+    import csv
     import json
 
     result = json.loads(out.read_text(encoding="utf-8"))
+    with record.open(newline="", encoding="utf-8") as f:
+        rows = list(csv.DictReader(f))
+    assert len(rows) == 2  # 6 significant digits in the file
+    assert float(rows[1]["bf16_median_s"]) == pytest.approx(result["median_step_s"]["bf16"], rel=1e-5)
+    assert rows[1]["command"].startswith("python benchmarks/cpu_bf16_step.py ") and "--runs 1" in rows[1]["command"]
+    assert rows[1]["torch"] == torch.__version__ and rows[1]["started"] and rows[1]["cores"]
     assert set(result["median_step_s"]) == {"fp32", "bf16"}
     assert all(t > 0 for t in result["median_step_s"].values())
     assert result["bf16_speedup"] == pytest.approx(result["median_step_s"]["fp32"] / result["median_step_s"]["bf16"])

@@ -36,6 +36,17 @@ def test_benchmark_command(hrnet_ckpt, exports, workdir, capsys):
     assert result["machine"]["cores"] >= 1 and result["threads"] == 1 and result["note"] == "test run"
     assert len(result["peak"]["measurements"]) == 2
     assert "| tiny_hrnet |" in table and "Machine:" in table and "Note: test run" in table
+    # the record: a row per model and runtime, with the machine and the command that repeats the run
+    import csv
+
+    with (out_dir / "cpu_latency.csv").open(newline="", encoding="utf-8") as f:
+        rows = list(csv.DictReader(f))
+    assert [(r["model"], r["runtime"]) for r in rows] == [("tiny_hrnet", k) for k in tiny["runtimes"]] + [
+        (exported["name"], "ort_int8")]
+    assert float(rows[0]["median_ms"]) == pytest.approx(tiny["runtimes"]["eager"]["ms"], rel=1e-5)
+    assert rows[0]["input"] == "64x64" and rows[0]["threads"] == "1" and rows[0]["note"] == "test run"
+    assert rows[0]["torch"] == result["machine"]["torch"] and rows[0]["started"] == result["started"]
+    assert rows[0]["command"].startswith("zoo benchmark ") and "--size 64 --runs 2" in rows[0]["command"]
 
 
 def test_checkpoints_with_one_file_name_are_timed_as_themselves(hrnet_ckpt, ruler_ckpt, tmp_path):
@@ -56,3 +67,15 @@ def test_checkpoints_with_one_file_name_are_timed_as_themselves(hrnet_ckpt, rule
         assert entry["runtimes"]["ort_fp32"].get("ms", 0) > 0
     graphs = sorted(shared.glob("*.onnx"))
     assert len(graphs) == 2 and graphs[0].read_bytes() != graphs[1].read_bytes()
+
+
+def test_results_csv_appends_under_its_header_and_refuses_another_benchmarks_file(tmp_path):
+    from zoo.benchmarking.results_csv import ResultsFileError, append_rows
+
+    record = tmp_path / "bench results" / "steps.csv"
+    append_rows(record, ("a", "b"), [{"a": 1.23456789, "b": [1, 2]}])
+    append_rows(record, ("a", "b"), [{"a": "x, y", "b": None}])
+    assert record.read_text(encoding="utf-8").splitlines() == ["a,b", "1.23457,1 2", '"x, y",']
+    with pytest.raises(ResultsFileError, match="other columns"):
+        append_rows(record, ("a", "c"), [{"a": 1}])
+    assert len(record.read_text(encoding="utf-8").splitlines()) == 3  # nothing written

@@ -18,11 +18,13 @@ def register(app: typer.Typer) -> None:
                                      help="Comma-separated subset of eager, channels_last, ort_fp32, ort_int8."),
         threads: int = typer.Option(None, "--threads", help="Threads (default: the cores this process may use)."),
         calib_images: int = typer.Option(8, "--calib-images", help="Images calibrating the int8 model."),
-        out_dir: Path = typer.Option(Path("benchmarks/results"), "--out-dir", help="Where the JSON and table go."),
+        out_dir: Path = typer.Option(Path("benchmarks/results"), "--out-dir",
+                                     help="Where the JSON and table go; cpu_latency.csv there gets a row per model "
+                                          "and runtime."),
         note: str = typer.Option(None, "--note", help="A remark stored with the results (e.g. other load)."),
     ):
         """CPU latency: torch eager, channels-last, ONNX Runtime fp32 and int8; GFLOPs and share of peak."""
-        from zoo.benchmarking import benchmark, markdown_table
+        from zoo.benchmarking import RUNTIMES, benchmark, markdown_table
 
         result = benchmark(list(targets) if targets else None, size=size, runs=runs,
                            runtimes=[r.strip() for r in runtimes.split(",") if r.strip()], threads=threads,
@@ -33,4 +35,10 @@ def register(app: typer.Typer) -> None:
         table = markdown_table(result)
         (out_dir / f"{stem}.md").write_text(table + "\n", encoding="utf-8")
         typer.echo(table)
-        typer.echo(f"wrote {out_dir / (stem + '.json')} and {out_dir / (stem + '.md')}", err=True)
+        from zoo.benchmarking.results_csv import LATENCY_COLUMNS, append_rows, latency_command, latency_rows
+
+        ran = [r for r in RUNTIMES if any(r in e["runtimes"] for e in result["models"])]
+        rows = latency_rows(result, latency_command(result, ran))
+        csv_path = append_rows(out_dir / "cpu_latency.csv", LATENCY_COLUMNS, rows)
+        typer.echo(f"wrote {out_dir / (stem + '.json')} and {out_dir / (stem + '.md')}; {len(rows)} rows appended "
+                   f"to {csv_path}", err=True)
