@@ -21,7 +21,9 @@ from .machine import cores, machine_info, peak_gflops
 RUNTIMES = ("eager", "channels_last", "ort_fp32", "ort_int8")
 LABELS = {"eager": "torch eager fp32", "channels_last": "torch channels-last fp32",
           "ort_fp32": "ONNX Runtime fp32", "ort_int8": "ONNX Runtime int8 (static QDQ)"}
-DEFAULT_TARGETS = ("hrnet_w18_isbi", "hrnet_w32_isbi", "hrnet_w48_isbi", "resnet34_isbi")
+#: the ISBI 2015 recipes at 512 px (configs/heatmap, configs/regression), by file name
+DEFAULT_TARGETS = ("hm_hrnet-w18_b8-2k_isbi19-512", "hm_hrnet-w32_b8-2k_isbi19-512",
+                   "hm_hrnet-w48_b4-2k_isbi19-512", "reg_resnet34_b8-2k_isbi19-512")
 
 
 class BenchmarkError(Exception):
@@ -29,15 +31,17 @@ class BenchmarkError(Exception):
 
 
 def resolve_target(target) -> Path:
-    """A path as given, or a bare config name (``hrnet_w18_isbi``) from the repository's ``configs/``."""
+    """A path as given, or a bare config name (``hm_hrnet-w18_b8-2k_isbi19-512``) from any family folder of the
+    repository's ``configs/``."""
     from zoo.data.paths import repo_root
 
     p = Path(target)
     if p.exists():
         return p
-    named = repo_root() / "configs" / (p.name if p.suffix == ".py" else f"{p.name}.py")
-    if named.is_file():
-        return named
+    file_name = p.name if p.suffix == ".py" else f"{p.name}.py"
+    named = sorted(c for c in (repo_root() / "configs").rglob(file_name) if "_base_" not in c.parts)
+    if named:
+        return named[0]
     from zoo.registry import ZooError
 
     raise ZooError(f"benchmark target not found: {target} (a config, a checkpoint, an .onnx file, or a config "
