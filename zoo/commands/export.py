@@ -8,8 +8,9 @@ import typer
 
 def run_export(checkpoint, fmt: str = "onnx", out=None, calib_images=None, tolerance_px: float | None = None,
                tolerance_mre: float | None = None, check_images: int = 8, calib_count: int | None = None,
-               opset: int | None = None, check: bool = True):
-    """Build the format's exporter from the registry and run it; returns its ``ExportResult``."""
+               opset: int | None = None, check: bool = True, max_fp32_nodes: int | None = None, log=None):
+    """Build the format's exporter from the registry and run it; returns its ``ExportResult``. ``log`` gets
+    the int8 exporter's progress when its self-check fails and it searches for nodes to keep in fp32."""
     from zoo.exporters import FORMATS, ExportError
     from zoo.registry import EXPORTERS
 
@@ -18,8 +19,14 @@ def run_export(checkpoint, fmt: str = "onnx", out=None, calib_images=None, toler
     cfg = dict(type=FORMATS[fmt], tolerance_px=tolerance_px, tolerance_mre=tolerance_mre, check_images=check_images)
     if opset is not None and fmt != "torchscript":
         cfg["opset"] = opset
-    if calib_count is not None and fmt == "onnx-int8":
-        cfg["calib_images"] = calib_count
+    if fmt == "onnx-int8":
+        if calib_count is not None:
+            cfg["calib_images"] = calib_count
+        if max_fp32_nodes is not None:
+            cfg["max_fp32_nodes"] = max_fp32_nodes
+        cfg["log"] = log
+    elif max_fp32_nodes is not None:
+        raise ExportError(f"--max-fp32-nodes applies to --format onnx-int8 only, not {fmt}")
     exporter = EXPORTERS.build(cfg)
     images = None
     if calib_images:
@@ -47,11 +54,15 @@ def register(app: typer.Typer) -> None:
         check_images: int = typer.Option(8, "--check-images", help="How many real images the self-check uses."),
         calib_count: int = typer.Option(None, "--calib-count", help="How many images calibrate int8 (default 32)."),
         opset: int = typer.Option(None, "--opset", help="ONNX opset (default 17)."),
+        max_fp32_nodes: int = typer.Option(
+            None, "--max-fp32-nodes", help="int8: when the self-check fails, keep up to this many of the most "
+                                           "sensitive quantized nodes in fp32 until it passes (default 16; 0: off)."),
         no_check: bool = typer.Option(False, "--no-check", help="Skip the self-check (not recommended)."),
     ):
         """Export a checkpoint to ONNX, TorchScript or int8 ONNX, then check it against the eager model."""
         result = run_export(checkpoint, fmt, out, calib_images, tolerance_px, tolerance_mre, check_images,
-                            calib_count, opset, check=not no_check)
+                            calib_count, opset, check=not no_check, max_fp32_nodes=max_fp32_nodes,
+                            log=lambda message: typer.echo(message, err=True))
         if result.report is not None:
             typer.echo(result.report.summary())
         typer.echo(f"wrote {result.path}" + (f" (check report {result.report_path})" if result.report_path else ""))

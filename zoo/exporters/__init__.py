@@ -6,7 +6,8 @@ converts it with its ``zoo_meta`` inside the file, and fails past the tolerance.
 from .base import BaseExporter, ExportResult, load_checkpoint
 from .errors import ExportCheckError, ExportError
 from .onnx_export import OnnxExporter, export_onnx
-from .onnx_int8 import OnnxInt8Exporter, quantize_qdq
+from .onnx_int8 import OnnxInt8Exporter
+from .qdq import quantize_qdq
 from .selfcheck import CheckReport, self_check
 from .torchscript_export import TorchScriptExporter
 

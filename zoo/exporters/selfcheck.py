@@ -35,6 +35,7 @@ class CheckReport:
     exported_ms: float | None = None
     image_source: str = ""
     failures: list[str] = field(default_factory=list)
+    fp32_nodes: dict[str, list[str]] | None = None  # graph -> quantized nodes an int8 export kept in fp32 to pass
 
     @property
     def mre_change(self) -> float | None:
@@ -67,6 +68,9 @@ class CheckReport:
             lines.append(f"batch of 2 vs single: max difference {self.batch_max_diff_input_px:.2e} input px")
         if self.eager_ms is not None and self.exported_ms is not None:
             lines.append(f"median time per image: eager {self.eager_ms:.1f} ms, exported {self.exported_ms:.1f} ms")
+        if self.fp32_nodes:
+            lines.append(f"kept in fp32 to pass (the most sensitive quantized nodes): "
+                         + "; ".join(f"{graph} graph: {', '.join(nodes)}" for graph, nodes in self.fp32_nodes.items()))
         lines.append("PASSED" if self.passed else "FAILED: " + "; ".join(self.failures))
         return "\n".join(lines)
 
