@@ -136,3 +136,23 @@ def exports(hrnet_ckpt, ruler_ckpt, good_images, workdir) -> dict:
     out["onnx-int8"] = EXPORTERS.build(dict(type="OnnxInt8Exporter", check_images=3, calib_images=3)).export(
         ruler_ckpt, images=good_images)
     return out
+
+
+def _two_stage_helpers():
+    """The two-stage tests' tiny model and data (``tests/models/two_stage_helpers.py``), shared, not copied."""
+    import importlib.util
+    import sys
+
+    name = "two_stage_helpers"
+    if name not in sys.modules:
+        spec = importlib.util.spec_from_file_location(name, Path(__file__).parents[1] / "models" / f"{name}.py")
+        module = importlib.util.module_from_spec(spec)
+        sys.modules[name] = module
+        spec.loader.exec_module(module)
+    return sys.modules[name]
+
+
+@pytest.fixture(scope="session")
+def two_stage_ckpt(tmp_path_factory) -> Path:
+    """An HRNet-W18-small two-stage checkpoint (64 px input, 32 px patches) beside 3 ISBI-layout test images."""
+    return _two_stage_helpers()._two_stage_checkpoint(tmp_path_factory.mktemp("two stage bench"))

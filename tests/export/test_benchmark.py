@@ -79,3 +79,33 @@ def test_results_csv_appends_under_its_header_and_refuses_another_benchmarks_fil
     with pytest.raises(ResultsFileError, match="other columns"):
         append_rows(record, ("a", "c"), [{"a": 1}])
     assert len(record.read_text(encoding="utf-8").splitlines()) == 3  # nothing written
+
+
+def test_a_two_stage_checkpoint_is_timed_as_its_whole_predictor_at_its_own_size(two_stage_ckpt, tmp_path,
+                                                                                 monkeypatch):
+    """`zoo benchmark CKPT` on a two-stage model: global graph, patch cutting and refine graph per image, at the
+    checkpoint's input size, in every runtime -- int8 included, whose refine graph calibrates on whole images'
+    worth of patches (one patch per batch failed in the refine graph's per-image Reshape)."""
+    import zoo.inference.predictor as predictor_module
+    from zoo.benchmarking.run import bench_target, markdown_table, size_label
+
+    cut = []
+    refine = predictor_module.refine_landmarks
+    monkeypatch.setattr(predictor_module, "refine_landmarks",
+                        lambda images, *args: cut.append(images[0].shape) or refine(images, *args))
+    runtimes = ["eager", "ort_fp32", "ort_int8"]
+    entry = bench_target(str(two_stage_ckpt), None, 2, runtimes, 1, 2, tmp_path, log=lambda *args: None)
+    for runtime in runtimes:
+        assert entry["runtimes"][runtime].get("ms", 0) > 0, entry["runtimes"][runtime]
+    assert entry["input_size"] == [64, 64] and entry["timed"] == "predictor"
+    assert entry["image"] == "151.jpg (128x160)"  # the config's first test image, at its own resolution
+    # every timed call (3 warm-up + 2 timed, per runtime) cut patches from that image for the refine stage
+    assert cut == [(160, 128, 3)] * (5 * len(runtimes))
+    assert entry["calibration"].startswith("2 images of test_dataloader.dataset")
+    global_int8, refine_int8 = sorted(p.name for p in tmp_path.glob("*.int8.onnx"))
+    assert refine_int8 == global_int8.replace(".int8.onnx", ".refine.int8.onnx")
+    result = {"models": [entry], "size": None, "batch": 1, "threads": 1, "runs": 2, "note": None,
+              "machine": {"cores": 2, "cpu": "-", "cpu_flags": [], "platform": "-", "torch": "-", "python": "-"},
+              "peak": {"fp32": 1.0, "int8": None, "measurements": [{"matmul_size": 64}]}}
+    assert size_label(result) == "64"
+    assert "| two stage * | 64x64 |" in markdown_table(result) and "patch cutting" in markdown_table(result)

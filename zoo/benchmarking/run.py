@@ -1,9 +1,11 @@
 """The latency benchmark: batch 1, threads = cores, warm-up, then the median of ``runs`` timed calls.
 
-Each model runs as it is served: ``mode='tensor'`` (decoder included), and ONNX Runtime executes the
-graph ``zoo export`` writes (same exporter, same int8 quantization). Work per image comes from
-``torch.utils.flop_counter`` (FLOPs = 2 x MACs); achieved GFLOP/s is set against the peak measured in
-the same process, which is the physical limit of the machine for that data type.
+Each model runs as it is served, at its own input size unless told another: ``mode='tensor'`` (decoder
+included), and ONNX Runtime executes the graph ``zoo export`` writes (same exporter, same int8
+quantization). A two-stage model is timed as its whole predictor (``zoo.benchmarking.predictor``): its
+refine graph cannot run without the global stage's landmarks and the patches cut around them. Work per
+image comes from ``torch.utils.flop_counter`` (FLOPs = 2 x MACs); achieved GFLOP/s is set against the peak
+measured in the same process, which is the physical limit of the machine for that data type.
 """
 from __future__ import annotations
 
@@ -16,6 +18,8 @@ from pathlib import Path
 
 import numpy as np
 
+from zoo.registry import ZooError
+
 from .machine import cores, machine_info, peak_gflops
 
 RUNTIMES = ("eager", "channels_last", "ort_fp32", "ort_int8")
@@ -24,16 +28,19 @@ LABELS = {"eager": "torch eager fp32", "channels_last": "torch channels-last fp3
 #: the ISBI 2015 recipes at 512 px (configs/heatmap, configs/regression), by file name
 DEFAULT_TARGETS = ("hm_hrnet-w18_b8-2k_isbi19-512", "hm_hrnet-w32_b8-2k_isbi19-512",
                    "hm_hrnet-w48_b4-2k_isbi19-512", "reg_resnet34_b8-2k_isbi19-512")
+#: the input side of a config whose test pipeline does not state one
+DEFAULT_SIZE = 512
 
 
-class BenchmarkError(Exception):
-    pass
+class BenchmarkError(ZooError):
+    """A benchmark request that cannot run (bad runs, runtimes or size); the CLI prints it on one line."""
 
 
 def resolve_target(target) -> Path:
-    """A path as given, or a bare config name (``hm_hrnet-w18_b8-2k_isbi19-512``) from any family folder of the
-    repository's ``configs/``."""
+    """A path as given, a bare config name (``hm_hrnet-w18_b8-2k_isbi19-512``) from any family folder of the
+    repository's ``configs/``, or a model zoo name (``isbi19``: its verified weights)."""
     from zoo.data.paths import repo_root
+    from zoo.model_zoo import resolve_if_name
 
     p = Path(target)
     if p.exists():
@@ -42,18 +49,20 @@ def resolve_target(target) -> Path:
     named = sorted(c for c in (repo_root() / "configs").rglob(file_name) if "_base_" not in c.parts)
     if named:
         return named[0]
-    from zoo.registry import ZooError
+    model = resolve_if_name(str(target))
+    if model is not str(target):
+        return Path(model)
+    raise ZooError(f"benchmark target not found: {target} (a config, a checkpoint, an .onnx file, a config "
+                   f"name from configs/ or a model name from `zoo models`)")
 
-    raise ZooError(f"benchmark target not found: {target} (a config, a checkpoint, an .onnx file, or a config "
-                   f"name from configs/)")
 
-
-def load_target(path: Path):
-    """``(model or None, cfg or None, onnx path or None)``: configs get random weights (seed 0)."""
+def _load(path: Path):
+    """``(model or None, cfg or None, onnx path or None, zoo_meta or None)``; configs get random weights
+    (seed 0) and no metadata until a two-stage model needs it (:func:`served_meta`)."""
     import torch
 
     if path.suffix.lower() == ".onnx":
-        return None, None, path
+        return None, None, path, None
     if path.suffix == ".py":
         from zoo.engine.config import load_config
         from zoo.models.weights import without_pretrained
@@ -62,12 +71,54 @@ def load_target(path: Path):
         cfg = load_config(path)
         torch.manual_seed(0)
         model_cfg = without_pretrained(cfg.model)
-        return MODELS.build(model_cfg).eval(), cfg, None
+        return MODELS.build(model_cfg).eval(), cfg, None, None
     from zoo.exporters import load_checkpoint
     from zoo.inference.backends import checkpoint_config
 
     model, meta = load_checkpoint(path)
-    return model, checkpoint_config(meta, path), None
+    return model, checkpoint_config(meta, path), None, meta
+
+
+def load_target(path: Path):
+    """``(model or None, cfg or None, onnx path or None)``: configs get random weights (seed 0)."""
+    return _load(Path(path))[:3]
+
+
+def own_input_size(cfg, meta) -> tuple[int, int] | None:
+    """``(W, H)`` the model is served at: its metadata's, else its config's test pipeline's; None if neither says."""
+    if meta is not None:
+        w, h = meta["preprocess"]["input_size"]
+        return int(w), int(h)
+    if cfg is not None:
+        from zoo.engine.metadata import MetadataError, preprocess_from_config
+
+        try:
+            w, h = preprocess_from_config(cfg)["input_size"]
+            return int(w), int(h)
+        except (MetadataError, AttributeError, KeyError, TypeError):
+            return None
+    return None
+
+
+def as_size(size) -> tuple[int, int] | None:
+    """``--size``: None (each model's own), a side (square) or ``(W, H)``."""
+    if size is None:
+        return None
+    if isinstance(size, (int, np.integer)):
+        size = (size, size)
+    w, h = (int(v) for v in size)
+    if min(w, h) < 8:
+        raise BenchmarkError(f"--size must be at least 8 px, got {w}x{h}")
+    return w, h
+
+
+def served_meta(model, cfg, meta, size: tuple[int, int]) -> dict:
+    """The metadata the predictor serves ``model`` with, at input ``size`` (a config's is built from it)."""
+    if meta is None:
+        from zoo.engine.metadata import build_zoo_meta
+
+        meta = build_zoo_meta(cfg, model)
+    return {**meta, "preprocess": {**meta["preprocess"], "input_size": [int(size[0]), int(size[1])]}}
 
 
 def timed(fn, runs: int, warmup: int = 3) -> dict:
@@ -92,25 +143,26 @@ def count_gflops(model, x) -> float:
     return counter.get_total_flops() / 1e9
 
 
-def calibration_inputs(model, cfg, size: int, n: int) -> tuple[list[np.ndarray], str]:
-    """Up to ``n`` letterboxed images of the config's own data at ``size``, else seeded noise (timing only)."""
+def calibration_inputs(model, cfg, size: tuple[int, int], n: int,
+                       channels: int = 3) -> tuple[list[np.ndarray], str]:
+    """Up to ``n`` letterboxed images of the config's own data at ``size`` (W, H), else seeded noise (timing only)."""
+    from .predictor import data_images
+
     if cfg is not None and n > 0:
         from zoo.engine.metadata import MetadataError, preprocess_from_config
-        from zoo.exporters.samples import dataset_images
         from zoo.inference import Predictor
 
         try:
-            pre = dict(preprocess_from_config(cfg), input_size=[size, size])
-            images, source = dataset_images(cfg)
+            pre = dict(preprocess_from_config(cfg), input_size=list(size))
+            paths, source = data_images(cfg, n)
         except MetadataError:
-            images, source = [], ""
-        if images:
+            paths, source = [], ""
+        if paths:
             predictor = Predictor(None, {"preprocess": pre, "landmark_symbols": list(model.landmark_symbols)})
-            chosen = images[:: max(1, len(images) // n)][:n]
-            return [predictor.preprocess(predictor.load(i.path, str(i.path)))[0] for i in chosen], \
-                f"{len(chosen)} images of {source}"
+            return [predictor.preprocess(predictor.load(p, str(p)))[0] for p in paths], source
     rng = np.random.default_rng(0)
-    return [rng.standard_normal((1, 3, size, size), dtype=np.float32) for _ in range(max(n, 4))], \
+    w, h = size
+    return [rng.standard_normal((1, channels, h, w), dtype=np.float32) for _ in range(max(n, 4))], \
         "seeded Gaussian noise (the config's data is absent; timing only)"
 
 
@@ -123,97 +175,132 @@ def _ort_session(path, threads: int):
     return ort.InferenceSession(str(path), ort_session_options(threads), providers=["CPUExecutionProvider"])
 
 
-def bench_target(target, size: int, runs: int, runtimes, threads: int, calib_n: int, tmpdir: Path,
+def bench_target(target, size, runs: int, runtimes, threads: int, calib_n: int, tmpdir: Path,
                  log=print) -> dict:
-    """All runtimes of one target; a runtime that fails records its error and the rest go on."""
+    """All runtimes of one target at ``size`` (None: the model's own input size; see :func:`as_size`);
+    a runtime that fails records its error and the rest go on."""
+    import hashlib
+
     import torch
 
     path = resolve_target(target)
-    model, cfg, onnx_path = load_target(path)
+    model, cfg, onnx_path, meta = _load(path)
     name = path.stem
     # exported graphs are cached per target in tmpdir: key them by the full path, since leaderboard runs all
     # end in iter_N.pth and one model's graph must never be timed as another's
-    import hashlib
-
     stem = f"{name}-{hashlib.sha256(str(path.resolve()).encode()).hexdigest()[:12]}"
     entry: dict = {"name": name, "source": str(path), "runtimes": {}}
-    x, refine = None, None
-    if model is not None:
-        channels = int((cfg.model.get("data_preprocessor") or {}).get("channels", 3)) if cfg is not None else 3
-        x = torch.randn(1, channels, size, size, generator=torch.Generator().manual_seed(0))
-        entry["params_m"] = sum(p.numel() for p in model.parameters()) / 1e6
-        entry["gflops"] = count_gflops(model, x)
-        entry["landmarks"] = len(model.landmark_symbols)
-        refine = refine_input(model, channels)
-        if refine is not None:  # two-stage: the refine graph runs `passes` times on one batch of K patches
-            xr, passes = refine
-            entry["gflops"] += passes * count_gflops(model.refine_graph(), xr)
-            entry["refine"] = {"patches": int(xr.shape[0]), "patch_size": int(xr.shape[-1]), "passes": passes}
-    else:  # an exported file runs as what it is
-        import onnx
+    if model is None:  # an exported file runs as what it is, at the size it was exported at
+        return _bench_exported(entry, onnx_path, runs, threads, log)
+    size = as_size(size) or own_input_size(cfg, meta)
+    if size is None:
+        size = (DEFAULT_SIZE, DEFAULT_SIZE)
+        log(f"  {name}: the config states no input size; timing {DEFAULT_SIZE}x{DEFAULT_SIZE}")
+    w, h = size
+    channels = int((cfg.model.get("data_preprocessor") or {}).get("channels", 3)) if cfg is not None else 3
+    x = torch.randn(1, channels, h, w, generator=torch.Generator().manual_seed(0))
+    entry["input_size"] = [w, h]
+    entry["params_m"] = sum(p.numel() for p in model.parameters()) / 1e6
+    entry["gflops"] = count_gflops(model, x)
+    entry["landmarks"] = len(model.landmark_symbols)
+    refine = refine_input(model, channels)
+    if refine is not None:  # two-stage: the whole predictor, its refine graph `passes` times on V x K patches
+        from zoo.inference import Predictor
 
-        graph = onnx.load(str(onnx_path), load_external_data=False).graph
-        quantized = any(n.op_type in ("QuantizeLinear", "QLinearConv", "ConvInteger") for n in graph.node)
-        runtimes = ["ort_int8" if quantized else "ort_fp32"]
+        from .predictor import predictor_for, timing_image
+
+        xr, passes = refine
+        entry["gflops"] += passes * count_gflops(model.refine_graph(), xr)
+        entry["refine"] = {"patches": int(xr.shape[0]), "patch_size": int(xr.shape[-1]), "passes": passes}
+        served = served_meta(model, cfg, meta, size)
+        img, entry["image"] = timing_image(Predictor(None, served), cfg)
+    entry["timed"] = "predictor" if refine is not None else "graph"
     for runtime in runtimes:
         log(f"  {name}: {LABELS[runtime]} ...")
         try:
-            if runtime == "eager":
+            if refine is not None:
+                predictor = predictor_for(runtime, model, served, cfg, tmpdir / stem, threads, calib_n, entry)
+                result = timed(lambda: predictor.predict_array(img), runs)
+                del predictor
+            elif runtime == "eager":
                 with torch.inference_mode():
-                    result = timed(lambda: run_eager(model, x, refine), runs)
+                    result = timed(lambda: model(x, mode="tensor"), runs)
             elif runtime == "channels_last":
                 cl = copy.deepcopy(model).to(memory_format=torch.channels_last)
                 xc = x.contiguous(memory_format=torch.channels_last)
-                rc = None if refine is None else (refine[0].contiguous(memory_format=torch.channels_last), refine[1])
                 with torch.inference_mode():
-                    result = timed(lambda: run_eager(cl, xc, rc), runs)
+                    result = timed(lambda: cl(xc, mode="tensor"), runs)
                 del cl
             else:
                 from zoo.exporters.onnx_export import export_onnx
 
-                if model is not None:
-                    fp32 = tmpdir / f"{stem}.onnx"
-                    if not fp32.is_file():
-                        t0 = time.perf_counter()
-                        export_onnx(model, x.numpy(), fp32)
-                        entry["onnx_export_s"] = time.perf_counter() - t0
-                    file = fp32
-                    calib = None
-                    if runtime == "ort_int8":
-                        from zoo.exporters.onnx_int8 import quantize_qdq
+                file = tmpdir / f"{stem}.onnx"
+                if not file.is_file():
+                    t0 = time.perf_counter()
+                    export_onnx(model, x.numpy(), file)
+                    entry["onnx_export_s"] = time.perf_counter() - t0
+                if runtime == "ort_int8":
+                    from zoo.exporters.onnx_int8 import quantize_qdq
 
-                        calib, source = calibration_inputs(model, cfg, size, calib_n)
-                        file = tmpdir / f"{stem}.int8.onnx"
-                        t0 = time.perf_counter()
-                        quantize_qdq(fp32, file, calib)
-                        entry["int8_quantize_s"] = time.perf_counter() - t0
-                        entry["calibration"] = source
-                else:
-                    file = onnx_path
+                    calib, source = calibration_inputs(model, cfg, size, calib_n, channels)
+                    fp32, file = file, tmpdir / f"{stem}.int8.onnx"
+                    t0 = time.perf_counter()
+                    quantize_qdq(fp32, file, calib)
+                    entry["int8_quantize_s"] = time.perf_counter() - t0
+                    entry["calibration"] = source
                 session = _ort_session(file, threads)
-                inp = session.get_inputs()[0]
-                shape = [1 if not isinstance(d, int) else d for d in inp.shape]
-                feed = {inp.name: (x.numpy() if x is not None else
-                                   np.random.default_rng(0).standard_normal(shape, dtype=np.float32))}
-                if model is not None and refine is not None:
-                    second = _ort_session(refine_onnx(model, refine[0], file, runtime == "ort_int8", calib), threads)
-                    rfeed = {second.get_inputs()[0].name: refine[0].numpy()}
-
-                    def both():
-                        session.run(None, feed)
-                        for _ in range(refine[1]):
-                            second.run(None, rfeed)
-
-                    result = timed(both, runs)
-                    del second
-                else:
-                    result = timed(lambda: session.run(None, feed), runs)
+                feed = {session.get_inputs()[0].name: x.numpy()}
+                result = timed(lambda: session.run(None, feed), runs)
                 del session
             entry["runtimes"][runtime] = result
             log(f"  {name}: {LABELS[runtime]}: {result['ms']:.1f} ms")
         except Exception as exc:  # one runtime failing must not lose the others' figures
             entry["runtimes"][runtime] = {"error": f"{type(exc).__name__}: {exc}"}
             log(f"  {name}: {LABELS[runtime]} failed: {type(exc).__name__}: {exc}")
+    return entry
+
+
+def _bench_exported(entry: dict, onnx_path: Path, runs: int, threads: int, log) -> dict:
+    """An exported file in ONNX Runtime: its graph on seeded noise, or a two-stage pair as its whole predictor
+    on its config's first test image (the refine graph beside it, as ``zoo export`` wrote them)."""
+    import onnx
+
+    from zoo.exporters.metadata import read_onnx_meta
+
+    graph = onnx.load(str(onnx_path), load_external_data=False).graph
+    quantized = any(n.op_type in ("QuantizeLinear", "QLinearConv", "ConvInteger") for n in graph.node)
+    runtime = "ort_int8" if quantized else "ort_fp32"
+    meta = read_onnx_meta(onnx_path) or {}
+    log(f"  {entry['name']}: {LABELS[runtime]} ...")
+    try:
+        if meta.get("refine"):
+            from zoo.inference import Predictor
+            from zoo.inference.backends import checkpoint_config
+
+            from .predictor import timing_image
+
+            predictor = Predictor.from_path(onnx_path, threads=threads)
+            entry["input_size"] = list(predictor.input_size)
+            try:
+                cfg = checkpoint_config(meta, onnx_path)
+            except ZooError:  # an exported file need not carry its config; then the image is noise
+                cfg = None
+            img, entry["image"] = timing_image(predictor, cfg)
+            entry["timed"] = "predictor"
+            result = timed(lambda: predictor.predict_array(img), runs)
+        else:
+            session = _ort_session(onnx_path, threads)
+            inp = session.get_inputs()[0]
+            shape = [1 if not isinstance(d, int) else d for d in inp.shape]
+            entry["input_size"] = [shape[-1], shape[-2]]
+            entry["timed"] = "graph"
+            feed = {inp.name: np.random.default_rng(0).standard_normal(shape, dtype=np.float32)}
+            result = timed(lambda: session.run(None, feed), runs)
+        entry["runtimes"][runtime] = result
+        log(f"  {entry['name']}: {LABELS[runtime]}: {result['ms']:.1f} ms")
+    except Exception as exc:
+        entry["runtimes"][runtime] = {"error": f"{type(exc).__name__}: {exc}"}
+        log(f"  {entry['name']}: {LABELS[runtime]} failed: {type(exc).__name__}: {exc}")
     return entry
 
 
@@ -233,34 +320,6 @@ def refine_input(model, channels: int):
     return torch.randn(patches, channels, spec.patch_size, spec.patch_size, generator=g), passes
 
 
-def run_eager(model, x, refine) -> None:
-    """What serving one image costs in torch: the global graph, then the refine graph ``passes`` times
-    (the patch crops between them are OpenCV copies of K small windows, cheap and not timed)."""
-    model(x, mode="tensor")
-    if refine is not None:
-        for _ in range(refine[1]):
-            model.refine_tensor(refine[0])
-
-
-def refine_onnx(model, patches, global_file: Path, int8: bool, calib) -> Path:
-    """Export (and for int8 quantize, calibrated on windows of the global stage's calibration images)
-    the refine stage beside ``global_file``."""
-    from zoo.exporters.onnx_export import export_onnx
-
-    fp32 = global_file.with_name(global_file.name.replace(".int8", "").replace(".onnx", ".refine.onnx"))
-    if not fp32.is_file():
-        export_onnx(model.refine_graph(), patches.numpy(), fp32)
-    if not int8:
-        return fp32
-    from zoo.exporters.onnx_int8 import quantize_qdq
-
-    p = patches.shape[-1]
-    windows = [np.ascontiguousarray(c[:, :, :p, :p]) for c in (calib or []) if c.shape[-1] >= p] or [patches.numpy()]
-    out = fp32.with_name(fp32.name.replace(".refine.onnx", ".refine.int8.onnx"))
-    quantize_qdq(fp32, out, windows)
-    return out
-
-
 def _attach_rates(entry: dict, peak: dict) -> None:
     gflops = entry.get("gflops")
     if not gflops:
@@ -275,11 +334,13 @@ def _attach_rates(entry: dict, peak: dict) -> None:
             r["share_of_int8_peak"] = rate / peak["int8"]
 
 
-def benchmark(targets=None, size: int = 512, runs: int = 20, runtimes=RUNTIMES, threads: int | None = None,
+def benchmark(targets=None, size=None, runs: int = 20, runtimes=RUNTIMES, threads: int | None = None,
               calib_images: int = 8, note: str | None = None, log=print) -> dict:
-    """Run the benchmark; returns the JSON-able result (``markdown_table`` formats it)."""
+    """Run the benchmark; returns the JSON-able result (``markdown_table`` formats it). ``size``: None times
+    each model at its own input size, a side or ``(W, H)`` times every model at that size."""
     import torch
 
+    size = as_size(size)
     if runs < 1:
         raise BenchmarkError("--runs must be at least 1")
     unknown = [r for r in runtimes if r not in RUNTIMES]
@@ -288,8 +349,8 @@ def benchmark(targets=None, size: int = 512, runs: int = 20, runtimes=RUNTIMES, 
     threads = threads or cores()
     torch.set_num_threads(threads)
     started = time.time()
-    result = {"machine": machine_info(), "size": size, "batch": 1, "threads": threads, "runs": runs,
-              "note": note, "started": time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(started))}
+    result = {"machine": machine_info(), "size": list(size) if size else None, "batch": 1, "threads": threads,
+              "runs": runs, "note": note, "started": time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(started))}
     log(f"measuring the machine's peak ({threads} threads) ...")
     peaks = [peak_gflops(threads=threads)]
     result["models"] = []
@@ -323,20 +384,41 @@ def _cell(r: dict | None, int8: bool = False) -> str:
     return text
 
 
+def size_label(result: dict) -> str:
+    """What the result files are named by: the input size every model ran at (``512``, ``256x192``), or
+    ``own`` when each ran at a different size of its own."""
+    sizes = {tuple(e["input_size"]) for e in result["models"] if e.get("input_size")}
+    if len(sizes) != 1:
+        return "own"
+    [(w, h)] = sizes
+    return str(w) if w == h else f"{w}x{h}"
+
+
 def markdown_table(result: dict) -> str:
     """The README table: one row per model, median ms per runtime with achieved GFLOP/s and % of peak."""
     m, peak = result["machine"], result["peak"]
-    head = ["model", "GFLOPs"] + [LABELS[r] for r in RUNTIMES]
-    lines = [f"CPU latency at {result['size']}x{result['size']}, batch {result['batch']}, {result['threads']} "
-             f"threads, median of {result['runs']} runs after 3 warm-up runs (random weights; decoder included).",
+    head = ["model", "input", "GFLOPs"] + [LABELS[r] for r in RUNTIMES]
+    label = size_label(result)
+    at = "each model's own input size" if label == "own" else label if "x" in label else f"{label}x{label}"
+    lines = [f"CPU latency at {at}, batch {result['batch']}, {result['threads']} threads, median of "
+             f"{result['runs']} runs after 3 warm-up runs (configs: random weights; decoder included).",
              "", "| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+    whole = []
     for e in result["models"]:
         rt = e["runtimes"]
-        cells = [e["name"], f"{e['gflops']:.1f}" if e.get("gflops") else "-"]
+        name = e["name"]
+        if e.get("timed") == "predictor":
+            whole.append(f"{name} on {e.get('image', 'one image')}")
+            name += " *"
+        size = "x".join(str(v) for v in e["input_size"]) if e.get("input_size") else "-"
+        cells = [name, size, f"{e['gflops']:.1f}" if e.get("gflops") else "-"]
         cells += [_cell(rt.get(r), int8=(r == "ort_int8")) for r in RUNTIMES]
         lines.append("| " + " | ".join(cells) + " |")
+    if whole:
+        lines += ["", "\\* two-stage: the whole predictor per image (letterbox, global graph, patch cutting, refine "
+                      "graph), " + "; ".join(whole) + "."]
     int8_peak = f", int8 {peak['int8']:.0f} GOP/s (ONNX Runtime MatMulInteger)" if peak.get("int8") else ""
-    lines += ["", f"Peak measured in the same process (best {m.get('cores')}-thread "
+    lines += ["", f"Peak measured in the same process (best {result['threads']}-thread "
                   f"{peak['measurements'][0]['matmul_size']}^3 matrix multiply): fp32 {peak['fp32']:.0f} GFLOP/s"
                   f"{int8_peak}. Percentages: achieved GFLOP/s over the fp32 peak (int8 column: over the int8 peak).",
               f"Machine: {m['cpu']}, {m['cores']} cores ({', '.join(m['cpu_flags'][:6])}), {m['platform']}, "
