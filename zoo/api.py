@@ -58,6 +58,7 @@ class Prediction:
     landmark_set = property(lambda self: self._entry["landmark_set"])
     mm_per_pixel = property(lambda self: self._entry["mm_per_pixel"])
     warnings = property(lambda self: list(self._entry.get("warnings", [])))
+    orientation = property(lambda self: self._entry.get("orientation"))
 
     def coords(self) -> np.ndarray:
         """(K, 2) original-pixel coordinates in the model's landmark order."""
@@ -155,14 +156,15 @@ class LandmarkModel:
 
 
 def load(name_or_path, *, device: str | None = None, threads: int | None = None,
-         min_confidence: float | None = None) -> LandmarkModel:
+         min_confidence: float | None = None, orientation: str = "auto") -> LandmarkModel:
     """A named model (``zoo models``) or a model file, ready to predict. ``device='cuda'`` runs a checkpoint or
-    weights file on the GPU; exported ONNX/TorchScript models run on the CPU."""
+    weights file on the GPU; exported ONNX/TorchScript models run on the CPU. ``orientation='auto'`` finds mirrored
+    and turned images (``Prediction.orientation`` says what was found); ``'fixed'`` trusts the image."""
     from zoo.inference import Predictor
     from zoo.inference.predictor import DEFAULT_MIN_CONFIDENCE
     from zoo.registry import load_plugins
 
     load_plugins()
-    predictor = Predictor.from_path(name_or_path, threads=threads, device=device,
+    predictor = Predictor.from_path(name_or_path, threads=threads, device=device, orientation=orientation,
                                     min_confidence=DEFAULT_MIN_CONFIDENCE if min_confidence is None else min_confidence)
     return LandmarkModel(predictor, str(name_or_path))

@@ -82,3 +82,21 @@ def test_cuda_asked_for_without_cuda_is_a_clear_error(tiny_weights):
     else:
         with pytest.raises(ZooError, match="no CUDA"):
             zoo.load(tiny_weights, device="cuda")
+
+
+def test_orientation_finding_is_reported(tiny_weights, xray, tmp_path, capsys):
+    import cv2
+
+    import zoo
+    from zoo.cli import main
+
+    found = zoo.load(tiny_weights).predict(xray).orientation
+    assert found["name"] and len(found["confidence"]) == 8 and isinstance(found["margin"], float)
+    assert zoo.load(tiny_weights, orientation="fixed").predict(xray).orientation is None
+    image = tmp_path / "x.png"
+    cv2.imwrite(str(image), xray)
+    main(["predict", str(tiny_weights), str(image), "--orientation", "fixed", "--out", str(tmp_path / "p.json")])
+    import json
+
+    entry = json.loads((tmp_path / "p.json").read_text())["predictions"][0]
+    assert "orientation" not in entry

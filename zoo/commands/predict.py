@@ -63,7 +63,7 @@ def _draw(raw, entry: dict, out_dir: Path) -> Path:
 
 
 def run_predict(model, images, *, ruler_mm=None, spacing_mm=None, min_confidence=None, analyze=False,
-                show_dir=None, max_pixels=None, threads=None, log=None) -> dict:
+                show_dir=None, max_pixels=None, threads=None, log=None, orientation="auto") -> dict:
     """Predict every image; returns ``{"model", "predictions", "failed"}`` (the predictions-file layout).
 
     ``log(kind, message)`` receives per-file notes, warnings and errors as they happen (kind 'note',
@@ -78,7 +78,7 @@ def run_predict(model, images, *, ruler_mm=None, spacing_mm=None, min_confidence
     for value, option in ((spacing_mm, "--spacing-mm"), (ruler_mm, "--ruler-mm")):
         if value is not None and not (math.isfinite(value) and value > 0):
             raise ZooError(f"{option} must be a positive number of mm, got {value!r}")
-    predictor = Predictor.from_path(model, threads=threads,
+    predictor = Predictor.from_path(model, threads=threads, orientation=orientation,
                                     min_confidence=DEFAULT_MIN_CONFIDENCE if min_confidence is None else min_confidence)
     predictions, failed = [], []
     for path in expand_images(images):
@@ -203,6 +203,9 @@ def register(app: typer.Typer) -> None:
         analyze: bool = typer.Option(False, "--analyze", help="Add cephalometric measurements per image."),
         max_pixels: int = typer.Option(None, "--max-pixels", help="Refuse images above this many pixels."),
         threads: int = typer.Option(None, "--threads", help="CPU threads (default: all cores)."),
+        orientation: str = typer.Option(
+            "auto", "--orientation", help="auto: find mirrored or turned images and read them in the model's "
+                                          "orientation (8 global-stage passes); fixed: trust the image as it lies."),
     ):
         """Predict landmarks (by name, with confidences) for images; bad files are reported, the rest go on."""
         def log(kind, message):
@@ -210,7 +213,8 @@ def register(app: typer.Typer) -> None:
 
         chosen = output_format(out, fmt) if (out or fmt) else None  # a bad --format fails before any work
         result = run_predict(model, images, ruler_mm=ruler_mm, spacing_mm=spacing_mm, min_confidence=min_confidence,
-                             analyze=analyze, show_dir=show_dir, max_pixels=max_pixels, threads=threads, log=log)
+                             analyze=analyze, show_dir=show_dir, max_pixels=max_pixels, threads=threads, log=log,
+                             orientation=orientation)
         if out:
             write_result(result, out, chosen)
             typer.echo(f"wrote {len(result['predictions'])} prediction(s) to {out}", err=True)

@@ -17,6 +17,8 @@ from zoo.structures import to_original
 from .backends import open_backend
 
 DEFAULT_MIN_CONFIDENCE = 0.25
+#: ``auto``: find the image's orientation (mirrored, quarter turns) and read it in the model's; ``fixed``: trust it
+ORIENTATION_MODES = ("auto", "fixed")
 RULER = ("p1", "p2")
 
 
@@ -33,9 +35,13 @@ class Predictor:
         min_confidence: landmarks scoring below are flagged ``low_confidence`` (never hidden).
     """
 
-    def __init__(self, backend, meta: dict, min_confidence: float = DEFAULT_MIN_CONFIDENCE):
+    def __init__(self, backend, meta: dict, min_confidence: float = DEFAULT_MIN_CONFIDENCE,
+                 orientation: str = "auto"):
+        if orientation not in ORIENTATION_MODES:
+            raise ZooError(f"orientation must be one of {', '.join(ORIENTATION_MODES)}, got {orientation!r}")
         self.backend = backend
         self.meta = meta
+        self.orientation = orientation
         pre = meta["preprocess"]
         self.input_size = tuple(int(v) for v in pre["input_size"])  # (W, H)
         self.channels = int(pre["channels"])
@@ -55,13 +61,13 @@ class Predictor:
             raise ZooError(f"an ensemble runs from its training checkpoint (.pth): the {self.runtime} runtime holds "
                            f"one graph, not each member's")
         meta = {**self.meta, "members": None, "model_type": spec.get("model_type"), "refine": spec.get("refine")}
-        return type(self)(backend.member(index) if backend is not None else None, meta, self.min_confidence)
+        return type(self)(backend.member(index) if backend is not None else None, meta, self.min_confidence, "fixed")
 
     @classmethod
     def from_path(cls, path, threads: int | None = None, min_confidence: float = DEFAULT_MIN_CONFIDENCE,
-                  channels_last: bool = False, device: str | None = None) -> "Predictor":
+                  channels_last: bool = False, device: str | None = None, orientation: str = "auto") -> "Predictor":
         backend, meta = open_backend(path, threads=threads, channels_last=channels_last, device=device)
-        predictor = cls(backend, meta, min_confidence)
+        predictor = cls(backend, meta, min_confidence, orientation)
         predictor.source = str(path)
         return predictor
 
@@ -101,16 +107,30 @@ class Predictor:
         coords, scores = self.backend(batch)
         return to_original(coords[0], warp), np.asarray(scores[0], dtype=np.float64)
 
-    def predict_array(self, img: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """(K, 2) original-pixel coordinates and (K,) scores for one decoded image."""
+    def predict_array(self, img: np.ndarray, coarse=None) -> tuple[np.ndarray, np.ndarray]:
+        """(K, 2) original-pixel coordinates and (K,) scores for one decoded image, as it lies; ``coarse``: the
+        global stage's output on it when already computed."""
         if self.members:
             runs = [member.predict_array(img) for member in self.members]
             return np.mean([c for c, _ in runs], axis=0), np.mean([s for _, s in runs], axis=0)
-        coords, scores = self.global_array(img)
+        coords, scores = coarse if coarse is not None else self.global_array(img)
         if self.refine is not None:
             [(coords, scores, _)] = refine_landmarks([img], [np.eye(3)], [coords], [scores],
                                                      self.backend.refine, self.refine)
         return coords, scores
+
+    def oriented_array(self, img: np.ndarray):
+        """``(coords, scores, finding)``: the landmarks read in the model's own orientation and mapped back to
+        ``img``'s pixels; ``finding`` (:class:`OrientationFinding`) is None when the orientation is trusted."""
+        if self.orientation == "fixed":
+            return (*self.predict_array(img), None)
+        from .orientation import find_orientation
+
+        scout = self.members[0] if self.members else self  # an ensemble's members share the orientation
+        finding, outputs = find_orientation(scout.global_array, img)
+        chosen = finding.chosen
+        coords, scores = self.predict_array(chosen.apply(img), None if self.members else outputs[chosen])
+        return chosen.to_original(coords, img.shape), scores, finding
 
     def predict(self, image, name: str | None = None, ruler_mm: float | None = None,
                 spacing_mm: float | None = None) -> dict:
@@ -119,7 +139,7 @@ class Predictor:
         length); ``ruler``, ``calibration`` (both pixel sizes) and ``warnings`` say what was seen and why."""
         label = str(name if name is not None else (image if isinstance(image, (str, Path)) else "<image>"))
         img = self.load(image, label)
-        coords, scores = self.predict_array(img)
+        coords, scores, finding = self.oriented_array(img)
         if not np.isfinite(coords).all():
             raise PredictionError(f"{label}: the model produced non-finite coordinates")
         if not np.isfinite(scores).all():  # NaN heatmaps decode to finite argmax positions with NaN scores
@@ -142,6 +162,11 @@ class Predictor:
         if cal.to_dict() is not None:
             entry["calibration"] = cal.to_dict()
         entry["warnings"] = list(cal.warnings)
+        if finding is not None:
+            entry["orientation"] = finding.to_dict()
+            if not finding.chosen.is_identity:
+                entry["warnings"].append(f"the image lies {finding.chosen.name} relative to the model's training "
+                                         f"images; its landmarks were read in the model's orientation and mapped back")
         return entry
 
     def _calibration(self, landmarks, ruler_mm, spacing_mm, image_size):
@@ -170,4 +195,4 @@ class Predictor:
                 "landmark_set": self.meta["landmark_set"], "landmarks": self.symbols,
                 "preprocess": self.meta["preprocess"], "zoo_version": self.meta.get("zoo_version"),
                 "model_type": self.meta.get("model_type"), "ruler_mm": self.meta.get("ruler_mm"),
-                "min_confidence": self.min_confidence}
+                "min_confidence": self.min_confidence, "orientation": self.orientation}

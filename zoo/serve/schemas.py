@@ -38,6 +38,15 @@ class Calibration(BaseModel):
     used: str
 
 
+class OrientationFinding(BaseModel):
+    name: str = Field(description="how the image lies relative to the model's training images: 'as trained', "
+                                  "'mirrored', 'turned 90 ccw', 'mirrored and turned 180 ccw', ...")
+    mirrored: bool
+    turned_ccw_deg: int = Field(description="how far the image is turned counter-clockwise (after the mirror)")
+    margin: float = Field(description="the chosen orientation's mean global-stage confidence minus the next best's")
+    confidence: dict[str, float] = Field(description="mean global-stage confidence in each orientation tried")
+
+
 class Prediction(BaseModel):
     """One entry of a predictions file (the format ``zoo predict --out`` writes and ``zoo analyze`` reads)."""
 
@@ -55,7 +64,9 @@ class Prediction(BaseModel):
     calibration: Calibration | None = Field(None, description="both pixel sizes, when one was given and the "
                                                               "model also predicts a ruler")
     warnings: list[str] = Field(default_factory=list, description="what a person should know about this "
-                                                                  "answer's scale (e.g. a ruler that disagrees)")
+                                                                  "answer (a ruler that disagrees, a mirrored image)")
+    orientation: OrientationFinding | None = Field(None, description="the orientation found before reading the "
+                                                                     "landmarks (absent when it was trusted)")
     analysis: dict[str, Any] | None = Field(None, description="cephalometric measurements (zoo.clinical), "
                                                               "when asked for and the landmark set allows")
 
