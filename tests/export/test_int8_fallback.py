@@ -14,7 +14,7 @@ import pytest
 def _int8(**over):
     from zoo.registry import EXPORTERS
 
-    return EXPORTERS.build(dict(type="OnnxInt8Exporter", check_images=3, calib_images=3, **over))
+    return EXPORTERS.build({"type": "OnnxInt8Exporter", "check_images": 3, "calib_images": 3, **over})
 
 
 @pytest.fixture(scope="module")
@@ -106,3 +106,20 @@ def test_switching_every_node_to_fp32_gives_the_float_graph(ruler_ckpt, good_ima
     # float rounding (the sessions fuse differently) and the quantization range's lower clamp are all that is left
     assert np.abs(all_float - fp32).max() < 1e-3
     assert np.abs(none_float - fp32).max() > 10 * np.abs(all_float - fp32).max()
+
+
+def test_a_two_stage_model_is_measured_in_both_graphs(two_stage_ckpt, tmp_path):
+    """The refine graph's nodes compete with the global graph's: the predictor runs both, switched per question.
+    (Random weights give flat heatmaps, so no small set of fp32 nodes rescues this model: the search ends at its
+    limit and says so.)"""
+    from zoo.exporters import ExportCheckError
+
+    lines = []
+    with pytest.raises(ExportCheckError) as info:
+        _int8(check_images=2, calib_images=2, max_fp32_nodes=2, log=lines.append).export(
+            two_stage_ckpt, tmp_path / "two stage.int8.onnx")
+    [measured] = [line for line in lines if "measured" in line]
+    assert " of the global graph and " in measured and " of the refine graph on the 2 worst check image(s)" in measured
+    assert str(info.value).splitlines()[-1].startswith("Keeping the 2 most sensitive of the ")
+    assert {p.name for p in tmp_path.glob("*.failed.int8.onnx")} == {"two stage.failed.int8.onnx",
+                                                                      "two stage.refine.failed.int8.onnx"}

@@ -89,8 +89,9 @@ def rank_nodes(measure: Measure, log=lambda message: None) -> tuple[list[tuple[f
     scored.sort(key=lambda t: t[:2])
     scored = [(e, role, node) for e, _, role, node in scored]
     if scored:
-        log(f"  measured {len(scored)} quantized nodes on the {len(worst)} worst check image(s) ({base:.3f} input px "
-            f"with all in int8); best alone in fp32: " + ", ".join(f"{n} ({e:.3f})" for e, _, n in scored[:3]))
+        counts = " and ".join(f"{len(g.candidates)} of the {role} graph" for role, g in measure.backend.graphs.items())
+        log(f"  measured {counts} on the {len(worst)} worst check image(s) ({base:.3f} input px with all in int8); "
+            f"best alone in fp32: " + ", ".join(f"{n} ({e:.3f})" for e, _, n in scored[:3]))
     return scored, base
 
 

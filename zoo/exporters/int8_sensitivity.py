@@ -45,6 +45,7 @@ class _Builder:
         self.producers = {o: n for n in graph.node for o in n.output}
         self.inits: dict = {}  # name -> TensorProto added
         self.clamped: set[str] = set()
+        self.either: set[str] = set()
 
     def _init(self, name: str, array: np.ndarray) -> str:
         from onnx import numpy_helper
@@ -118,7 +119,8 @@ class _Builder:
                 node.input[k] = y
                 continue
             either = f"{name}_or_float{_SUFFIX}"
-            if not any(n.output[0] == either for n in added):
+            if either not in self.either:  # one per tensor, however many float nodes read it
+                self.either.add(either)
                 added.append(helper.make_node("Where", [switched[y], y, name], [either], name=either))
             node.input[k] = either
         return added
