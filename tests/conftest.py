@@ -51,3 +51,15 @@ def project_script():
     """A research project's script (``projects/<project>/scripts/``) as a module, by project and file name."""
     return lambda project, name: _script_module(REPO_ROOT / "projects" / project / "scripts" / f"{name}.py",
                                                 f"{project}_{name}")
+
+
+@pytest.fixture(scope="session")
+def one_torch_thread():
+    """2 shared cores: torch's thread pool spins badly when oversubscribed, one thread is faster. Folders of
+    small-model tests use it for the whole session (``autouse`` in their conftest)."""
+    import torch
+
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)

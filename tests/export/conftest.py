@@ -59,14 +59,8 @@ def make_checkpoint(folder: Path, model: str, data_root: str, name: str) -> Path
 
 
 @pytest.fixture(scope="session", autouse=True)
-def _one_thread():
-    """2 shared cores: torch's thread pool spins badly when oversubscribed, one thread is faster here."""
-    import torch
-
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
+def _one_thread(one_torch_thread):
     yield
-    torch.set_num_threads(before)
 
 
 @pytest.fixture(scope="session")
