@@ -44,7 +44,7 @@ def _predictor(points, scores=None, ruler_mm=30.0, min_confidence=0.25):
     preprocess = {"input_size": [64, 64], "channels": 1, "pad_value": 0, "mean": [0.0], "std": [1.0]}
     meta = {"preprocess": preprocess, "landmark_symbols": list(SYMBOLS_31), "landmark_set": "ceph31",
             "ruler_mm": ruler_mm}
-    predictor = Predictor(None, meta, min_confidence)
+    predictor = Predictor(None, meta, min_confidence, orientation="fixed")  # the landmarks are given as they lie
     scores = np.full(len(points), 0.9) if scores is None else np.asarray(scores, float)
     predictor.predict_array = lambda img: (np.asarray(points, float), scores)
     return predictor

@@ -135,9 +135,12 @@ def write_example(block: str, root: Path, folder: Path) -> Path:
             values = node.value.elts if isinstance(node.value, ast.List) else [node.value]
             bases += [v.value for v in values]
     assert bases, "the example names no _base_"
+    # an example that says where it lives ("# configs/heatmap/x.py: ...") resolves its _base_ from there
+    named = re.match(r"#\s*(configs/\S+\.py)", block.strip())
+    home = (root / named.group(1)).parent if named else root / "configs"
     for base in bases:
-        target = (root / "configs" / base).resolve()
-        assert target.is_file(), f"the example's _base_ {base!r} is not a config in configs/"
+        target = (home / base).resolve()
+        assert target.is_file(), f"the example's _base_ {base!r} is not a config in {home.relative_to(root)}"
         block = block.replace(f"'{base}'", repr(target.as_posix())).replace(f'"{base}"', repr(target.as_posix()))
     folder.mkdir(parents=True, exist_ok=True)
     path = folder / "my_swapped_config.py"

@@ -48,7 +48,7 @@ def scripted(predictor):
     from zoo.inference import Predictor
 
     backend = ScriptedBackend(len(predictor.symbols))
-    return backend, Predictor(backend, predictor.meta)
+    return backend, Predictor(backend, predictor.meta, orientation="fixed")  # one backend call per request
 
 
 @pytest.fixture(scope="module")
