@@ -140,3 +140,15 @@ def test_load_from_accepts_a_name(private_index, tiny_weights):
     cfg = Config(dict(model=dict(type="LandmarkDetector"), work_dir=str(private_index.parent / "w")))
     prepare(cfg, load_from="tiny", phases=("test",))
     assert Path(cfg.load_from).read_bytes() == tiny_weights.read_bytes()
+
+
+def test_export_by_name_writes_to_the_working_folder_not_the_package(private_index, tmp_path, monkeypatch, capsys):
+    from zoo.cli import main
+    from zoo.model_zoo import index
+
+    work = tmp_path / "my work"
+    work.mkdir()
+    monkeypatch.chdir(work)
+    main(["export", "tiny", "--format", "onnx", "--no-check"])
+    assert (work / "tiny.onnx").is_file()
+    assert not list(index.SHIPPED_DIR.glob("*.onnx"))
