@@ -69,7 +69,7 @@ class CheckReport:
         if self.eager_ms is not None and self.exported_ms is not None:
             lines.append(f"median time per image: eager {self.eager_ms:.1f} ms, exported {self.exported_ms:.1f} ms")
         if self.fp32_nodes:
-            lines.append(f"kept in fp32 to pass (the most sensitive quantized nodes): "
+            lines.append("kept in fp32 to pass (the most sensitive quantized nodes): "
                          + "; ".join(f"{graph} graph: {', '.join(nodes)}" for graph, nodes in self.fp32_nodes.items()))
         lines.append("PASSED" if self.passed else "FAILED: " + "; ".join(self.failures))
         return "\n".join(lines)

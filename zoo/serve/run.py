@@ -8,7 +8,6 @@ from __future__ import annotations
 import ipaddress
 import json
 import os
-from pathlib import Path
 
 from zoo.registry import ZooError
 
