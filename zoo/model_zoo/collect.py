@@ -102,7 +102,11 @@ def model_zoo_markdown(entries: list[ModelEntry]) -> str:
                 f"- landmarks: {e.landmark_set} ({e.num_landmarks})",
                 f"- training data: {e.training_data}",
                 f"- weights: `{e.file}`, {e.size_bytes} bytes, sha256 `{e.sha256}`"
-                + (" (ships with the package)" if e.shipped else f" ({e.url})"), ""]
+                + (" (ships with the package)" if e.shipped else f" ({e.url})")]
+        if e.shipped:
+            out += [f"- metadata (preprocessing, landmark names, the config as plain data): "
+                    f"`zoo/model_zoo/weights/{Path(e.file).stem}.json`, a readable copy of the weights file's header"]
+        out += [""]
         if e.training:
             facts = {k: v for k, v in e.training.items() if k != "command"}
             out += ["**Training**: " + ", ".join(f"{k} {v}" for k, v in facts.items()), ""]
@@ -144,10 +148,22 @@ def readme_block(readme: str, entries: list[ModelEntry]) -> str:
     return f"{head}{README_START}\n{table}\n\nAll models and how each figure was measured: [docs/model_zoo.md](docs/model_zoo.md).\n{README_END}{tail}"
 
 
+def metadata_json(entry: ModelEntry) -> str:
+    """A shipped model's metadata (its safetensors header's ``zoo_meta``) as readable JSON beside the weights:
+    what the model expects and names, for a reader of the repository. The loader reads the header itself, so
+    this copy can inform but never change what runs; ``--check`` keeps it equal to the header."""
+    from safetensors import safe_open
+
+    with safe_open(str(SHIPPED_DIR / entry.file), framework="pt") as f:
+        meta = json.loads(f.metadata()["zoo_meta"])
+    return json.dumps(meta, indent=2, sort_keys=True) + "\n"
+
+
 def generate(root: Path) -> dict[Path, str]:
     """Every generated file's path and wanted content."""
     entries = read_metafiles(root)
-    outputs = {Path(__file__).with_name("index.json"): index_json(entries),
+    outputs = {SHIPPED_DIR / (Path(e.file).stem + ".json"): metadata_json(e) for e in entries if e.shipped}
+    outputs |= {Path(__file__).with_name("index.json"): index_json(entries),
                root / "docs" / "model_zoo.md": model_zoo_markdown(entries)
                + "".join("\n" + table_markdown(t) for t in read_tables(root))}
     readme = root / "README.md"
