@@ -96,3 +96,16 @@ def aariz_tree(tmp_path) -> Path:
             "case3,B,0.127,png,x"]
     (root / "cephalogram_machine_mappings.csv").write_text("\n".join(rows) + "\n", encoding="utf-8-sig")
     return root
+
+
+def run_zoo(args, capsys):
+    """Run the real ``zoo`` entry point (errors become 'error: ...' and exit 2 there); (code, stdout, stderr)."""
+    from zoo.cli import main
+
+    try:
+        main(args)
+        code = 0
+    except SystemExit as exc:
+        code = exc.code or 0
+    out = capsys.readouterr()
+    return code, out.out, out.err

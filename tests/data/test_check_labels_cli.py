@@ -4,23 +4,10 @@ import json
 
 import pytest
 
-from data_helpers import ls_task, points, write_image
+from data_helpers import ls_task, points, run_zoo, write_image
 from zoo.data import get_landmark_set
 
 ISBI = get_landmark_set("isbi2015").symbols
-
-
-def _zoo(args, capsys):
-    """Run the real entry point (errors become 'error: ...' and exit 2 there); returns (code, stdout, stderr)."""
-    from zoo.cli import main
-
-    try:
-        main(args)
-        code = 0
-    except SystemExit as exc:
-        code = exc.code or 0
-    out = capsys.readouterr()
-    return code, out.out, out.err
 
 
 @pytest.fixture
@@ -39,7 +26,7 @@ def clinic_export(tmp_path):
 
 
 def test_unknown_labels_are_listed_once_with_what_they_probably_mean(clinic_export, capsys):
-    code, out, err = _zoo(["data", "check", str(clinic_export), "--no-decode"], capsys)
+    code, out, err = run_zoo(["data", "check", str(clinic_export), "--no-decode"], capsys)
     assert code == 1 and "1 problem(s) found" in err
     assert "landmark set: isbi2015 (19 landmarks)" in out
     assert "landmark set inferred from the labels: 18 of 19 landmarks of 'isbi2015' labelled" in out
@@ -51,7 +38,7 @@ def test_unknown_labels_are_listed_once_with_what_they_probably_mean(clinic_expo
 
 
 def test_json_output_carries_unknown_labels(clinic_export, capsys):
-    code, out, _ = _zoo(["data", "check", str(clinic_export), "--no-decode", "--json"], capsys)
+    code, out, _ = run_zoo(["data", "check", str(clinic_export), "--no-decode", "--json"], capsys)
     assert code == 1
     doc = json.loads(out)
     [report] = doc["datasets"]
@@ -64,7 +51,7 @@ def test_json_output_carries_unknown_labels(clinic_export, capsys):
 
 
 def test_label_map_on_the_cli_makes_the_check_pass(clinic_export, capsys):
-    code, out, err = _zoo(["data", "check", str(clinic_export), "--no-decode", "--label-map", "Sela=S",
+    code, out, err = run_zoo(["data", "check", str(clinic_export), "--no-decode", "--label-map", "Sela=S",
                            "--label-map", "Ruler top="], capsys)
     assert code == 0, out + err
     assert "19 of the 19 landmarks of isbi2015 labelled" in out and "left out by the label map: Ruler top x2" in out
@@ -78,7 +65,7 @@ def test_own_landmark_set_file_and_its_count_errors(clinic_export, tmp_path, cap
     landmarks = [{"symbol": s, "name": n} for s, n in zip(isbi.symbols, isbi.names)]
     landmarks.append({"symbol": "RT", "name": "Ruler top"})
     own.write_text(json.dumps({"name": "clinic20", "landmarks": landmarks}))
-    code, out, err = _zoo(["data", "check", str(clinic_export), "--no-decode", "--landmark-set", str(own),
+    code, out, err = run_zoo(["data", "check", str(clinic_export), "--no-decode", "--landmark-set", str(own),
                            "--label-map", "Sela=S"], capsys)
     assert code == 0, out + err
     assert "landmark set: clinic20 (20 landmarks)" in out and "inferred" not in out
@@ -86,7 +73,7 @@ def test_own_landmark_set_file_and_its_count_errors(clinic_export, tmp_path, cap
     landmarks.append({"symbol": "Go_L", "name": "Left gonion"})  # a landmark nobody labelled
     own = own.with_name("clinic21.json")
     own.write_text(json.dumps({"name": "clinic21", "landmarks": landmarks}))
-    code, out, _ = _zoo(["data", "check", str(clinic_export), "--no-decode", "--landmark-set", str(own)], capsys)
+    code, out, _ = run_zoo(["data", "check", str(clinic_export), "--no-decode", "--landmark-set", str(own)], capsys)
     assert code == 1
     assert ("the labels match 19 of the 21 landmarks of 'clinic21'; never labelled: S, Go_L; unknown labels: "
             "'Sela' (did you mean S 'Sella'?)") in out
@@ -100,12 +87,12 @@ def test_own_landmark_set_file_and_its_count_errors(clinic_export, tmp_path, cap
     (["--landmark-set", "absent set.json"], "error: landmark set file not found: absent set.json"),
 ])
 def test_bad_label_options_are_one_line_errors(clinic_export, capsys, args, message):
-    code, out, err = _zoo(["data", "check", str(clinic_export), "--no-decode", *args], capsys)
+    code, out, err = run_zoo(["data", "check", str(clinic_export), "--no-decode", *args], capsys)
     assert code == 2 and err.strip().startswith(message), err
     assert len(err.strip().splitlines()) == 1
 
 
 def test_a_config_names_its_own_set(capsys, repo_root):
     config = repo_root / "configs" / "_base_" / "datasets" / "p1p2.py"
-    code, _, err = _zoo(["data", "check", str(config), "--landmark-set", "isbi2015"], capsys)
+    code, _, err = run_zoo(["data", "check", str(config), "--landmark-set", "isbi2015"], capsys)
     assert code == 2 and "a config names its own landmark_set" in err

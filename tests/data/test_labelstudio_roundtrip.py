@@ -8,7 +8,7 @@ import xml.etree.ElementTree as ET
 import numpy as np
 import pytest
 
-from data_helpers import write_image
+from data_helpers import run_zoo, write_image
 from zoo.data import get_landmark_set, list_landmark_sets
 from zoo.data.check import datasets_for_path
 from zoo.data.datasets import LabelStudioDataset
@@ -25,18 +25,6 @@ model = dict(type='LandmarkDetector', landmark_set='isbi2015',
 test_pipeline = [dict(type='LoadCephalogram', channels=3), dict(type='LetterboxResize', size=input_size),
                  dict(type='PackLandmarkInputs')]
 """
-
-
-def _zoo(args, capsys):
-    from zoo.cli import main
-
-    try:
-        main(args)
-        code = 0
-    except SystemExit as exc:
-        code = exc.code or 0
-    out = capsys.readouterr()
-    return code, out.out, out.err
 
 
 @pytest.mark.parametrize("name", list_landmark_sets())
@@ -57,15 +45,15 @@ def test_labelstudio_config_command(tmp_path, capsys):
     own = tmp_path / "own set.json"
     own.write_text(json.dumps({"name": "mine", "landmarks": [{"symbol": "Pog'", "name": 'Soft "chin"'},
                                                              {"symbol": "S&N"}]}))
-    code, out, _ = _zoo(["data", "labelstudio-config", "--landmark-set", str(own)], capsys)
+    code, out, _ = run_zoo(["data", "labelstudio-config", "--landmark-set", str(own)], capsys)
     assert code == 0
     labels = ET.fromstring(out).find("KeyPointLabels").findall("Label")  # quotes and & escaped, parsed back
     assert [(lb.get("value"), lb.get("hint")) for lb in labels] == [("Pog'", 'Soft "chin"'), ("S&N", "S&N")]
     target = tmp_path / "label studio" / "interface.xml"
-    code, _, err = _zoo(["data", "labelstudio-config", "--landmark-set", "isbi2015", "--out", str(target)], capsys)
+    code, _, err = run_zoo(["data", "labelstudio-config", "--landmark-set", "isbi2015", "--out", str(target)], capsys)
     assert code == 0 and str(target) in err
     assert len(ET.parse(target).getroot().find("KeyPointLabels")) == 19
-    code, _, err = _zoo(["data", "labelstudio-config", "--landmark-set", "isbi2016"], capsys)
+    code, _, err = run_zoo(["data", "labelstudio-config", "--landmark-set", "isbi2016"], capsys)
     assert code == 2 and "Did you mean 'isbi2015'" in err
 
 
@@ -185,12 +173,12 @@ def test_zoo_predict_format_labelstudio_end_to_end(tiny_model, tmp_path, capsys)
     folder = tmp_path / "new scans"
     write_image(folder / "p 1.png", hw=(90, 70), dot=(30, 40))
     write_image(folder / "p 2.png", hw=(80, 100), dot=(60, 20))
-    code, _, err = _zoo(["predict", str(tiny_model), str(folder), "--out", str(tmp_path / "preds.json"),
+    code, _, err = run_zoo(["predict", str(tiny_model), str(folder), "--out", str(tmp_path / "preds.json"),
                          "--threads", "1"], capsys)
     assert code == 0, err
     plain = json.loads((tmp_path / "preds.json").read_text())
     out = tmp_path / "label studio" / "pre annotations.json"
-    code, _, err = _zoo(["predict", str(tiny_model), str(folder), "--format", "labelstudio", "--out", str(out),
+    code, _, err = run_zoo(["predict", str(tiny_model), str(folder), "--format", "labelstudio", "--out", str(out),
                          "--threads", "1"], capsys)
     assert code == 0, err
     tasks = json.loads(out.read_text())
@@ -210,7 +198,7 @@ def test_zoo_predict_format_labelstudio_end_to_end(tiny_model, tmp_path, capsys)
         assert seen.tolist() == [inside(lm, entry["width"], entry["height"]) for lm in entry["landmarks"].values()]
         assert np.abs(info["keypoints"][seen] - want[seen]).max() < 0.01
 
-    code, stdout, _ = _zoo(["predict", str(tiny_model), str(folder / "p 1.png"), "--format", "labelstudio",
+    code, stdout, _ = run_zoo(["predict", str(tiny_model), str(folder / "p 1.png"), "--format", "labelstudio",
                             "--threads", "1"], capsys)
     assert code == 0 and json.loads(stdout)[0]["predictions"][0]["result"][0]["from_name"] == "kp"
 
@@ -220,5 +208,5 @@ def test_zoo_predict_format_labelstudio_end_to_end(tiny_model, tmp_path, capsys)
     (["--format", "labelstudio", "--out", "p.csv"], "error: --format labelstudio writes JSON, but --out p.csv ends"),
 ])
 def test_predict_format_errors_come_before_any_work(tmp_path, capsys, args, message):
-    code, _, err = _zoo(["predict", str(tmp_path / "no model.pth"), str(tmp_path / "none.png"), *args], capsys)
+    code, _, err = run_zoo(["predict", str(tmp_path / "no model.pth"), str(tmp_path / "none.png"), *args], capsys)
     assert code == 2 and err.strip().startswith(message), err
