@@ -48,7 +48,7 @@ def main(argv=None) -> int:
     from zoo.data.imageio import decode, find_images
     from zoo.data.paths import repo_root
     from zoo.inference import Predictor
-    from zoo.inference.orientation import ALL, find_orientation
+    from zoo.inference.orientation import ALL
 
     if args.threads:
         torch.set_num_threads(args.threads)
@@ -79,7 +79,7 @@ def main(argv=None) -> int:
             img = predictor.load(raw)
             for o in turned:  # the image turned so that `o` is what brings it back
                 lying = np.ascontiguousarray(np.rot90(img, o.image_turned_deg // 90))
-                finding, _ = find_orientation(predictor.global_array, lying)
+                finding = predictor.oriented_array(lying)[2]
                 found["turned"] += finding.chosen == o
                 margins.append(finding.margin)
         print(f"{i}/{len(images)} {path.name}: {err_lies[-1]:.3f} / {err_mirror[-1]:.3f} mm", file=sys.stderr)

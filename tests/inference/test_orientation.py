@@ -88,3 +88,12 @@ def test_unknown_mode_is_refused():
 
     with pytest.raises(ZooError, match="auto, fixed"):
         Predictor(None, META, orientation="sideways")
+
+
+@pytest.mark.parametrize("orientation", ALL, ids=lambda o: o.name)
+def test_a_batch_rearranges_like_each_of_its_images(orientation):
+    batch = np.random.default_rng(1).random((2, 3, 8, 8)).astype(np.float32)
+    out = orientation.apply(batch, axes=(2, 3))
+    for n in range(2):
+        for c in range(3):
+            assert np.array_equal(out[n, c], orientation.apply(batch[n, c]))

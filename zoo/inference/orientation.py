@@ -5,7 +5,10 @@ A detector learns the orientation of its training images: a lateral cephalogram 
 exact pixel rearrangements of an image (mirror or not, times four quarter turns) cover every such case without
 resampling, so the model sees pixel for pixel what it would in its own orientation. The global stage runs on
 each; the rearrangement it is most confident on is the model's orientation, the landmarks are read there and
-mapped back to the original pixels through the exact inverse.
+mapped back to the original pixels through the exact inverse. The candidates are scored on the model's own
+letterboxed input rearranged (a few hundred pixels a side, not the full radiograph), which differs from the
+letterbox of the rearranged image by at most the one-pixel rounding of the centring; the chosen orientation is
+then read from the full image, exactly.
 """
 from __future__ import annotations
 
@@ -39,10 +42,11 @@ class Orientation:
     def is_identity(self) -> bool:
         return not self.mirrored and self.turns == 0
 
-    def apply(self, img: np.ndarray) -> np.ndarray:
-        """The image rearranged into this orientation (a copy, C-contiguous)."""
-        out = img[:, ::-1] if self.mirrored else img
-        return np.ascontiguousarray(np.rot90(out, self.turns)) if self.turns else np.ascontiguousarray(out)
+    def apply(self, img: np.ndarray, axes=(0, 1)) -> np.ndarray:
+        """The image rearranged into this orientation (a copy, C-contiguous); ``axes``: its (height, width) axes,
+        ``(2, 3)`` for an (N, C, H, W) batch."""
+        out = np.flip(img, axes[1]) if self.mirrored else img
+        return np.ascontiguousarray(np.rot90(out, self.turns, axes=axes) if self.turns else out)
 
     def matrix(self, shape) -> np.ndarray:
         """3x3 map of original pixel coordinates (x, y) into this orientation's pixels; pixel centres are integers,
@@ -93,17 +97,11 @@ class OrientationFinding:
                 "confidence": {k: round(float(v), 4) for k, v in self.confidence.items()}}
 
 
-def find_orientation(global_scores, img: np.ndarray, candidates=ALL,
-                     min_switch: float = MIN_SWITCH_MARGIN) -> tuple[OrientationFinding, dict]:
-    """Score each candidate with ``global_scores(image) -> (coords, scores)`` (the model's global stage) and keep
-    the most confident, unless it beats the image as it lies by less than ``min_switch``; returns the finding and
-    each candidate's global-stage output, so the chosen one is not computed twice."""
-    outputs, confidence = {}, {}
-    for orientation in candidates:
-        coords, scores = global_scores(orientation.apply(img))
-        outputs[orientation] = (coords, scores)
-        confidence[orientation.name] = float(np.mean(scores))
+def find_orientation(confidence_of, candidates=ALL, min_switch: float = MIN_SWITCH_MARGIN) -> OrientationFinding:
+    """Score each candidate with ``confidence_of(orientation)`` (the global stage's mean confidence on the image so
+    rearranged) and keep the most confident, unless it beats the image as it lies by less than ``min_switch``."""
+    confidence = {o.name: float(confidence_of(o)) for o in candidates}
     chosen = max(candidates, key=lambda o: confidence[o.name])
-    if AS_TRAINED in outputs and confidence[chosen.name] - confidence[AS_TRAINED.name] < min_switch:
+    if AS_TRAINED in candidates and confidence[chosen.name] - confidence[AS_TRAINED.name] < min_switch:
         chosen = AS_TRAINED
-    return OrientationFinding(chosen, confidence), outputs
+    return OrientationFinding(chosen, confidence)

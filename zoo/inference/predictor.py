@@ -127,9 +127,23 @@ class Predictor:
         from .orientation import find_orientation
 
         scout = self.members[0] if self.members else self  # an ensemble's members share the orientation
-        finding, outputs = find_orientation(scout.global_array, img)
+        batch, warp = scout.preprocess(img)
+        as_lies = {}
+
+        def confidence_of(orientation) -> float:
+            if orientation.is_identity:  # exact, and kept: the global stage's answer when the image is as trained
+                coords, scores = scout.backend(batch)
+                as_lies["global"] = (to_original(coords[0], warp), np.asarray(scores[0], dtype=np.float64))
+                return float(np.mean(scores[0]))
+            if batch.shape[2] == batch.shape[3]:  # a square input turns into itself: rearrange it, not the image
+                return float(np.mean(scout.backend(orientation.apply(batch, axes=(2, 3)))[1][0]))
+            return float(np.mean(scout.global_array(orientation.apply(img))[1]))
+
+        finding = find_orientation(confidence_of)
         chosen = finding.chosen
-        coords, scores = self.predict_array(chosen.apply(img), None if self.members else outputs[chosen])
+        if chosen.is_identity:
+            return (*self.predict_array(img, None if self.members else as_lies["global"]), finding)
+        coords, scores = self.predict_array(chosen.apply(img))
         return chosen.to_original(coords, img.shape), scores, finding
 
     def predict(self, image, name: str | None = None, ruler_mm: float | None = None,
