@@ -29,10 +29,10 @@ def load_config(path, cfg_options: list[str] | None = None):
     """Load a config file (or the config inside a checkpoint) and apply ``key=value`` overrides."""
     from mmengine.config import Config
 
-    from zoo.model_zoo import resolve_if_name
+    from zoo.model_zoo.resolve import CHECKPOINT_SUFFIXES, resolve_if_name
 
     path = Path(resolve_if_name(path))
-    if path.suffix in (".pth", ".pt", ".ckpt", ".safetensors"):
+    if path.suffix in CHECKPOINT_SUFFIXES:
         from zoo.inference.backends import ModelFileError, checkpoint_config, checkpoint_meta
 
         from .safe_checkpoint import safe_load

@@ -27,10 +27,10 @@ class ExportResult:
 
 def load_checkpoint(path) -> tuple[object, dict]:
     """``(eager model in eval mode, zoo_meta)``; a checkpoint without metadata is refused."""
-    from zoo.inference.backends import ModelFileError, TorchBackend
+    from zoo.inference.backends import ModelFileError, TorchBackend, is_exported
 
     path = Path(path)
-    if path.suffix.lower() in (".onnx", ".ts", ".torchscript") or path.name.endswith(".torchscript.pt"):
+    if is_exported(path):
         raise ExportError(f"{path} is already an exported model; export from the training checkpoint (.pth)")
     try:
         backend, meta = TorchBackend.from_checkpoint(path)

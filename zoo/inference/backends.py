@@ -76,13 +76,10 @@ class TorchBackend:
         """The model a checkpoint describes, built only from registered components (its config is plain data,
         checked before anything is built) and checked against the metadata the predictor will trust."""
         from zoo.engine.safe_checkpoint import safe_load
-        from zoo.model_zoo import resolve_model
         from zoo.models.weights import without_pretrained
         from zoo.registry import MODELS
 
-        if checkpoint is None:
-            path = resolve_model(path)
-            checkpoint = safe_load(path)
+        checkpoint = checkpoint if checkpoint is not None else safe_load(path)
         meta = checkpoint_meta(checkpoint, path)
         cfg = checkpoint_config(meta, path)
         model = MODELS.build(without_pretrained(cfg.model))
@@ -232,6 +229,16 @@ def _check_graph_shapes(session, meta: dict, path) -> None:
                              f"{len(meta['landmark_symbols'])}")
 
 
+def is_torchscript(path) -> bool:
+    path = Path(path)
+    return path.suffix.lower() in (".ts", ".torchscript") or path.name.endswith(".torchscript.pt")
+
+
+def is_exported(path) -> bool:
+    """An ONNX or TorchScript file, as opposed to a checkpoint or weights file a model is rebuilt from."""
+    return Path(path).suffix.lower() == ".onnx" or is_torchscript(path)
+
+
 def open_backend(path, threads: int | None = None, channels_last: bool = False, device: str | None = None):
     """Pick the runtime by file type (a model name first becomes its verified file); returns ``(backend, meta)``."""
     from zoo.model_zoo import resolve_model
@@ -239,15 +246,13 @@ def open_backend(path, threads: int | None = None, channels_last: bool = False, 
     path = resolve_model(path)
     if not path.is_file():
         raise ModelFileError(f"model file not found: {path}")
-    suffix = path.suffix.lower()
-    exported = suffix in (".onnx", ".ts", ".torchscript") or path.name.endswith(".torchscript.pt")
-    if exported and device not in (None, "cpu"):
+    if is_exported(path) and device not in (None, "cpu"):
         raise ModelFileError(f"{path}: exported models run on the CPU here; device={device!r} needs the training "
                              f"checkpoint or weights file (.pth, .safetensors)")
-    if suffix == ".onnx":
+    if path.suffix.lower() == ".onnx":
         backend = OnnxBackend(path, threads)
         return backend, backend.meta
-    if suffix in (".ts", ".torchscript") or path.name.endswith(".torchscript.pt"):
+    if is_torchscript(path):
         backend = TorchScriptBackend(path)
         return backend, backend.meta
     if threads:

@@ -62,8 +62,6 @@ def _is_url(source: str) -> bool:
 
 
 def _copy_url(url: str, out, limit: int) -> None:
-    if url.split(":", 1)[0].lower() not in ("http", "https"):
-        raise DownloadError(f"only http(s) URLs and local files can be downloaded from, got {url!r}")
     try:
         with urllib.request.urlopen(url, timeout=DOWNLOAD_TIMEOUT_S) as response:  # noqa: S310 (scheme checked)
             total = 0

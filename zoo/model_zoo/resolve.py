@@ -13,8 +13,9 @@ from zoo.registry import ZooError
 from .cache import DownloadError, cached_path, verify
 from .index import ModelIndexError, get_entry, model_names
 
-#: suffixes of model files; an argument with one of these is a path, never a name
-MODEL_SUFFIXES = (".pth", ".pt", ".ckpt", ".safetensors", ".onnx", ".ts", ".torchscript")
+#: files a model is rebuilt from (its config inside), and every model file; an argument with one is a path
+CHECKPOINT_SUFFIXES = (".pth", ".pt", ".ckpt", ".safetensors")
+MODEL_SUFFIXES = CHECKPOINT_SUFFIXES + (".onnx", ".ts", ".torchscript")
 
 
 def looks_like_name(value) -> bool:

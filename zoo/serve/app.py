@@ -13,7 +13,6 @@ input, as ``LoadCephalogram`` reads a file, without alpha or whole-image float c
 from __future__ import annotations
 
 import asyncio
-import hashlib
 import math
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -75,12 +74,10 @@ _ERRORS = {
 
 
 def _sha256(path) -> str | None:
+    from zoo.model_zoo.cache import sha256_of
+
     try:
-        digest = hashlib.sha256()
-        with Path(path).open("rb") as fh:
-            for chunk in iter(lambda: fh.read(1 << 20), b""):
-                digest.update(chunk)
-        return digest.hexdigest()
+        return sha256_of(path)
     except (OSError, TypeError):
         return None
 
