@@ -6,13 +6,13 @@ come from and their sha256: a name always means the same bytes.
 """
 from __future__ import annotations
 
-import difflib
 import json
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
 
 from zoo.registry import ZooError
+from zoo.registry._errors import suggest
 
 INDEX_FILE = Path(__file__).with_name("index.json")
 SHIPPED_DIR = Path(__file__).with_name("weights")
@@ -88,7 +88,7 @@ def get_entry(name: str, index_file=None) -> ModelEntry:
         if entry.name == name:
             return entry
     names = model_names(index_file)
-    close = difflib.get_close_matches(name, names, n=3)
+    close = suggest(name, names)
     hint = f"; did you mean {', '.join(close)}?" if close else ""
     raise ModelIndexError(f"no named model {name!r}{hint} (named models: {', '.join(names) or 'none'}; "
                           f"`zoo models` lists them)")
