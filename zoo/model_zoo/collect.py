@@ -152,11 +152,9 @@ def metadata_json(entry: ModelEntry) -> str:
     """A shipped model's metadata (its safetensors header's ``zoo_meta``) as readable JSON beside the weights:
     what the model expects and names, for a reader of the repository. The loader reads the header itself, so
     this copy can inform but never change what runs; ``--check`` keeps it equal to the header."""
-    from safetensors import safe_open
+    from .weights_file import read_meta
 
-    with safe_open(str(SHIPPED_DIR / entry.file), framework="pt") as f:
-        meta = json.loads(f.metadata()["zoo_meta"])
-    return json.dumps(meta, indent=2, sort_keys=True) + "\n"
+    return json.dumps(read_meta(SHIPPED_DIR / entry.file), indent=2, sort_keys=True) + "\n"
 
 
 def generate(root: Path) -> dict[Path, str]:

@@ -25,11 +25,9 @@ def is_weights_file(path) -> bool:
     return Path(path).suffix.lower() == SUFFIX
 
 
-def read_weights(path) -> dict:
-    """``{"state_dict": float32 tensors, "zoo_meta": dict}``: the layout of a zoo checkpoint, so the rest of the zoo
-    (test, predict, export, serve, ``--load-from``) reads a weights file as it reads a checkpoint."""
+def read_meta(path) -> dict:
+    """The ``zoo_meta`` a weights file's header carries, parsed (not yet checked), without loading its tensors."""
     from safetensors import SafetensorError, safe_open
-    from safetensors.torch import load_file
 
     path = Path(path)
     if not path.is_file():
@@ -37,16 +35,28 @@ def read_weights(path) -> dict:
     try:
         with safe_open(str(path), framework="pt") as f:
             header = f.metadata() or {}
-        state = load_file(str(path), device="cpu")
     except (SafetensorError, OSError, ValueError, RuntimeError) as exc:
         raise WeightsFileError(f"cannot read weights file {path}: {exc}") from None
     if META_KEY not in header:
         raise WeightsFileError(f"{path} carries no '{META_KEY}' in its header, so its model cannot be rebuilt "
                                f"without guessing; write it with `zoo checkpoint publish`")
     try:
-        meta = json.loads(header[META_KEY])
+        return json.loads(header[META_KEY])
     except ValueError as exc:
         raise WeightsFileError(f"{path}: its '{META_KEY}' header is not valid JSON ({exc})") from None
+
+
+def read_weights(path) -> dict:
+    """``{"state_dict": float32 tensors, "zoo_meta": dict}``: the layout of a zoo checkpoint, so the rest of the zoo
+    (test, predict, export, serve, ``--load-from``) reads a weights file as it reads a checkpoint."""
+    from safetensors import SafetensorError
+    from safetensors.torch import load_file
+
+    meta = read_meta(path)
+    try:
+        state = load_file(str(path), device="cpu")
+    except (SafetensorError, OSError, ValueError, RuntimeError) as exc:
+        raise WeightsFileError(f"cannot read weights file {path}: {exc}") from None
     # fp16 storage halves the file; the model computes in float32 exactly as it was evaluated
     state = {k: v.float() if v.is_floating_point() else v for k, v in state.items()}
     return {"state_dict": state, META_KEY: meta}
