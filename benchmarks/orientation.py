@@ -79,7 +79,7 @@ def main(argv=None) -> int:
             img = predictor.load(raw)
             for o in turned:  # the image turned so that `o` is what brings it back
                 lying = np.ascontiguousarray(np.rot90(img, o.image_turned_deg // 90))
-                finding = predictor.oriented_array(lying)[2]
+                finding = predictor.oriented_read(lying)[1]
                 found["turned"] += finding.chosen == o
                 margins.append(finding.margin)
         print(f"{i}/{len(images)} {path.name}: {err_lies[-1]:.3f} / {err_mirror[-1]:.3f} mm", file=sys.stderr)

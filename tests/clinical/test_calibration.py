@@ -46,7 +46,10 @@ def _predictor(points, scores=None, ruler_mm=30.0, min_confidence=0.25):
             "ruler_mm": ruler_mm}
     predictor = Predictor(None, meta, min_confidence, orientation="fixed")  # the landmarks are given as they lie
     scores = np.full(len(points), 0.9) if scores is None else np.asarray(scores, float)
-    predictor.predict_array = lambda img: (np.asarray(points, float), scores)
+    from zoo.quality import Reading
+
+    xy = np.asarray(points, float)
+    predictor.read = lambda img, coarse=None: Reading(list(SYMBOLS_31), xy, scores, xy, scores)
     return predictor
 
 

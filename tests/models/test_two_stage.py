@@ -143,7 +143,7 @@ def test_refine_step_moves_landmarks_to_the_refine_graphs_answer():
         xy = np.full((m, 2), (PATCH - 1) / 2) + [3.0, -2.0]
         return xy, np.ones(m)
 
-    [(xy, score, moved)] = refine_landmarks([_blob_image(coarse)], [np.eye(3)], [coarse], [np.zeros(2)], run, spec)
+    [(xy, score, moved, _)] = refine_landmarks([_blob_image(coarse)], [np.eye(3)], [coarse], [np.zeros(2)], run, spec)
     assert np.allclose(xy, coarse + 2 * np.array([3.0, -2.0]) * SCALE)
     assert moved.all() and np.allclose(score, 1.0)
 
@@ -151,7 +151,7 @@ def test_refine_step_moves_landmarks_to_the_refine_graphs_answer():
         xy, _ = run(x)
         return xy, np.full(len(x), 0.1)
 
-    [(xy, _, moved)] = refine_landmarks([_blob_image(coarse)], [np.eye(3)], [coarse], [np.zeros(2)], weak, spec)
+    [(xy, _, moved, _)] = refine_landmarks([_blob_image(coarse)], [np.eye(3)], [coarse], [np.zeros(2)], weak, spec)
     assert np.array_equal(xy, coarse) and not moved.any()  # below min_score: the coarse answer stands
 
 
@@ -171,7 +171,7 @@ def test_refine_views_each_map_back_through_their_own_patch_and_are_averaged():
         seen.append(np.stack([_centroid(p.transpose(1, 2, 0)) for p in x]))
         return seen[-1], np.ones(len(x))
 
-    [(xy, _, moved)] = refine_landmarks([_blob_image(truth)], [np.eye(3)], [coarse], [np.zeros(2)], find_blob, spec)
+    [(xy, _, moved, _)] = refine_landmarks([_blob_image(truth)], [np.eye(3)], [coarse], [np.zeros(2)], find_blob, spec)
     [found] = seen  # every view of every landmark in one batch, view-major: patch m is landmark m % K
     expected = [apply_warp(truth[k:k + 1], patch_warp(coarse[k] + np.array([dx, dy]) * SCALE, PATCH, SCALE * s, a))[0]
                 for dx, dy, a, s in views for k in range(len(truth))]

@@ -46,5 +46,27 @@ def publish(
     typer.echo(f"wrote {written}  size_bytes: {written.stat().st_size}  sha256: {sha256_of(written)}")
 
 
+@checkpoint_app.command("calibrate")
+def calibrate(
+    model: str = typer.Argument(..., help="A checkpoint (.pth), weights file (.safetensors) or model name."),
+    out: Path = typer.Option(..., "--out", "-o", help="Where to write the calibrated copy (same kind as MODEL)."),
+    data_root: Path = typer.Option(None, "--data-root", help="Where the config's training and validation data "
+                                                              "live, when not where the config says."),
+    threads: int = typer.Option(None, "--threads", help="CPU threads for the validation predictions."),
+):
+    """Teach a model to judge its own answers: a shape model of its training annotations, verdict thresholds and
+    per-landmark uncertainty from its validation images (both named by its stored config). The copy's predictions
+    carry `quality` (ok / suspect / reject, with reasons) and `uncertainty_px`/`_mm` per landmark."""
+    from zoo.model_zoo import resolve_model
+    from zoo.quality.calibrate import write_calibrated
+    from zoo.registry import load_plugins
+
+    load_plugins()
+    progress = lambda i, n: typer.echo(f"  validation image {i}/{n}", err=True)  # noqa: E731
+    written, quality = write_calibrated(resolve_model(model), out, data_root, threads, progress)
+    th = ", ".join(f"{k} {v.suspect:.3g}/{v.reject:.3g}" for k, v in quality.thresholds.items())
+    typer.echo(f"wrote {written}\n  calibrated on: {quality.calibrated_on}\n  thresholds (suspect/reject): {th}")
+
+
 def register(app: typer.Typer) -> None:
     app.add_typer(checkpoint_app, name="checkpoint")

@@ -116,6 +116,18 @@ def check_meta(meta, source) -> dict:
                 fail(f"members[{i}] is not a dict")
             if member.get("refine") is not None:
                 _check_refine(member["refine"], f"members[{i}].refine", fail)
+    facing = meta.get("canonical_orientation")
+    if facing is not None and not (isinstance(facing, dict) and facing.get("profile_faces") in ("right", "left", "unknown")
+                                   and facing.get("upright") in (True, False, None)):
+        fail(f"canonical_orientation must say profile_faces right/left/unknown and upright true/false/null, "
+             f"got {facing!r}")
+    if meta.get("quality") is not None:
+        from zoo.quality import QualityError, QualityModel
+
+        try:
+            QualityModel.from_dict(meta["quality"], symbols)
+        except QualityError as exc:
+            fail(f"quality: {exc}")
     return meta
 
 

@@ -58,6 +58,16 @@ def readme(meta: dict) -> str:
     )
 
 
+def orientation_text(meta: dict) -> str:
+    """The orientation the model reads images in, in words (``zoo checkpoint calibrate`` records it)."""
+    facing = meta.get("canonical_orientation")
+    if not facing:
+        return "not recorded (calibrate the model with `zoo checkpoint calibrate`)"
+    upright = {True: "upright", False: "upside down", None: "up direction unknown"}[facing.get("upright")]
+    return (f"as its training images: profile facing {facing['profile_faces']}, {upright}; the zoo's predictor "
+            f"finds mirrored and quarter-turned images and reads them in this orientation")
+
+
 def onnx_props(meta: dict) -> dict[str, str]:
     """The ``metadata_props`` entries of an exported ONNX file."""
     return {
@@ -68,6 +78,7 @@ def onnx_props(meta: dict) -> dict[str, str]:
         "spacing_rule": spacing_rule(meta),
         "ruler_mm": "" if meta.get("ruler_mm") is None else str(meta["ruler_mm"]),
         "readme": readme(meta),
+        "canonical_orientation": orientation_text(meta),
     }
 
 

@@ -11,6 +11,7 @@ from pathlib import Path
 import numpy as np
 
 from zoo.models.refinement import RefineSpec, refine_landmarks
+from zoo.quality import REJECT, SUSPECT, QualityModel, unchecked
 from zoo.registry import ZooError
 from zoo.structures import to_original
 
@@ -52,6 +53,8 @@ class Predictor:
         self.min_confidence = min_confidence
         # two-stage models: the refine graph runs on patches cut around the global stage's landmarks
         self.refine = RefineSpec.from_dict(meta["refine"]) if meta.get("refine") else None
+        # the model's judge of its own answers (zoo checkpoint calibrate): shape model, thresholds, uncertainty
+        self.quality = QualityModel.from_dict(meta["quality"], self.symbols) if meta.get("quality") else None
         # ensembles: one predictor per member on the member's own graph, their landmarks averaged
         self.members = [self._member(i, spec) for i, spec in enumerate(meta.get("members") or [])]
 
@@ -107,23 +110,43 @@ class Predictor:
         coords, scores = self.backend(batch)
         return to_original(coords[0], warp), np.asarray(scores[0], dtype=np.float64)
 
-    def predict_array(self, img: np.ndarray, coarse=None) -> tuple[np.ndarray, np.ndarray]:
-        """(K, 2) original-pixel coordinates and (K,) scores for one decoded image, as it lies; ``coarse``: the
-        global stage's output on it when already computed."""
-        if self.members:
-            runs = [member.predict_array(img) for member in self.members]
-            return np.mean([c for c, _ in runs], axis=0), np.mean([s for _, s in runs], axis=0)
-        coords, scores = coarse if coarse is not None else self.global_array(img)
-        if self.refine is not None:
-            [(coords, scores, _)] = refine_landmarks([img], [np.eye(3)], [coords], [scores],
-                                                     self.backend.refine, self.refine)
-        return coords, scores
+    def read(self, img: np.ndarray, coarse=None):
+        """One decoded image read as it lies: a :class:`zoo.quality.Reading` (final and global-stage landmarks in
+        original px, their scores, the refine views' spread); ``coarse``: the global stage's output when already
+        computed."""
+        from zoo.quality import Reading
 
-    def oriented_array(self, img: np.ndarray):
-        """``(coords, scores, finding)``: the landmarks read in the model's own orientation and mapped back to
-        ``img``'s pixels; ``finding`` (:class:`OrientationFinding`) is None when the orientation is trusted."""
+        if self.members:
+            runs = [member.read(img) for member in self.members]
+            spreads = [r.spread for r in runs if r.spread is not None]
+            spread = None
+            if spreads:
+                stacked = np.stack(spreads)
+                agreed = np.isfinite(stacked).any(axis=0)
+                spread = np.full(stacked.shape[1], np.nan)
+                spread[agreed] = np.nanmean(stacked[:, agreed], axis=0)
+            return Reading(self.symbols, *(np.mean([getattr(r, f) for r in runs], axis=0)
+                                           for f in ("coords", "scores", "coarse", "coarse_scores")), spread)
+        coarse_xy, coarse_scores = coarse if coarse is not None else self.global_array(img)
+        if self.refine is None:
+            return Reading(self.symbols, coarse_xy, coarse_scores, coarse_xy, coarse_scores)
+        [refined] = refine_landmarks([img], [np.eye(3)], [coarse_xy], [coarse_scores], self.backend.refine,
+                                     self.refine)
+        return Reading(self.symbols, refined.coords, refined.scores, coarse_xy, coarse_scores, refined.spread)
+
+    def predict_array(self, img: np.ndarray, coarse=None) -> tuple[np.ndarray, np.ndarray]:
+        """(K, 2) original-pixel coordinates and (K,) scores for one decoded image, as it lies."""
+        reading = self.read(img, coarse)
+        return reading.coords, reading.scores
+
+    def oriented_read(self, img: np.ndarray):
+        """``(reading, finding, coords)``: the image read in the model's own orientation (``reading``, whose
+        coordinates are in that orientation's pixels, where the shape model and the quality signals apply),
+        ``finding`` (:class:`OrientationFinding`, None when the orientation is trusted) and the landmarks mapped
+        back to ``img``'s pixels."""
         if self.orientation == "fixed":
-            return (*self.predict_array(img), None)
+            reading = self.read(img)
+            return reading, None, reading.coords
         from .orientation import find_orientation
 
         scout = self.members[0] if self.members else self  # an ensemble's members share the orientation
@@ -142,9 +165,10 @@ class Predictor:
         finding = find_orientation(confidence_of)
         chosen = finding.chosen
         if chosen.is_identity:
-            return (*self.predict_array(img, None if self.members else as_lies["global"]), finding)
-        coords, scores = self.predict_array(chosen.apply(img))
-        return chosen.to_original(coords, img.shape), scores, finding
+            reading = self.read(img, None if self.members else as_lies["global"])
+            return reading, finding, reading.coords
+        reading = self.read(chosen.apply(img))
+        return reading, finding, chosen.to_original(reading.coords, img.shape)
 
     def predict(self, image, name: str | None = None, ruler_mm: float | None = None,
                 spacing_mm: float | None = None) -> dict:
@@ -153,22 +177,30 @@ class Predictor:
         length); ``ruler``, ``calibration`` (both pixel sizes) and ``warnings`` say what was seen and why."""
         label = str(name if name is not None else (image if isinstance(image, (str, Path)) else "<image>"))
         img = self.load(image, label)
-        coords, scores, finding = self.oriented_array(img)
+        reading, finding, coords = self.oriented_read(img)
+        scores = reading.scores
         if not np.isfinite(coords).all():
             raise PredictionError(f"{label}: the model produced non-finite coordinates")
         if not np.isfinite(scores).all():  # NaN heatmaps decode to finite argmax positions with NaN scores
             raise PredictionError(f"{label}: the model produced non-finite confidences (NaN/inf in its output)")
         h, w = img.shape[:2]
+        verdict = self.quality.assess(reading, finding) if self.quality else unchecked()
+        radii = self.quality.radii(reading) if self.quality else None
         landmarks = {
             s: {"x": float(coords[k, 0]), "y": float(coords[k, 1]), "confidence": float(scores[k]),
                 "low_confidence": bool(scores[k] < self.min_confidence)}
             for k, s in enumerate(self.symbols)
         }
+        if radii is not None:
+            for k, lm in enumerate(landmarks.values()):
+                lm["uncertainty_px"] = float(radii[k])
         cal = self._calibration(landmarks, ruler_mm, spacing_mm, (w, h))
         mm_per_pixel, source = cal.mm_per_pixel, cal.source
         if mm_per_pixel is not None:
             for lm in landmarks.values():
                 lm["x_mm"], lm["y_mm"] = lm["x"] * mm_per_pixel, lm["y"] * mm_per_pixel
+                if "uncertainty_px" in lm:
+                    lm["uncertainty_mm"] = lm["uncertainty_px"] * mm_per_pixel
         entry = {"image": label, "width": int(w), "height": int(h), "landmark_set": self.meta["landmark_set"],
                  "mm_per_pixel": mm_per_pixel, "mm_per_pixel_source": source, "landmarks": landmarks}
         if cal.ruler is not None:  # reported whether used or not, with the reasons it was not
@@ -176,6 +208,14 @@ class Predictor:
         if cal.to_dict() is not None:
             entry["calibration"] = cal.to_dict()
         entry["warnings"] = list(cal.warnings)
+        entry["quality"] = verdict.to_dict()
+        if radii is not None:
+            entry["uncertainty_coverage"] = float(self.quality.uncertainty.coverage)
+        if verdict.status == REJECT:
+            entry["warnings"].append("rejected: this does not read as a cephalogram the model knows ("
+                                     + "; ".join(verdict.reasons) + "); no measurement is made from it")
+        elif verdict.status == SUSPECT:
+            entry["warnings"].append("suspect: " + "; ".join(verdict.reasons))
         if finding is not None:
             entry["orientation"] = finding.to_dict()
             if not finding.chosen.is_identity:
@@ -209,4 +249,6 @@ class Predictor:
                 "landmark_set": self.meta["landmark_set"], "landmarks": self.symbols,
                 "preprocess": self.meta["preprocess"], "zoo_version": self.meta.get("zoo_version"),
                 "model_type": self.meta.get("model_type"), "ruler_mm": self.meta.get("ruler_mm"),
-                "min_confidence": self.min_confidence, "orientation": self.orientation}
+                "min_confidence": self.min_confidence, "orientation": self.orientation,
+                "canonical_orientation": self.meta.get("canonical_orientation"),
+                "quality_calibration": self.quality.calibrated_on if self.quality else None}

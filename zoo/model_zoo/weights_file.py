@@ -87,3 +87,21 @@ def write_weights(checkpoint: dict, out, *, half: bool = True) -> Path:
         tensors[key] = value.contiguous()
     atomic_write_bytes(save(tensors, metadata={META_KEY: json.dumps(meta, sort_keys=True)}), out)
     return out
+
+
+def with_meta(path, meta: dict, out) -> Path:
+    """A copy of a weights file with new metadata (the tensors byte for byte as stored, fp16 stays fp16): how a
+    calibration is added to a published model without touching its weights."""
+    from safetensors import SafetensorError
+    from safetensors.torch import load_file, save
+
+    from zoo.engine.safe_checkpoint import atomic_write_bytes
+    from zoo.inference.backends import checkpoint_meta
+
+    checkpoint_meta({META_KEY: meta}, out)
+    try:
+        state = load_file(str(path), device="cpu")
+    except (SafetensorError, OSError, ValueError, RuntimeError) as exc:
+        raise WeightsFileError(f"cannot read weights file {path}: {exc}") from None
+    atomic_write_bytes(save(state, metadata={META_KEY: json.dumps(meta, sort_keys=True)}), Path(out))
+    return Path(out)

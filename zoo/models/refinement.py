@@ -16,6 +16,7 @@ views average that dependence out. They cost one refine batch each (all views go
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass
+from typing import NamedTuple
 
 import numpy as np
 
@@ -126,7 +127,18 @@ def crop_views(img: np.ndarray, points: np.ndarray, spec: RefineSpec, src_warp=N
                      scales=np.repeat(views[:, 3], k), reduce_whole=reduce_whole)
 
 
-def refine_landmarks(images, src_warps, coarse, scores, run, spec: RefineSpec):
+class Refined(NamedTuple):
+    """One image's refined landmarks. ``spread``: per landmark, the RMS distance (original px) of the agreeing
+    views' answers from their mean in the last pass -- how much the refine stage's answer depends on where its
+    patch sat, a ground-truth-free sign of how sure it is (NaN where fewer than two views agreed)."""
+
+    coords: np.ndarray
+    scores: np.ndarray
+    refined: np.ndarray
+    spread: np.ndarray
+
+
+def refine_landmarks(images, src_warps, coarse, scores, run, spec: RefineSpec) -> list[Refined]:
     """Refine every image's coarse landmarks.
 
     Args:
@@ -137,11 +149,12 @@ def refine_landmarks(images, src_warps, coarse, scores, run, spec: RefineSpec):
             image contributes V blocks of K patches, so patch m is still landmark ``m % K``.
 
     Returns:
-        per image ``(coords (K, 2) original px, scores (K,), refined (K,) bool)``.
+        per image a :class:`Refined`: coords (K, 2) original px, scores (K,), refined (K,) bool, spread (K,) px.
     """
     points = [np.asarray(c, np.float64).copy() for c in coarse]
     confs = [np.asarray(s, np.float64).copy() for s in scores]
     refined = [np.zeros(len(p), bool) for p in points]
+    spreads = [np.full(len(p), np.nan) for p in points]
     v = len(spec.views)
     for _ in range(int(spec.iters)):
         batches, warps = [], []
@@ -165,4 +178,18 @@ def refine_landmarks(images, src_warps, coarse, scores, run, spec: RefineSpec):
             mean_sc = np.where(ok, sc, 0.0).sum(axis=0)[hit] / n[hit]
             points[i][hit], confs[i][hit] = mean_xy, mean_sc
             refined[i] |= hit
-    return [(p, c, r) for p, c, r in zip(points, confs, refined)]
+            spreads[i] = _view_spread(new, ok)
+    return [Refined(*parts) for parts in zip(points, confs, refined, spreads)]
+
+
+def _view_spread(xy: np.ndarray, ok: np.ndarray) -> np.ndarray:
+    """(V, K, 2) answers and (V, K) agreement -> (K,) RMS distance from the agreeing answers' mean (NaN below 2)."""
+    n = ok.sum(axis=0)
+    spread = np.full(xy.shape[1], np.nan)
+    many = n >= 2
+    if many.any():
+        safe = np.where(ok[..., None], xy, 0.0)
+        mean = safe.sum(axis=0) / np.maximum(n, 1)[:, None]
+        sq = np.where(ok, ((xy - mean[None]) ** 2).sum(axis=2), 0.0).sum(axis=0)
+        spread[many] = np.sqrt(sq[many] / n[many])
+    return spread

@@ -224,7 +224,7 @@ class TwoStageDetector(LandmarkSetMixin, BaseModel):
         results = refine_landmarks([s.metainfo["refine_img"] for s in data_samples],
                                    [s.metainfo["refine_warp"] for s in data_samples], coarse,
                                    list(scores_np), run, self.refine_spec())
-        for sample, warp, first, (xy, conf, moved) in zip(data_samples, warps, coarse, results):
+        for sample, warp, first, (xy, conf, moved, _) in zip(data_samples, warps, coarse, results):
             sample.pred_coarse_keypoints = first
             sample.pred_keypoints = xy
             sample.pred_scores = conf.astype(np.float32)

@@ -35,9 +35,9 @@ def stage_errors(predictor, dataset) -> dict:
         truth = np.asarray(info["ori_keypoints"], np.float64)
         img = predictor.load(Path(info["img_path"]), str(info["img_path"]))
         coarse, scores = predictor.global_array(img)
-        [(model, _, _)] = refine_landmarks([img], [np.eye(3)], [coarse], [scores], predictor.backend.refine,
+        [(model, *_)] = refine_landmarks([img], [np.eye(3)], [coarse], [scores], predictor.backend.refine,
                                            predictor.refine)
-        [(oracle, _, _)] = refine_landmarks([img], [np.eye(3)], [truth], [np.ones(len(truth))],
+        [(oracle, *_)] = refine_landmarks([img], [np.eye(3)], [truth], [np.ones(len(truth))],
                                             predictor.backend.refine, predictor.refine)
         for key, xy in (("global", coarse), ("model", model), ("refine_from_truth", oracle)):
             errors[key].append(np.hypot(*(xy - truth).T) * float(info["spacing"]))

@@ -1,0 +1,83 @@
+"""``zoo_meta['quality']``: the shape model, the verdict thresholds and the uncertainty calibration of one model.
+
+It is written by ``zoo checkpoint calibrate`` (:mod:`zoo.quality.calibrate`) from the model's own training
+annotations and validation images, and travels in the checkpoint, the weights file and every export, so a model
+judges its own answers the same way wherever it runs.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from .gate import UNCHECKED, Verdict, image_signals, judge, thresholds_from_dict
+from .shape import ShapeModel, ShapeModelError
+from .uncertainty import UncertaintyError, UncertaintyModel, features
+
+FORMAT = 1
+
+
+@dataclass(frozen=True)
+class Reading:
+    """One image read by a model, in the model's own orientation: final and global-stage landmarks (px), their
+    scores, and the refine views' spread (None without a refine stage)."""
+
+    symbols: list
+    coords: np.ndarray
+    scores: np.ndarray
+    coarse: np.ndarray
+    coarse_scores: np.ndarray
+    spread: np.ndarray | None = None
+
+    def features(self) -> np.ndarray:
+        return features(self.scores, self.coarse, self.coords, self.spread)
+
+
+@dataclass(frozen=True)
+class QualityModel:
+    shape: ShapeModel | None
+    thresholds: dict
+    uncertainty: UncertaintyModel | None
+    calibrated_on: dict
+
+    def assess(self, reading: Reading, finding=None) -> Verdict:
+        signals = image_signals(reading, self.shape, finding)
+        off = []
+        if self.shape is not None:
+            index = [reading.symbols.index(s) for s in self.shape.symbols]
+            off = self.shape.off_shape(reading.coords[index])
+        return judge(signals, self.thresholds, off)
+
+    def radii(self, reading: Reading) -> np.ndarray | None:
+        """(K,) px radius holding each landmark's truth with the calibrated coverage, or None."""
+        return None if self.uncertainty is None else self.uncertainty.radius(reading.features())
+
+    def to_dict(self) -> dict:
+        return {"format": FORMAT, "shape": self.shape.to_dict() if self.shape else None,
+                "thresholds": {k: {"suspect": float(t.suspect), "reject": float(t.reject)}
+                               for k, t in self.thresholds.items()},
+                "uncertainty": self.uncertainty.to_dict() if self.uncertainty else None,
+                "calibrated_on": dict(self.calibrated_on)}
+
+    @classmethod
+    def from_dict(cls, d: dict, symbols) -> "QualityModel":
+        """Read and check a model file's ``quality`` block against the model's landmarks."""
+        from .gate import QualityError
+
+        if not isinstance(d, dict) or d.get("format") != FORMAT:
+            raise QualityError(f"quality block of format {d.get('format') if isinstance(d, dict) else d!r}; this "
+                               f"zoo reads format {FORMAT} (run `zoo checkpoint calibrate` again)")
+        try:
+            shape = ShapeModel.from_dict(d["shape"]) if d.get("shape") else None
+            uncertainty = UncertaintyModel.from_dict(d["uncertainty"], len(symbols)) if d.get("uncertainty") else None
+        except (ShapeModelError, UncertaintyError) as exc:
+            raise QualityError(str(exc)) from None
+        if shape is not None and not set(shape.symbols) <= set(symbols):
+            raise QualityError(f"the shape model names landmarks the model does not: "
+                               f"{sorted(set(shape.symbols) - set(symbols))}")
+        return cls(shape, thresholds_from_dict(d.get("thresholds")), uncertainty, dict(d.get("calibrated_on") or {}))
+
+
+def unchecked() -> Verdict:
+    return Verdict(UNCHECKED, ["the model carries no quality calibration (`zoo checkpoint calibrate` adds one), so "
+                               "nothing checks that this image is a cephalogram it can read"])
