@@ -18,6 +18,7 @@ from pathlib import Path
 
 import numpy as np
 
+from zoo.quality import REJECT, SUSPECT, UNCHECKED
 from zoo.registry import ZooError
 
 
@@ -27,7 +28,9 @@ class ImageInputError(ZooError):
 
 @dataclass(frozen=True)
 class Landmark:
-    """One landmark in original image pixels (x right, y down, pixel centres at integers)."""
+    """One landmark in original image pixels (x right, y down, pixel centres at integers). ``uncertainty_px``:
+    the radius that holds the true landmark with probability ``Prediction.uncertainty_coverage`` (models with a
+    quality calibration only)."""
 
     symbol: str
     x: float
@@ -36,6 +39,8 @@ class Landmark:
     low_confidence: bool
     x_mm: float | None = None
     y_mm: float | None = None
+    uncertainty_px: float | None = None
+    uncertainty_mm: float | None = None
 
     @property
     def xy(self) -> tuple[float, float]:
@@ -43,13 +48,15 @@ class Landmark:
 
 
 class Prediction:
-    """One image's landmarks, with the pixel size when it is known, and the warnings the predictor raised."""
+    """One image's landmarks, with the pixel size when it is known, the warnings the predictor raised and the
+    quality gate's verdict (``status``: ok, suspect, reject -- measure nothing -- or unchecked)."""
 
     def __init__(self, entry: dict, image=None):
         self._entry = entry
         self._image = image
         self.landmarks: dict[str, Landmark] = {
-            s: Landmark(s, lm["x"], lm["y"], lm["confidence"], lm["low_confidence"], lm.get("x_mm"), lm.get("y_mm"))
+            s: Landmark(s, lm["x"], lm["y"], lm["confidence"], lm["low_confidence"], lm.get("x_mm"), lm.get("y_mm"),
+                        lm.get("uncertainty_px"), lm.get("uncertainty_mm"))
             for s, lm in entry["landmarks"].items()}
 
     image = property(lambda self: self._entry["image"])
@@ -59,6 +66,11 @@ class Prediction:
     mm_per_pixel = property(lambda self: self._entry["mm_per_pixel"])
     warnings = property(lambda self: list(self._entry.get("warnings", [])))
     orientation = property(lambda self: self._entry.get("orientation"))
+    #: the quality gate's verdict (``entry['quality']``); entries from before the gate read as unchecked
+    quality = property(lambda self: self._entry.get("quality") or {"status": UNCHECKED, "reasons": [],
+                                                                    "signals": {}})
+    status = property(lambda self: self.quality["status"])
+    uncertainty_coverage = property(lambda self: self._entry.get("uncertainty_coverage"))
 
     def coords(self) -> np.ndarray:
         """(K, 2) original-pixel coordinates in the model's landmark order."""
@@ -81,7 +93,8 @@ class Prediction:
 
     def __repr__(self) -> str:
         scale = f", {self.mm_per_pixel:.4g} mm/px" if self.mm_per_pixel else ""
-        return f"Prediction({self.image!r}, {len(self.landmarks)} landmarks{scale})"
+        status = f", {self.status}" if self.status in (SUSPECT, REJECT) else ""
+        return f"Prediction({self.image!r}, {len(self.landmarks)} landmarks{scale}{status})"
 
 
 def as_image(array, channel_order: str = "bgr") -> np.ndarray:

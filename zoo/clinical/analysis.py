@@ -3,12 +3,13 @@
 The same :meth:`Analysis.to_dict` block is what ``zoo analyze``, ``zoo predict --analyze`` and the
 HTTP API return. A row whose landmarks are missing, flagged low-confidence, or which needs a pixel size
 that is unknown stays in the table, marked unavailable with the reason: a silent gap reads as "normal".
+An image the quality gate rejected (:mod:`zoo.quality`) keeps every row, each unavailable with that reason.
 """
 from __future__ import annotations
 
 import math
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 
@@ -17,6 +18,7 @@ from zoo.clinical.errors import ClinicalError
 from zoo.clinical.isbi import ISBI_MEASUREMENTS
 from zoo.clinical.measurements import STANDARD, Measurement
 from zoo.clinical.norms import Norm, Norms, load_norms
+from zoo.quality import REJECT, SUSPECT
 
 #: Every measurement :func:`analyze` knows, in table order.
 MEASUREMENTS: tuple[Measurement, ...] = STANDARD + ISBI_MEASUREMENTS
@@ -235,7 +237,9 @@ def analyze_prediction(entry: Mapping, norms=None, *, ruler_mm: float | None = N
 
     The entry's pixel size is taken as given unless it came from the ruler: a ruler scale is checked again
     from ``p1``/``p2`` (files written before rulers were checked carry unchecked ones), and a ruler the
-    entry flags low-confidence is not used.
+    entry flags low-confidence is not used. An entry whose ``quality`` status is ``reject`` gets every row
+    unavailable (its landmarks do not read as a cephalogram the model knows); a ``suspect`` one is measured,
+    with a note saying why it is suspect.
     """
     if not isinstance(entry, Mapping) or not isinstance(entry.get("landmarks"), Mapping):
         raise ClinicalError(f"{where}: expected an object with a 'landmarks' mapping")
@@ -253,4 +257,13 @@ def analyze_prediction(entry: Mapping, norms=None, *, ruler_mm: float | None = N
                          mm_per_pixel_source=source if given is not None else None, image_size=size)
     except ClinicalError as exc:
         raise ClinicalError(f"{where}: {exc.message}") from None
+    quality = entry.get("quality") if isinstance(entry.get("quality"), Mapping) else {}
+    reasons = [str(r) for r in quality.get("reasons") or ()]
+    if quality.get("status") == REJECT:
+        why = "image rejected by the quality gate" + (f": {reasons[0]}" if reasons else "")
+        result.rows = [replace(r, value=None, deviation=None, class_id=None, interpretation=None, reason=why)
+                       for r in result.rows]
+        result.notes.insert(0, f"{why}; no measurement is made from its landmarks")
+    elif quality.get("status") == SUSPECT:
+        result.notes.insert(0, f"quality gate: suspect ({'; '.join(reasons) or 'no reason given'})")
     return result

@@ -7,6 +7,8 @@ from pathlib import Path
 
 import typer
 
+from zoo.quality import REJECT, SUSPECT
+
 FORMATS = ("text", "markdown", "json")
 
 
@@ -35,8 +37,11 @@ def _entries_from_model(model: str, images: list[Path], ruler_mm: float | None =
 def _header(entry: dict, analysis) -> str:
     scale = (f"{analysis.mm_per_pixel:.4g} mm/px ({analysis.mm_per_pixel_source})"
              if analysis.mm_per_pixel else "pixel size unknown")
+    quality = entry.get("quality") if isinstance(entry.get("quality"), dict) else {}
+    verdict = {REJECT: "  UNAVAILABLE: rejected by the quality gate",
+               SUSPECT: "  SUSPECT (quality gate)"}.get(quality.get("status"), "")
     return (f"{entry.get('image', '?')}  [{entry.get('landmark_set', '?')}; {scale}; "
-            f"norms: {analysis.norms}; profile faces {analysis.facing}]")
+            f"norms: {analysis.norms}; profile faces {analysis.facing}]{verdict}")
 
 
 def run_analyze(inputs: list[Path], model: str | None = None, norms: str | None = None, fmt: str = "text",

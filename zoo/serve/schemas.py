@@ -2,7 +2,7 @@
 (the predictions-file entry), so what is documented here must follow ``Predictor.predict``."""
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -19,6 +19,9 @@ class Landmark(BaseModel):
     low_confidence: bool = Field(description="confidence below the model's threshold (never hidden)")
     x_mm: float | None = Field(None, description="x times mm_per_pixel, when the pixel size is known")
     y_mm: float | None = Field(None, description="y times mm_per_pixel, when the pixel size is known")
+    uncertainty_px: float | None = Field(None, description="radius around (x, y) that holds the true landmark with "
+                                                           "probability uncertainty_coverage (calibrated models only)")
+    uncertainty_mm: float | None = Field(None, description="uncertainty_px times mm_per_pixel, when both are known")
 
 
 class Ruler(BaseModel):
@@ -47,6 +50,19 @@ class OrientationFinding(BaseModel):
     confidence: dict[str, float] = Field(description="mean global-stage confidence in each orientation tried")
 
 
+class Quality(BaseModel):
+    """The quality gate's verdict on one image (:mod:`zoo.quality`), from signals that need no ground truth."""
+
+    status: Literal["ok", "suspect", "reject", "unchecked"] = Field(
+        description="'ok'; 'suspect' (measured, with a warning); 'reject' (the image does not read as a cephalogram "
+                    "the model knows: its landmarks are returned, no measurement is made from them); 'unchecked' "
+                    "(the model has no quality calibration)")
+    reasons: list[str] = Field(default_factory=list, description="each signal past its threshold, for a person")
+    signals: dict[str, float | None] = Field(default_factory=dict, description="every signal's value by name "
+                                                                               "(null when not finite)")
+    off_shape_landmarks: list[str] | None = Field(None, description="symbols placed unlike any training anatomy")
+
+
 class Prediction(BaseModel):
     """One entry of a predictions file (the format ``zoo predict --out`` writes and ``zoo analyze`` reads)."""
 
@@ -64,11 +80,18 @@ class Prediction(BaseModel):
     calibration: Calibration | None = Field(None, description="both pixel sizes, when one was given and the "
                                                               "model also predicts a ruler")
     warnings: list[str] = Field(default_factory=list, description="what a person should know about this "
-                                                                  "answer (a ruler that disagrees, a mirrored image)")
+                                                                  "answer (a ruler that disagrees, a mirrored image, "
+                                                                  "a suspect or rejected image)")
     orientation: OrientationFinding | None = Field(None, description="the orientation found before reading the "
                                                                      "landmarks (absent when it was trusted)")
+    quality: Quality | None = Field(None, description="the quality gate's verdict (absent in files written before "
+                                                      "the gate existed)")
+    uncertainty_coverage: float | None = Field(None, description="probability that each landmark's "
+                                                                 "uncertainty_px circle holds the true landmark")
     analysis: dict[str, Any] | None = Field(None, description="cephalometric measurements (zoo.clinical), "
-                                                              "when asked for and the landmark set allows")
+                                                              "when asked for and the landmark set allows; every "
+                                                              "row unavailable when the quality gate rejected the "
+                                                              "image")
 
 
 class ModelSummary(BaseModel):

@@ -44,11 +44,16 @@
 
   function hideTooltip() { $("tooltip").hidden = true; }
 
-  function landmarkLines(symbol, lm) {
+  function landmarkLines(symbol, lm, coverage) {
     const lines = [`${symbol} \u2014 ${state.names[symbol] || symbol}`,
       `confidence ${fmt(lm.confidence, 3)}${lm.low_confidence ? " (low)" : ""}`,
       `x ${fmt(lm.x, 1)}, y ${fmt(lm.y, 1)} px`];
     if (typeof lm.x_mm === "number") lines.push(`x ${fmt(lm.x_mm, 2)}, y ${fmt(lm.y_mm, 2)} mm`);
+    if (typeof lm.uncertainty_px === "number") {
+      const mm = typeof lm.uncertainty_mm === "number" ? ` (${fmt(lm.uncertainty_mm, 2)} mm)` : "";
+      const odds = typeof coverage === "number" ? `${Math.round(100 * coverage)}% ` : "";
+      lines.push(`${odds}within ${fmt(lm.uncertainty_px, 1)} px${mm}`);
+    }
     return lines;
   }
 
@@ -81,11 +86,15 @@
     for (const [symbol, lm] of Object.entries(entry.landmarks)) {
       const cx = lm.x + 0.5, cy = lm.y + 0.5;
       const g = el("g", { class: lm.low_confidence ? "lm low" : "lm", "data-symbol": symbol }, svg);
+      // the radius that holds the true landmark with the entry's uncertainty_coverage (calibrated models)
+      if (typeof lm.uncertainty_px === "number" && lm.uncertainty_px > 0) {
+        el("circle", { class: "uncertainty", cx, cy, r: lm.uncertainty_px, "stroke-width": 1 / scale }, g);
+      }
       el("circle", { class: "hit", cx, cy, r: 2.5 * r }, g);
       el("circle", { class: "dot", cx, cy, r, "stroke-width": r / 3 }, g);
       const label = el("text", { x: cx + 1.6 * r, y: cy - 1.2 * r, "font-size": fontSize, "stroke-width": fontSize / 6 }, g);
       label.textContent = symbol;
-      const lines = landmarkLines(symbol, lm);
+      const lines = landmarkLines(symbol, lm, entry.uncertainty_coverage);
       g.addEventListener("mouseenter", (ev) => { g.classList.add("active"); showTooltip(ev, lines); });
       g.addEventListener("mousemove", (ev) => showTooltip(ev, lines));
       g.addEventListener("mouseleave", () => { g.classList.remove("active"); hideTooltip(); });
@@ -115,18 +124,43 @@
     }
   }
 
+  // The quality gate's verdict, above the image: a rejected image's landmarks are shown, never measured.
+  function showQuality(entry) {
+    const box = $("quality");
+    const quality = entry.quality;
+    if (!quality || !quality.status) { box.hidden = true; return; }
+    const headline = {
+      ok: "Quality gate: ok",
+      suspect: "Quality gate: SUSPECT \u2014 check the landmarks before using the measurements",
+      reject: "Quality gate: REJECTED \u2014 this does not read as a cephalogram the model knows; measurements unavailable",
+      unchecked: "Quality gate: unchecked (this model has no quality calibration)",
+    }[quality.status] || `Quality gate: ${quality.status}`;
+    const reasons = Array.isArray(quality.reasons) ? quality.reasons : [];
+    box.replaceChildren();
+    box.appendChild(document.createElement("strong")).textContent = headline;
+    if (reasons.length) {
+      const list = box.appendChild(document.createElement("ul"));
+      reasons.forEach((r) => { list.appendChild(document.createElement("li")).textContent = r; });
+    }
+    box.className = `quality ${quality.status}`;
+    box.hidden = false;
+  }
+
   function fillAnalysis(entry) {
     const analysis = entry.analysis;
+    const rejected = Boolean(entry.quality && entry.quality.status === "reject");
     const box = $("analysis");
     const body = $("analysis-table").querySelector("tbody");
     body.replaceChildren();
     if (!analysis || !Array.isArray(analysis.measurements)) { box.hidden = true; return; }
     for (const m of analysis.measurements) {
       const row = body.insertRow();
-      if (!m.available) row.className = "unavailable";
-      const value = m.available ? `${fmt(m.value, 2)} ${m.unit}` : "n/a";
-      const meaning = m.available ? [m.class !== null && m.class !== undefined ? `class ${m.class}` : "", m.interpretation || ""]
-        .filter(Boolean).join(": ") : `unavailable: ${m.reason || ""}`;
+      const available = m.available && !rejected;  // a rejected image shows no number, whatever the rows say
+      if (!available) row.className = "unavailable";
+      const value = available ? `${fmt(m.value, 2)} ${m.unit}` : "n/a";
+      const reason = m.reason || (rejected ? "image rejected by the quality gate" : "");
+      const meaning = available ? [m.class !== null && m.class !== undefined ? `class ${m.class}` : "", m.interpretation || ""]
+        .filter(Boolean).join(": ") : `unavailable: ${reason}`;
       [m.analysis || "", m.name, value, m.normal_range || "", meaning].forEach((t) => { row.insertCell().textContent = t; });
     }
     box.hidden = false;
@@ -193,6 +227,7 @@
       state.entry = entry;
       render(entry);
       fillLandmarkTable(entry);
+      showQuality(entry);
       fillAnalysis(entry);
       offerJson(result, file.name);
       const scale = entry.mm_per_pixel ? `, ${fmt(entry.mm_per_pixel, 4)} mm/px (${entry.mm_per_pixel_source})` : "";
