@@ -64,7 +64,7 @@ def test_the_calibrated_copy_carries_shape_thresholds_uncertainty_and_orientatio
     meta = safe_load(calibrated)["zoo_meta"]
     quality = meta["quality"]
     assert quality["shape"]["num_shapes"] == 64 and "p1" not in quality["shape"]["symbols"]
-    assert {"confidence", "shape_distance", "orientation_margin"} <= set(quality["thresholds"])
+    assert set(quality["thresholds"]) == {"confidence", "shape_distance", "orientation_margin"}
     assert quality["calibrated_on"]["validation_images"] == 8
     assert len(quality["uncertainty"]["base"]) == 31
     assert meta["canonical_orientation"]["profile_faces"] in ("right", "left")
@@ -77,7 +77,7 @@ def test_predictions_carry_a_verdict_and_radii_and_the_validation_images_pass(ca
     predictor = Predictor.from_path(calibrated)
     samples, _, _ = dataset_samples(predictor.meta["config"]["val_dataloader"]["dataset"])
     entries = [predictor.predict(path, spacing_mm=0.1) for path, _, _ in samples]
-    assert [e["quality"]["status"] for e in entries] == ["ok"] * 8
+    assert [e["quality"]["status"] for e in entries] == ["ok"] * 8, [e["quality"] for e in entries]
     lm = entries[0]["landmarks"]["S"]
     assert lm["uncertainty_px"] > 0 and lm["uncertainty_mm"] == pytest.approx(lm["uncertainty_px"] * 0.1)
     assert entries[0]["uncertainty_coverage"] == 0.9
@@ -130,3 +130,21 @@ def test_exported_files_say_the_canonical_orientation():
     facing = {"profile_faces": "right", "upright": True, "source": "mean of 130 training annotations"}
     assert "profile facing right, upright" in orientation_text({"canonical_orientation": facing})
     assert "not recorded" in orientation_text({})
+
+
+def test_an_onnx_export_judges_and_bounds_as_the_checkpoint_does(calibrated, tmp_path):
+    import onnx
+
+    from zoo.inference import Predictor
+    from zoo.quality.calibrate import dataset_samples
+    from zoo.registry import EXPORTERS
+
+    result = EXPORTERS.build(dict(type="OnnxExporter")).export(calibrated, tmp_path / "tiny.onnx", check=False)
+    props = {p.key: p.value for p in onnx.load(str(result.path), load_external_data=False).metadata_props}
+    assert "profile facing" in props["canonical_orientation"]
+    eager, exported = Predictor.from_path(calibrated), Predictor.from_path(result.path)
+    samples, _, _ = dataset_samples(eager.meta["config"]["val_dataloader"]["dataset"])
+    a, b = eager.predict(samples[0][0]), exported.predict(samples[0][0])
+    assert a["quality"]["status"] == b["quality"]["status"] == "ok"
+    assert np.allclose([lm["uncertainty_px"] for lm in a["landmarks"].values()],
+                       [lm["uncertainty_px"] for lm in b["landmarks"].values()], rtol=0.05)

@@ -260,10 +260,11 @@ def analyze_prediction(entry: Mapping, norms=None, *, ruler_mm: float | None = N
     quality = entry.get("quality") if isinstance(entry.get("quality"), Mapping) else {}
     reasons = [str(r) for r in quality.get("reasons") or ()]
     if quality.get("status") == REJECT:
-        why = "image rejected by the quality gate" + (f": {reasons[0]}" if reasons else "")
+        why = "image rejected by the quality gate"
         result.rows = [replace(r, value=None, deviation=None, class_id=None, interpretation=None, reason=why)
                        for r in result.rows]
-        result.notes.insert(0, f"{why}; no measurement is made from its landmarks")
+        result.notes.insert(0, f"{why} ({'; '.join(reasons) or 'no reason given'}); no measurement is made from "
+                               f"its landmarks")
     elif quality.get("status") == SUSPECT:
         result.notes.insert(0, f"quality gate: suspect ({'; '.join(reasons) or 'no reason given'})")
     return result

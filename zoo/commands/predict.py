@@ -16,7 +16,7 @@ import typer
 #: what ``--format`` writes: the predictions file, one CSV row per landmark, or Label Studio pre-annotations
 FORMATS = ("json", "csv", "labelstudio")
 CSV_FIELDS = ("image", "width", "height", "landmark_set", "landmark", "x", "y", "confidence", "low_confidence",
-              "mm_per_pixel", "mm_per_pixel_source", "x_mm", "y_mm")
+              "mm_per_pixel", "mm_per_pixel_source", "x_mm", "y_mm", "uncertainty_px", "uncertainty_mm", "quality")
 
 
 def expand_images(items) -> list[Path]:
@@ -124,7 +124,10 @@ def _csv_rows(result: dict, fh) -> None:
                 "mm_per_pixel": "" if entry["mm_per_pixel"] is None else f"{entry['mm_per_pixel']:.6g}",
                 "mm_per_pixel_source": entry["mm_per_pixel_source"] or "",
                 "x_mm": f"{lm['x_mm']:.3f}" if "x_mm" in lm else "",
-                "y_mm": f"{lm['y_mm']:.3f}" if "y_mm" in lm else ""})
+                "y_mm": f"{lm['y_mm']:.3f}" if "y_mm" in lm else "",
+                "uncertainty_px": f"{lm['uncertainty_px']:.2f}" if "uncertainty_px" in lm else "",
+                "uncertainty_mm": f"{lm['uncertainty_mm']:.3f}" if "uncertainty_mm" in lm else "",
+                "quality": (entry.get("quality") or {}).get("status", "")})
 
 
 def output_format(out: Path | None, fmt: str | None) -> str:
@@ -167,11 +170,16 @@ def write_result(result: dict, out: Path, fmt: str | None = None) -> None:
 def format_entry(entry: dict) -> str:
     scale = (f"{entry['mm_per_pixel']:.4g} mm/px ({entry['mm_per_pixel_source']})" if entry["mm_per_pixel"]
              else "pixel size unknown")
-    lines = [f"{entry['image']}  {entry['width']}x{entry['height']}  {scale}"]
+    quality = entry.get("quality") or {}
+    verdict = f"  quality: {quality.get('status', 'unchecked').upper()}" if quality.get("status") != "ok" else ""
+    lines = [f"{entry['image']}  {entry['width']}x{entry['height']}  {scale}{verdict}"]
+    lines += [f"  ! {reason}" for reason in quality.get("reasons", []) if quality.get("status") != "unchecked"]
     for symbol, lm in entry["landmarks"].items():
         flag = "  LOW CONFIDENCE" if lm["low_confidence"] else ""
         mm = f"  ({lm['x_mm']:.2f}, {lm['y_mm']:.2f}) mm" if "x_mm" in lm else ""
-        lines.append(f"  {symbol:<6} {lm['x']:9.2f} {lm['y']:9.2f}  conf {lm['confidence']:.3f}{mm}{flag}")
+        radius = (f"  +-{lm['uncertainty_mm']:.2f} mm" if "uncertainty_mm" in lm
+                  else f"  +-{lm['uncertainty_px']:.1f} px" if "uncertainty_px" in lm else "")
+        lines.append(f"  {symbol:<6} {lm['x']:9.2f} {lm['y']:9.2f}  conf {lm['confidence']:.3f}{mm}{radius}{flag}")
     if "ruler" in entry:
         r = entry["ruler"]
         why = f": {'; '.join(r['problems'])}" if r.get("problems") else " (the given spacing wins)"

@@ -23,7 +23,6 @@ SIGNALS = {
     "shape_distance": ("high", "the landmarks are not arranged like any training anatomy"),
     "confidence": ("low", "the global stage's heatmaps are weak"),
     "view_spread_px": ("high", "the refine stage's shifted views disagree"),
-    "unrefined_fraction": ("high", "the refine stage found no landmark in many patches"),
     "refine_shift_px": ("high", "the refine stage moved the landmarks far from the global stage's answer"),
     "orientation_margin": ("low", "no orientation of the image reads clearly better than the others"),
 }
@@ -112,7 +111,6 @@ def image_signals(reading, shape_model=None, finding=None) -> dict:
     if reading.spread is not None:
         agreed = np.isfinite(reading.spread)
         out["view_spread_px"] = float(np.median(reading.spread[agreed])) if agreed.any() else math.inf
-        out["unrefined_fraction"] = float(1.0 - agreed.mean())
         out["refine_shift_px"] = float(np.median(np.linalg.norm(reading.coords - reading.coarse, axis=1)))
     if finding is not None:
         out["orientation_margin"] = float(finding.margin)
