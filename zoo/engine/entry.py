@@ -83,6 +83,7 @@ def _print_next_steps(runner, best) -> None:
     print(f"\ncheckpoint: {shown}\nnext:\n"
           f"  zoo predict {shown} YOUR_IMAGE.jpg --spacing-mm 0.1  # landmarks (and mm, given the pixel size)\n"
           f"  zoo test {shown}  # this report again\n"
+          f"  zoo checkpoint calibrate {shown} --out CALIBRATED.pth  # verdicts and uncertainty on its predictions\n"
           f"  zoo export {shown} --format onnx  # for ONNX Runtime", flush=True)
 
 

@@ -1,5 +1,6 @@
 """Landmarks drawn on their image, for a person to check at a glance: the shared drawing of ``zoo predict
---show-dir`` and ``Prediction.plot()``. Low-confidence landmarks are yellow with a '?', never hidden."""
+--show-dir`` and ``Prediction.plot()``. Low-confidence landmarks are yellow with a '?', never hidden; each
+landmark's uncertainty radius is a thin circle; a suspect or rejected image says so across its top."""
 from __future__ import annotations
 
 from pathlib import Path
@@ -24,9 +25,17 @@ def draw_landmarks(raw: np.ndarray, entry: dict) -> np.ndarray:
         colour = (0, 220, 255) if lm["low_confidence"] else (60, 60, 255)
         label = symbol + ("?" if lm["low_confidence"] else "")
         cv2.circle(canvas, p, radius, colour, thick, cv2.LINE_AA)
+        if lm.get("uncertainty_px"):
+            cv2.circle(canvas, p, max(radius, int(round(lm["uncertainty_px"]))), colour, 1, cv2.LINE_AA)
         org = (p[0] + radius + 2, p[1] - radius - 2)
         cv2.putText(canvas, label, org, cv2.FONT_HERSHEY_SIMPLEX, font, (0, 0, 0), thick + 2, cv2.LINE_AA)
         cv2.putText(canvas, label, org, cv2.FONT_HERSHEY_SIMPLEX, font, colour, thick, cv2.LINE_AA)
+    status = (entry.get("quality") or {}).get("status")
+    if status in ("suspect", "reject"):
+        banner = "REJECTED: not read as a cephalogram the model knows" if status == "reject" else "SUSPECT"
+        org = (int(10 * scale) + 4, int(40 * scale) + 8)
+        cv2.putText(canvas, banner, org, cv2.FONT_HERSHEY_SIMPLEX, 2 * font, (0, 0, 0), 2 * thick + 2, cv2.LINE_AA)
+        cv2.putText(canvas, banner, org, cv2.FONT_HERSHEY_SIMPLEX, 2 * font, (0, 0, 255), 2 * thick, cv2.LINE_AA)
     return canvas
 
 
