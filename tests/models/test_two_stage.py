@@ -186,9 +186,11 @@ def test_refine_views_each_map_back_through_their_own_patch_and_are_averaged():
 
     plain = RefineSpec(patch_size=PATCH, patch_scale=SCALE, min_score=0.5, channels=3,
                        views=parse_views([dict(shift=(-6, 0)), dict(shift=(6, 0)), dict(shift=(0, 9)), dict()]))
-    [(xy, score, _)] = refine_landmarks([_blob_image(truth)], [np.eye(3)], [coarse], [np.zeros(2)], centre_plus, plain)
+    [(xy, score, _, spread)] = refine_landmarks([_blob_image(truth)], [np.eye(3)], [coarse], [np.zeros(2)],
+                                                centre_plus, plain)
     assert np.allclose(xy, coarse + np.array([3.0, -2.0]) * SCALE)  # the +-6 px views cancel; weak views left out
     assert np.allclose(score, 1.0)
+    assert np.allclose(spread, 6.0 * SCALE)  # the two agreeing answers lie 12 patch px apart: 6 from their mean
 
 
 def test_refine_views_travel_in_the_checkpoint_metadata_and_bad_ones_are_named():
