@@ -42,6 +42,9 @@ def test_train_writes_a_self_describing_weights_only_checkpoint_and_test_reprodu
     assert meta["landmark_set"] == "ceph31" and len(meta["landmark_symbols"]) == 31
     assert meta["preprocess"]["input_size"] == [128, 128]
     assert meta["preprocess"]["mean"] == [123.675, 116.28, 103.53]
+    # the synthetic skulls face right, upright: what every export of this checkpoint will say
+    assert meta["canonical_orientation"]["profile_faces"] == "right" and meta["canonical_orientation"]["upright"]
+    assert f'zoo checkpoint calibrate "{best}"' in result.stdout
 
     alone = _run([*TEST, str(ckpt), "--out", str(tmp_path / "alone.json")])
     with_cfg = _run([*TEST, str(tiny_config), str(ckpt), "--out", str(tmp_path / "cfg.json")])

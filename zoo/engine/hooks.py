@@ -38,6 +38,20 @@ class ZooCheckpointHook(Hook):
         checkpoint["meta"] = to_plain(without_config_text(checkpoint.get("meta", {})))
         checkpoint["rng_state"] = rng_state()
         checkpoint["zoo_meta"] = build_zoo_meta(runner.cfg, model)
+        facing = self._training_orientation(runner, model)
+        if facing is not None:
+            checkpoint["zoo_meta"]["canonical_orientation"] = facing
+
+    def _training_orientation(self, runner, model):
+        """Which way the training images face (from their annotations, once per run): what an export tells a
+        reader about the orientation the model reads in."""
+        if not hasattr(self, "_facing"):
+            from zoo.quality.calibrate import dataset_orientation
+
+            loop = runner._train_loop  # built by the time a checkpoint is saved in training; not built here if not
+            dataset = getattr(getattr(loop, "dataloader", None), "dataset", None)
+            self._facing = dataset_orientation(dataset, model.landmark_symbols) if dataset is not None else None
+        return self._facing
 
     def after_load_checkpoint(self, runner, checkpoint: dict) -> None:
         if "message_hub" in checkpoint:

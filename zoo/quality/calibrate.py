@@ -81,6 +81,22 @@ def canonical_orientation(shapes, labelled, symbols) -> dict:
             "source": f"mean of {len(shapes)} training annotations"}
 
 
+def dataset_orientation(dataset, symbols) -> dict | None:
+    """:func:`canonical_orientation` of a built training dataset (wrappers unwrapped; lazily serialised ones read
+    through ``get_data_info``), or None when its annotations cannot be read without loading images."""
+    while not hasattr(dataset, "get_data_info") and hasattr(dataset, "dataset"):
+        dataset = dataset.dataset
+    try:
+        infos = [dataset.get_data_info(i) for i in range(len(dataset))]
+        shapes = np.stack([np.asarray(d["ori_keypoints"], np.float64) for d in infos])
+        labelled = np.stack([np.asarray(d["ori_keypoints_visible"]) > 0 for d in infos])
+    except (AttributeError, KeyError, TypeError, ValueError):
+        return None
+    if shapes.shape[1:] != (len(symbols), 2):
+        return None
+    return canonical_orientation(shapes, labelled, list(symbols))
+
+
 def threshold_for(values, direction: str, suspect_sd: float = SUSPECT_SD, reject_sd: float = REJECT_SD) -> Threshold:
     """A signal's thresholds from its clean validation values (see the module's docstring)."""
     v = np.asarray([x for x in values if math.isfinite(x)], np.float64)
