@@ -39,3 +39,25 @@ def test_noise_is_rejected_and_never_measured(isbi19, tmp_path):
     out = json.loads(run_analyze([path], model="isbi19", fmt="json", mm_per_pixel=0.1))
     rows = out["analyses"][0]["analysis"]["measurements"]
     assert rows and all(r["value"] is None and not r["available"] for r in rows)
+
+
+def test_the_server_answers_with_the_verdict_and_measures_nothing_from_a_rejected_image(isbi19, isbi_data):
+    import cv2
+    from fastapi.testclient import TestClient
+
+    from zoo.serve import create_app
+
+    client = TestClient(create_app(isbi19))
+    noise = np.random.default_rng(1).integers(0, 256, (2400, 1935), dtype=np.uint8)
+    ok, png = cv2.imencode(".png", noise)
+    answer = client.post("/v1/landmarks", files={"file": ("noise.png", png.tobytes(), "image/png")},
+                         data={"spacing_mm": "0.1", "analyze": "true"})
+    assert answer.status_code == 200, answer.text
+    entry = answer.json()["predictions"][0]
+    assert entry["quality"]["status"] == "reject"
+    assert all(m["value"] is None for m in entry["analysis"]["measurements"])
+    real = (isbi_data / "RawImage" / "Test1Data" / "152.jpg").read_bytes()
+    entry = client.post("/v1/landmarks", files={"file": ("152.jpg", real, "image/jpeg")},
+                        data={"spacing_mm": "0.1"}).json()["predictions"][0]
+    assert entry["quality"]["status"] == "ok" and entry["landmarks"]["S"]["uncertainty_mm"] > 0
+    assert client.get("/v1/model").json()["canonical_orientation"]["profile_faces"] == "right"
