@@ -53,6 +53,31 @@ def project_script():
                                                 f"{project}_{name}")
 
 
+def _save_untrained(config_text: str, config_path: Path, checkpoint_path: Path, **extra) -> Path:
+    """The model a config text describes, untrained (seed 0), saved as ``zoo train`` saves a checkpoint: its weights
+    and the ``zoo_meta`` inference reads (``extra``: more top-level keys, e.g. an optimizer state)."""
+    import torch
+    from mmengine.config import Config
+
+    from zoo.engine.metadata import build_zoo_meta
+    from zoo.registry import MODELS, load_plugins
+
+    load_plugins()
+    config_path.write_text(config_text)
+    cfg = Config.fromfile(str(config_path))
+    torch.manual_seed(0)
+    detector = MODELS.build(cfg.model).eval()
+    torch.save({"state_dict": detector.state_dict(), "zoo_meta": build_zoo_meta(cfg, detector), **extra},
+               checkpoint_path)
+    return checkpoint_path
+
+
+@pytest.fixture(scope="session")
+def untrained_checkpoint():
+    """``untrained_checkpoint(config_text, config_path, checkpoint_path, **extra)``: see :func:`_save_untrained`."""
+    return _save_untrained
+
+
 @pytest.fixture(scope="session")
 def one_torch_thread():
     """2 shared cores: torch's thread pool spins badly when oversubscribed, one thread is faster. Folders of

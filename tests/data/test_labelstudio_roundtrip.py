@@ -151,22 +151,9 @@ def test_image_references_under_a_label_studio_document_root(tmp_path, monkeypat
 
 
 @pytest.fixture(scope="module")
-def tiny_model(tmp_path_factory):
-    import torch
-    from mmengine.config import Config
-
-    from zoo.engine.metadata import build_zoo_meta
-    from zoo.registry import MODELS, load_plugins
-
-    load_plugins()
+def tiny_model(tmp_path_factory, untrained_checkpoint):
     folder = tmp_path_factory.mktemp("tiny model")
-    (folder / "tiny.py").write_text(TINY_MODEL)
-    cfg = Config.fromfile(str(folder / "tiny.py"))
-    torch.manual_seed(0)
-    detector = MODELS.build(cfg.model).eval()
-    path = folder / "tiny model.pth"
-    torch.save({"state_dict": detector.state_dict(), "zoo_meta": build_zoo_meta(cfg, detector)}, path)
-    return path
+    return untrained_checkpoint(TINY_MODEL, folder / "tiny.py", folder / "tiny model.pth")
 
 
 def test_zoo_predict_format_labelstudio_end_to_end(tiny_model, tmp_path, capsys):

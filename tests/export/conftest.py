@@ -41,23 +41,6 @@ ruler_mm = {'10.0' if model == 'ruler' else 'None'}
 """
 
 
-def make_checkpoint(folder: Path, model: str, data_root: str, name: str) -> Path:
-    import torch
-    from mmengine.config import Config
-
-    from zoo.engine.metadata import build_zoo_meta
-    from zoo.registry import MODELS
-
-    cfg_path = folder / f"{name}.py"
-    cfg_path.write_text(tiny_config_text(model, data_root))
-    cfg = Config.fromfile(str(cfg_path))
-    torch.manual_seed(0)
-    detector = MODELS.build(cfg.model).eval()
-    ckpt = folder / f"{name}.pth"
-    torch.save({"state_dict": detector.state_dict(), "zoo_meta": build_zoo_meta(cfg, detector)}, ckpt)
-    return ckpt
-
-
 @pytest.fixture(scope="session", autouse=True)
 def _one_thread(one_torch_thread):
     yield
@@ -105,13 +88,15 @@ def images(workdir) -> dict[str, Path]:
 
 
 @pytest.fixture(scope="session")
-def hrnet_ckpt(workdir) -> Path:
-    return make_checkpoint(workdir, "hrnet", str(workdir / "no data here"), "tiny_hrnet")
+def hrnet_ckpt(workdir, untrained_checkpoint) -> Path:
+    return untrained_checkpoint(tiny_config_text("hrnet", str(workdir / "no data here")), workdir / "tiny_hrnet.py",
+                                workdir / "tiny_hrnet.pth")
 
 
 @pytest.fixture(scope="session")
-def ruler_ckpt(workdir) -> Path:
-    return make_checkpoint(workdir, "ruler", str(workdir / "no data here"), "tiny_ruler")
+def ruler_ckpt(workdir, untrained_checkpoint) -> Path:
+    return untrained_checkpoint(tiny_config_text("ruler", str(workdir / "no data here")), workdir / "tiny_ruler.py",
+                                workdir / "tiny_ruler.pth")
 
 
 @pytest.fixture(scope="session")

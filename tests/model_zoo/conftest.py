@@ -29,23 +29,9 @@ def _one_thread(one_torch_thread):
 
 
 @pytest.fixture(scope="session")
-def tiny_checkpoint(tmp_path_factory) -> Path:
-    import torch
-    from mmengine.config import Config
-
-    from zoo.engine.metadata import build_zoo_meta
-    from zoo.registry import MODELS, load_plugins
-
-    load_plugins()
+def tiny_checkpoint(tmp_path_factory, untrained_checkpoint) -> Path:
     folder = tmp_path_factory.mktemp("model zoo")
-    (folder / "tiny.py").write_text(CONFIG)
-    cfg = Config.fromfile(str(folder / "tiny.py"))
-    torch.manual_seed(0)
-    detector = MODELS.build(cfg.model).eval()
-    path = folder / "tiny.pth"
-    torch.save({"state_dict": detector.state_dict(), "zoo_meta": build_zoo_meta(cfg, detector),
-                "optimizer": {"state": {}}}, path)
-    return path
+    return untrained_checkpoint(CONFIG, folder / "tiny.py", folder / "tiny.pth", optimizer={"state": {}})
 
 
 @pytest.fixture(scope="session")

@@ -29,24 +29,12 @@ val_dataloader = dict(batch_size=2, dataset=dict(type='Ceph31Dataset', data_root
 
 
 @pytest.fixture(scope="module")
-def checkpoint(tmp_path_factory, one_torch_thread) -> Path:
-    import torch
-    from mmengine.config import Config
-
+def checkpoint(tmp_path_factory, one_torch_thread, untrained_checkpoint) -> Path:
     from zoo.data.synthetic import generate
-    from zoo.engine.metadata import build_zoo_meta
-    from zoo.registry import MODELS, load_plugins
 
-    load_plugins()
     folder = tmp_path_factory.mktemp("calibrate me")
     root = generate(folder / "synthetic 31", n=80, seed=0, size=(128, 160))
-    (folder / "tiny.py").write_text(textwrap.dedent(CONFIG.format(root=root)))
-    cfg = Config.fromfile(str(folder / "tiny.py"))
-    torch.manual_seed(0)
-    detector = MODELS.build(cfg.model).eval()
-    path = folder / "tiny.pth"
-    torch.save({"state_dict": detector.state_dict(), "zoo_meta": build_zoo_meta(cfg, detector)}, path)
-    return path
+    return untrained_checkpoint(textwrap.dedent(CONFIG.format(root=root)), folder / "tiny.py", folder / "tiny.pth")
 
 
 @pytest.fixture(scope="module")
