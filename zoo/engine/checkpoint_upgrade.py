@@ -6,13 +6,11 @@ on a file the user names and vouches for. The result is checked exactly as every
 """
 from __future__ import annotations
 
-import io
 from pathlib import Path
 
-import torch
 
 from .metadata import check_meta
-from .safe_checkpoint import CheckpointError, atomic_write_bytes, safe_load
+from .safe_checkpoint import CheckpointError, safe_load, save_checkpoint
 from .stored_config import FORMAT, config_to_data, without_config_text
 
 
@@ -44,7 +42,4 @@ def upgrade_checkpoint(path, out=None) -> Path:
     check_meta(upgraded, path)
     checkpoint = {**checkpoint, "zoo_meta": upgraded, "meta": without_config_text(checkpoint.get("meta"))}
     TorchBackend.from_checkpoint(out, checkpoint=checkpoint)  # rebuilt as every later load will rebuild it
-    buffer = io.BytesIO()
-    torch.save(checkpoint, buffer)
-    atomic_write_bytes(buffer.getvalue(), out)
-    return out
+    return save_checkpoint(checkpoint, out)

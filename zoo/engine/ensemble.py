@@ -10,14 +10,12 @@ base so that the test pipeline keeps the full-resolution image the refine stages
 """
 from __future__ import annotations
 
-import io
 from pathlib import Path
 
-import torch
 
 from zoo.registry import ZooError
 
-from .safe_checkpoint import atomic_write_bytes, safe_load
+from .safe_checkpoint import safe_load, save_checkpoint
 
 
 class EnsembleError(ZooError):
@@ -82,8 +80,4 @@ def assemble_ensemble(checkpoints, out) -> Path:
                                 f"metadata's ({meta.get('refine')}); the ensemble would not predict what the member did")
     checkpoint = {"meta": {"ensemble_of": [p.name for p in paths]}, "state_dict": model.state_dict(),
                   "zoo_meta": zoo_meta}
-    buffer = io.BytesIO()
-    torch.save(checkpoint, buffer)
-    out = Path(out)
-    atomic_write_bytes(buffer.getvalue(), out)
-    return out
+    return save_checkpoint(checkpoint, out)

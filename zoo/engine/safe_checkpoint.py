@@ -119,6 +119,19 @@ def atomic_write_bytes(data: bytes, path) -> None:
         raise
 
 
+def save_checkpoint(checkpoint: dict, path) -> Path:
+    """``torch.save`` through :func:`atomic_write_bytes`: a checkpoint the zoo writes outside training (an upgrade, an
+    ensemble, a calibration) is whole or absent, never half-written."""
+    import io
+
+    import torch
+
+    buffer = io.BytesIO()
+    torch.save(checkpoint, buffer)
+    atomic_write_bytes(buffer.getvalue(), path)
+    return Path(path)
+
+
 # -- plain-data form of the runner state --------------------------------------------------------------
 
 def to_plain(obj):

@@ -49,14 +49,8 @@ def read_meta(path) -> dict:
 def read_weights(path) -> dict:
     """``{"state_dict": float32 tensors, "zoo_meta": dict}``: the layout of a zoo checkpoint, so the rest of the zoo
     (test, predict, export, serve, ``--load-from``) reads a weights file as it reads a checkpoint."""
-    from safetensors import SafetensorError
-    from safetensors.torch import load_file
-
     meta = read_meta(path)
-    try:
-        state = load_file(str(path), device="cpu")
-    except (SafetensorError, OSError, ValueError, RuntimeError) as exc:
-        raise WeightsFileError(f"cannot read weights file {path}: {exc}") from None
+    state = _read_tensors(path)
     # fp16 storage halves the file; the model computes in float32 exactly as it was evaluated
     state = {k: v.float() if v.is_floating_point() else v for k, v in state.items()}
     return {"state_dict": state, META_KEY: meta}
@@ -67,9 +61,7 @@ def write_weights(checkpoint: dict, out, *, half: bool = True) -> Path:
     training state stay behind). ``half`` stores floating tensors as fp16: the model zoo's files stay small, and
     the published figures are measured from the file as written (fp16 weights, fp32 compute)."""
     import torch
-    from safetensors.torch import save
 
-    from zoo.engine.safe_checkpoint import atomic_write_bytes
     from zoo.inference.backends import checkpoint_meta
 
     out = Path(out)
@@ -85,23 +77,34 @@ def write_weights(checkpoint: dict, out, *, half: bool = True) -> Path:
         if half and value.is_floating_point():
             value = value.half()
         tensors[key] = value.contiguous()
-    atomic_write_bytes(save(tensors, metadata={META_KEY: json.dumps(meta, sort_keys=True)}), out)
-    return out
+    return _write(tensors, meta, out)
+
+
+def _read_tensors(path) -> dict:
+    """A weights file's tensors as stored (fp16 stays fp16)."""
+    from safetensors import SafetensorError
+    from safetensors.torch import load_file
+
+    try:
+        return load_file(str(path), device="cpu")
+    except (SafetensorError, OSError, ValueError, RuntimeError) as exc:
+        raise WeightsFileError(f"cannot read weights file {path}: {exc}") from None
+
+
+def _write(tensors: dict, meta: dict, out) -> Path:
+    """Tensors and the metadata JSON in the header, written whole or not at all."""
+    from safetensors.torch import save
+
+    from zoo.engine.safe_checkpoint import atomic_write_bytes
+
+    atomic_write_bytes(save(tensors, metadata={META_KEY: json.dumps(meta, sort_keys=True)}), Path(out))
+    return Path(out)
 
 
 def with_meta(path, meta: dict, out) -> Path:
     """A copy of a weights file with new metadata (the tensors byte for byte as stored, fp16 stays fp16): how a
     calibration is added to a published model without touching its weights."""
-    from safetensors import SafetensorError
-    from safetensors.torch import load_file, save
-
-    from zoo.engine.safe_checkpoint import atomic_write_bytes
     from zoo.inference.backends import checkpoint_meta
 
     checkpoint_meta({META_KEY: meta}, out)
-    try:
-        state = load_file(str(path), device="cpu")
-    except (SafetensorError, OSError, ValueError, RuntimeError) as exc:
-        raise WeightsFileError(f"cannot read weights file {path}: {exc}") from None
-    atomic_write_bytes(save(state, metadata={META_KEY: json.dumps(meta, sort_keys=True)}), Path(out))
-    return Path(out)
+    return _write(_read_tensors(path), meta, out)

@@ -87,9 +87,7 @@ def dataset_orientation(dataset, symbols) -> dict | None:
     while not hasattr(dataset, "get_data_info") and hasattr(dataset, "dataset"):
         dataset = dataset.dataset
     try:
-        infos = [dataset.get_data_info(i) for i in range(len(dataset))]
-        shapes = np.stack([np.asarray(d["ori_keypoints"], np.float64) for d in infos])
-        labelled = np.stack([np.asarray(d["ori_keypoints_visible"]) > 0 for d in infos])
+        _, shapes, labelled = annotations(dataset)
     except (AttributeError, KeyError, TypeError, ValueError):
         return None
     if shapes.shape[1:] != (len(symbols), 2):
@@ -110,17 +108,20 @@ def threshold_for(values, direction: str, suspect_sd: float = SUSPECT_SD, reject
     return Threshold(suspect, suspect - (reject_sd - suspect_sd) * sd)
 
 
-def read_validation(predictor, shape_model, samples) -> list[ValidationRead]:
-    """``samples``: (image path, truth (K, 2) px, labelled (K,) bool) -> what the model made of each."""
+def read_validation(predictor, shape_model, samples, progress=None) -> list[ValidationRead]:
+    """``samples``: (image path, truth (K, 2) px, labelled (K,) bool) -> what the model made of each;
+    ``progress(done, total)`` after each."""
     from .gate import image_signals
 
     out = []
-    for path, truth, labelled in samples:
+    for i, (path, truth, labelled) in enumerate(samples):
         img = predictor.load(path, str(path))
         reading, finding, coords = predictor.oriented_read(img)
         errors = np.linalg.norm(coords - np.asarray(truth, np.float64), axis=1)
         errors[~np.asarray(labelled, bool)] = np.nan
         out.append(ValidationRead(image_signals(reading, shape_model, finding), reading.features(), errors))
+        if progress:
+            progress(i + 1, len(samples))
     return out
 
 
@@ -152,12 +153,16 @@ def dataset_samples(cfg_dataset: dict, data_root=None) -> tuple[list, np.ndarray
     cfg = {**dict(cfg_dataset), "pipeline": [], "test_mode": True}
     if data_root is not None:
         cfg["data_root"] = str(data_root)
-    dataset = DATASETS.build(cfg)
+    return annotations(DATASETS.build(cfg))
+
+
+def annotations(dataset) -> tuple[list, np.ndarray, np.ndarray]:
+    """A built dataset's samples without loading an image: ``(samples, shapes (N, K, 2), labelled (N, K))``, each
+    sample ``(image path, truth, labelled)``."""
     infos = [dataset.get_data_info(i) for i in range(len(dataset))]
     shapes = np.stack([np.asarray(d["ori_keypoints"], np.float64) for d in infos])
     labelled = np.stack([np.asarray(d["ori_keypoints_visible"]) > 0 for d in infos])
-    samples = [(d["img_path"], s, m) for d, s, m in zip(infos, shapes, labelled)]
-    return samples, shapes, labelled
+    return [(d["img_path"], s, m) for d, s, m in zip(infos, shapes, labelled)], shapes, labelled
 
 
 def calibrate_model(model, data_root=None, threads: int | None = None, progress=None) -> tuple[QualityModel, dict]:
@@ -174,13 +179,10 @@ def calibrate_model(model, data_root=None, threads: int | None = None, progress=
     if not val_cfg:
         raise CalibrationError(f"{model}: its config has no val_dataloader to calibrate on")
     samples, _, _ = dataset_samples(val_cfg, data_root)
-    reads = []
-    for i, sample in enumerate(samples):
-        reads += read_validation(predictor, shape_model, [sample])
-        if progress:
-            progress(i + 1, len(samples))
+    reads = read_validation(predictor, shape_model, samples, progress)
     described = {"train": _describe(cfg.train_dataloader.dataset), "validation": _describe(val_cfg)}
-    return fit_quality(shape_model, reads, described, held_out), canonical_orientation(shapes, labelled, predictor.symbols)
+    facing = canonical_orientation(shapes, labelled, predictor.symbols)
+    return fit_quality(shape_model, reads, described, held_out), facing
 
 
 def _describe(ds: dict) -> str:
@@ -193,6 +195,7 @@ def write_calibrated(model_path, out, data_root=None, threads: int | None = None
     ``(out, quality)``. The weights are not touched: a weights file keeps its stored tensors byte for byte."""
     from pathlib import Path
 
+    from zoo.engine.safe_checkpoint import safe_load, save_checkpoint
     from zoo.inference.backends import is_exported
     from zoo.model_zoo.weights_file import is_weights_file, read_meta, with_meta
 
@@ -207,15 +210,6 @@ def write_calibrated(model_path, out, data_root=None, threads: int | None = None
     added = {"quality": quality.to_dict(), "canonical_orientation": facing}
     if is_weights_file(model_path):
         return with_meta(model_path, {**read_meta(model_path), **added}, out), quality
-    import torch
-
-    from zoo.engine.safe_checkpoint import atomic_write_bytes, safe_load
-
     checkpoint = safe_load(model_path)
     checkpoint["zoo_meta"] = {**checkpoint["zoo_meta"], **added}
-    import io
-
-    buffer = io.BytesIO()
-    torch.save(checkpoint, buffer)
-    atomic_write_bytes(buffer.getvalue(), out)
-    return out, quality
+    return save_checkpoint(checkpoint, out), quality

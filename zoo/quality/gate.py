@@ -106,8 +106,7 @@ def image_signals(reading, shape_model=None, finding=None) -> dict:
     """The ground-truth-free signals of one reading (see ``Predictor.read``), in the model's own orientation."""
     out = {"confidence": float(np.mean(reading.coarse_scores))}
     if shape_model is not None:
-        index = [reading.symbols.index(s) for s in shape_model.symbols]
-        out["shape_distance"] = shape_model.distance(reading.coords[index])
+        out["shape_distance"] = shape_model.distance(reading.points(shape_model.symbols))
     if reading.spread is not None:
         agreed = np.isfinite(reading.spread)
         out["view_spread_px"] = float(np.median(reading.spread[agreed])) if agreed.any() else math.inf

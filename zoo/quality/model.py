@@ -32,6 +32,10 @@ class Reading:
     def features(self) -> np.ndarray:
         return features(self.scores, self.coarse, self.coords, self.spread)
 
+    def points(self, symbols) -> np.ndarray:
+        """The final coordinates of ``symbols``, in their order (a shape model's subset)."""
+        return self.coords[[self.symbols.index(s) for s in symbols]]
+
 
 @dataclass(frozen=True)
 class QualityModel:
@@ -42,10 +46,7 @@ class QualityModel:
 
     def assess(self, reading: Reading, finding=None) -> Verdict:
         signals = image_signals(reading, self.shape, finding)
-        off = []
-        if self.shape is not None:
-            index = [reading.symbols.index(s) for s in self.shape.symbols]
-            off = self.shape.off_shape(reading.coords[index])
+        off = self.shape.off_shape(reading.points(self.shape.symbols)) if self.shape is not None else []
         return judge(signals, self.thresholds, off)
 
     def radii(self, reading: Reading) -> np.ndarray | None:
