@@ -10,7 +10,7 @@ heatmap 256. Each is a keyword here.
 from __future__ import annotations
 
 from zoo.models.detector import LandmarkDetector
-from zoo.models.errors import ModelConfigError
+from zoo.errors import ModelConfigError
 
 
 def _merge(default: dict, given: dict | None) -> dict:

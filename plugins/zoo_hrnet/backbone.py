@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import torch.nn as nn
 
-from zoo.models.errors import ModelConfigError
+from zoo.errors import ModelConfigError
 
 ARCHS = ("hrnet_w18_small", "hrnet_w18_small_v2", "hrnet_w18", "hrnet_w32", "hrnet_w48")
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import torch.nn as nn
 
-from zoo.models.errors import ModelConfigError
+from zoo.errors import ModelConfigError
 
 DEPTHS = (18, 34, 50)
 

@@ -15,7 +15,7 @@ import torch.nn as nn
 
 from zoo.registry import HEADS
 
-from ..models.errors import ModelConfigError
+from zoo.errors import ModelConfigError
 from .convention import input_to_heatmap, render_gaussians
 
 

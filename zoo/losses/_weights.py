@@ -14,7 +14,7 @@ def keypoint_weights(
     weight = torch.ones(n, k, device=like.device, dtype=like.dtype) if weight is None else weight.to(like)
     if landmark_weights is not None:
         if landmark_weights.numel() != k:
-            from ..models.errors import ModelConfigError
+            from zoo.errors import ModelConfigError
 
             raise ModelConfigError(
                 f"landmark_weights has {landmark_weights.numel()} values for {k} keypoints."

@@ -1,13 +1,8 @@
-"""Errors a model config can cause, raised where the wrong value is first seen."""
+"""Where ``ModelConfigError`` and ``WeightsFileError`` were first defined; they now live in :mod:`zoo.errors`.
 
-from __future__ import annotations
+Kept so that plugins written against ``from zoo.models.errors import ModelConfigError`` go on working.
+"""
+from zoo.errors import ModelConfigError
+from zoo.errors import PretrainedWeightsError as WeightsFileError
 
-from zoo.registry import ZooError
-
-
-class ModelConfigError(ZooError, ValueError):
-    """A component was given arguments it cannot work with (the message says which and why)."""
-
-
-class WeightsFileError(ZooError, OSError):
-    """A local ``pretrained`` weights file is missing, unreadable or does not fit the network."""
+__all__ = ["ModelConfigError", "WeightsFileError"]

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from .errors import WeightsFileError
+from zoo.errors import PretrainedWeightsError as WeightsFileError
 
 _PREFIXES = ("module.", "model.", "backbone.model.", "backbone.", "encoder.")
 

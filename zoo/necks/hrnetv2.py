@@ -14,7 +14,7 @@ import torch.nn.functional as F
 
 from zoo.registry import NECKS
 
-from ..models.errors import ModelConfigError
+from zoo.errors import ModelConfigError
 
 
 @NECKS.register_module()

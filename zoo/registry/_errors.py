@@ -3,9 +3,7 @@ from __future__ import annotations
 
 import difflib
 
-
-class ZooError(Exception):
-    """Base of every error the zoo raises on purpose; the CLI prints these as one line."""
+from zoo.errors import ZooError
 
 
 class UnknownComponentError(ZooError, KeyError):
