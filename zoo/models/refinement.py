@@ -20,7 +20,7 @@ from typing import NamedTuple
 
 import numpy as np
 
-from .patches import channel_mean, crop_patches, patch_to_original
+from zoo.data.patches import channel_mean, crop_patches, patch_to_original
 
 IDENTITY_VIEW = (0.0, 0.0, 0.0, 1.0)
 
@@ -70,7 +70,7 @@ class RefineSpec:
         channels, mean, std: how patches are normalised (the same as the global stage's images).
         views: ``(dx, dy, angle, scale)`` per test-time view (:func:`parse_views`); the answers of the views
             whose peak reaches ``min_score`` are averaged. One identity view: no augmentation.
-        context: sampling-step multipliers of the patches' context channels (``zoo.models.patches``); empty:
+        context: sampling-step multipliers of the patches' context channels (``zoo.data.patches``); empty:
             the image's own channels.
     """
 

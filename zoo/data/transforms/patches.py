@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from zoo.models.patches import crop_patches
+from zoo.data.patches import crop_patches
 from zoo.registry import TRANSFORMS
 from zoo.structures import apply_warp, to_original
 
@@ -31,7 +31,7 @@ class RefinePatches(BaseTransform):
         brightness, contrast: per-patch photometric jitter (fractions of the range / of the contrast).
         num_patches: landmarks sampled per image and iteration (a subset keeps CPU batches small).
         context: sampling-step multipliers of the patches' context channels (the model's ``patch_context``;
-            ``zoo.models.patches``).
+            ``zoo.data.patches``).
         test_mode: keep the full-resolution image (``refine_img``, ``refine_warp``) instead of cutting.
 
     Adds ``patches`` (M, P, P, c) uint8, ``patch_index`` (M,), ``patch_keypoints`` (M, K, 2) every
