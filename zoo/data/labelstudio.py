@@ -4,6 +4,9 @@ and Label Studio's flat exports (JSON-MIN, CSV) turned back into tasks the reade
 The three agree on one naming, so a round trip needs no mapping: an ``Image`` named ``image`` reading the task
 field ``$image``, a ``KeyPointLabels`` named ``kp`` with one ``Label`` per landmark *symbol*. Coordinates are
 percent of the original image size (``px = x / 100 * original_width``), the convention of the reader.
+
+This module owns the format (the naming, the coordinate conversion, the flat exports); the reader
+``zoo.data.datasets.labelstudio`` imports it and is never imported by it, so the two form no circle.
 """
 from __future__ import annotations
 
@@ -16,7 +19,6 @@ import xml.etree.ElementTree as ET
 from pathlib import Path
 from urllib.parse import quote
 
-from .datasets.labelstudio import px_to_percent
 from .errors import AnnotationError
 from .landmark_sets import LandmarkSet, get_landmark_set
 
@@ -28,6 +30,15 @@ DOCUMENT_ROOT_ENV = "LABEL_STUDIO_LOCAL_FILES_DOCUMENT_ROOT"
 #: the drawn size of a point, percent of the image width (Label Studio's ``value.width``)
 POINT_SIZE = 0.4
 _EXPORT_FIELDS = ("id", "annotator", "annotation_id", "created_at", "updated_at", "lead_time", "agreement")
+
+
+def percent_to_px(percent: float, size: float) -> float:
+    """Label Studio percent -> pixel, percent of the original size (inverse: :func:`px_to_percent`)."""
+    return float(percent) / 100.0 * float(size)
+
+
+def px_to_percent(px: float, size: float) -> float:
+    return float(px) / float(size) * 100.0
 
 
 def _colour(i: int, n: int) -> str:

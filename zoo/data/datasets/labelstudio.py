@@ -26,19 +26,14 @@ from zoo.registry import DATASETS
 from ..errors import AnnotationError, DataNotFoundError, ImageReadError, how_to_fix_missing
 from ..imageio import IMAGE_SUFFIXES
 from ..labels import describe_suggestions, suggest
+# the format (flat exports, the percent convention) is zoo.data.labelstudio's; px_to_percent stays importable
+# from here for existing callers
+from ..labelstudio import (is_flat_record, percent_to_px, px_to_percent,  # noqa: F401
+                           read_csv_export, task_from_record)
 from ..landmark_sets import LandmarkSet, is_known_symbol
 from .base import LandmarkDataset
 
 _UPLOAD_PREFIX = re.compile(r"^[0-9a-f]{8}-", re.IGNORECASE)
-
-
-def percent_to_px(percent: float, size: float) -> float:
-    """Label Studio percent -> pixel, percent of the original size (inverse: :func:`px_to_percent`)."""
-    return float(percent) / 100.0 * float(size)
-
-
-def px_to_percent(px: float, size: float) -> float:
-    return float(px) / float(size) * 100.0
 
 
 @dataclass
@@ -96,8 +91,6 @@ def _pick_annotation(task: dict) -> dict | None:
 
 def load_export(path: "str | Path") -> list:
     """The tasks of an export: Label Studio's JSON, or its flat JSON-MIN and CSV forms as the same tasks."""
-    from ..labelstudio import is_flat_record, read_csv_export, task_from_record
-
     path = Path(path)
     if path.suffix.lower() in (".csv", ".tsv") and path.is_file():
         return read_csv_export(path)

@@ -91,7 +91,7 @@ def _aariz_json(name: str, split: str, kpts: np.ndarray) -> dict:
 
 
 def _ls_task(task_id: int, seed: int, name: str, kpts: np.ndarray, w: int, h: int) -> dict:
-    from ..datasets.labelstudio import px_to_percent
+    from ..labelstudio import px_to_percent
 
     results = []
     for j, label in enumerate(("p1", "p2")):
