@@ -116,7 +116,7 @@ def tune(records, val_records, held_out_shapes=()) -> None:
     """Flag rates of the training records under thresholds recomputed from the validation records' signals (and the
     held-out training shapes' distances, as ``zoo checkpoint calibrate`` does)."""
     from zoo.quality import SIGNALS
-    from zoo.quality.calibrate import threshold_for
+    from zoo.calibration import threshold_for
     from zoo.quality.gate import judge
 
     names = list(val_records[0]["signals"])
@@ -234,7 +234,7 @@ def main(argv=None) -> int:
     if args.records:
         Path(args.records).write_text("".join(json.dumps(r) + "\n" for r in records), encoding="utf-8")
     if args.tune:
-        from zoo.quality.calibrate import dataset_samples, fit_shape_model
+        from zoo.calibration import dataset_samples, fit_shape_model
 
         _, shapes, labelled = dataset_samples(predictor.meta["config"]["train_dataloader"]["dataset"], args.data)
         val = measure(predictor, root, _images(root, "train", 130, 20), ["clean"], args.seed, log)

@@ -60,7 +60,7 @@ def test_the_calibrated_copy_carries_shape_thresholds_uncertainty_and_orientatio
 
 def test_predictions_carry_a_verdict_and_radii_and_the_validation_images_pass(calibrated, checkpoint):
     from zoo.inference import Predictor
-    from zoo.quality.calibrate import dataset_samples
+    from zoo.calibration import dataset_samples
 
     predictor = Predictor.from_path(calibrated)
     samples, _, _ = dataset_samples(predictor.meta["config"]["val_dataloader"]["dataset"])
@@ -81,7 +81,7 @@ def test_a_weights_file_keeps_its_tensors_byte_for_byte(checkpoint, tmp_path):
     from zoo.engine.safe_checkpoint import safe_load
     from zoo.model_zoo import write_weights
     from zoo.model_zoo.weights_file import read_meta
-    from zoo.quality.calibrate import write_calibrated
+    from zoo.calibration import write_calibrated
 
     weights = write_weights(safe_load(checkpoint), tmp_path / "tiny.safetensors")
     out, _ = write_calibrated(weights, tmp_path / "tiny calibrated.safetensors")
@@ -91,7 +91,7 @@ def test_a_weights_file_keeps_its_tensors_byte_for_byte(checkpoint, tmp_path):
 
 
 def test_calibrate_refuses_exports_and_mismatched_outputs(checkpoint, tmp_path):
-    from zoo.quality.calibrate import CalibrationError, write_calibrated
+    from zoo.calibration import CalibrationError, write_calibrated
 
     with pytest.raises(CalibrationError, match="exported graph"):
         write_calibrated(tmp_path / "model.onnx", tmp_path / "out.onnx")
@@ -124,7 +124,7 @@ def test_an_onnx_export_judges_and_bounds_as_the_checkpoint_does(calibrated, tmp
     import onnx
 
     from zoo.inference import Predictor
-    from zoo.quality.calibrate import dataset_samples
+    from zoo.calibration import dataset_samples
     from zoo.registry import EXPORTERS
 
     result = EXPORTERS.build(dict(type="OnnxExporter")).export(calibrated, tmp_path / "tiny.onnx", check=False)

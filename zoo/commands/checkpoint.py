@@ -58,7 +58,7 @@ def calibrate(
     per-landmark uncertainty from its validation images (both named by its stored config). The copy's predictions
     carry `quality` (ok / suspect / reject, with reasons) and `uncertainty_px`/`_mm` per landmark."""
     from zoo.model_zoo import resolve_model
-    from zoo.quality.calibrate import write_calibrated
+    from zoo.calibration import write_calibrated
     from zoo.registry import load_plugins
 
     load_plugins()

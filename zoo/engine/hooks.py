@@ -46,7 +46,7 @@ class ZooCheckpointHook(Hook):
         """Which way the training images face (from their annotations, once per run): what an export tells a
         reader about the orientation the model reads in."""
         if not hasattr(self, "_facing"):
-            from zoo.quality.calibrate import dataset_orientation
+            from zoo.calibration import dataset_orientation
 
             loop = runner._train_loop  # built by the time a checkpoint is saved in training; not built here if not
             dataset = getattr(getattr(loop, "dataloader", None), "dataset", None)

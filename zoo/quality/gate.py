@@ -1,7 +1,7 @@
 """The image-level verdict: ``ok``, ``suspect`` or ``reject``, with the reasons, from signals that need no truth.
 
 Each signal has a direction (a high shape distance is bad, a low confidence is bad) and two thresholds set on clean
-validation images (:mod:`zoo.quality.calibrate`). One signal past its ``suspect`` threshold makes the image
+validation images (:mod:`zoo.calibration`). One signal past its ``suspect`` threshold makes the image
 suspect; one past its ``reject`` threshold, or two past ``suspect``, rejects it: the signals watch different parts
 of the model (the global stage's heatmaps, the refine stage's views, the arrangement of the answer), so two of them
 failing together is no coincidence. A rejected image's landmarks are still returned -- a person may want to see

@@ -1,6 +1,6 @@
 """``zoo_meta['quality']``: the shape model, the verdict thresholds and the uncertainty calibration of one model.
 
-It is written by ``zoo checkpoint calibrate`` (:mod:`zoo.quality.calibrate`) from the model's own training
+It is written by ``zoo checkpoint calibrate`` (:mod:`zoo.calibration`) from the model's own training
 annotations and validation images, and travels in the checkpoint, the weights file and every export, so a model
 judges its own answers the same way wherever it runs.
 """

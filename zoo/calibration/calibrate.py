@@ -11,6 +11,9 @@ chosen with ``benchmarks/quality_gate.py --tune`` on the model's *training* imag
 never on the test images the gate is measured on: for the shipped ``isbi19`` every pair from 3/8 to 8/16 flagged
 none of 40 clean training images and all of their corrupted copies, and the middle of that range is kept, leaving
 room on the clean side for anatomies rarer than the validation set's.
+
+It sits above ``zoo.inference`` (it runs the predictor and writes model files) rather than in
+``zoo.quality``, whose verdict and uncertainty maths the model-file reader and the predictor import.
 """
 from __future__ import annotations
 
@@ -19,12 +22,11 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from zoo.quality.gate import SIGNALS, Threshold, image_signals
+from zoo.quality.model import QualityModel
+from zoo.quality.shape import ShapeModel
+from zoo.quality.uncertainty import UncertaintyModel
 from zoo.registry import ZooError
-
-from .gate import SIGNALS, Threshold
-from .model import QualityModel
-from .shape import ShapeModel
-from .uncertainty import UncertaintyModel
 
 SUSPECT_SD = 6.0
 REJECT_SD = 12.0
@@ -111,8 +113,6 @@ def threshold_for(values, direction: str, suspect_sd: float = SUSPECT_SD, reject
 def read_validation(predictor, shape_model, samples, progress=None) -> list[ValidationRead]:
     """``samples``: (image path, truth (K, 2) px, labelled (K,) bool) -> what the model made of each;
     ``progress(done, total)`` after each."""
-    from .gate import image_signals
-
     out = []
     for i, (path, truth, labelled) in enumerate(samples):
         img = predictor.load(path, str(path))
