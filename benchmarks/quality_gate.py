@@ -7,7 +7,7 @@ the model's own ``quality`` block). Sets: the clean images; ``HANDLED`` rearrang
 
     python benchmarks/quality_gate.py [MODEL] [--split test1] [--limit N] [--sets clean,noise,...] [--threads T]
     python benchmarks/quality_gate.py MODEL --tune --split train --limit 40   # choose the threshold multipliers
-    python benchmarks/quality_gate.py --plot RECORDS.jsonl --out docs/img/uncertainty_calibration.png
+    python benchmarks/quality_gate.py --plot RECORDS.jsonl --out docs/images/uncertainty_calibration.png
 
 Measuring appends one row per set to ``benchmarks/results/quality_gate.csv`` and one to
 ``benchmarks/results/uncertainty_calibration.csv``, and writes every image's record (signals, verdict, errors,
