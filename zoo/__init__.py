@@ -7,8 +7,7 @@ Importing ``zoo`` is cheap (no torch): ``hookimpl`` is all a plugin needs at imp
 (the Python API, :mod:`zoo.api`) imports the rest on first use.
 """
 from .registry.hookspecs import hookimpl
-
-__version__ = "0.1.0"
+from .version import __version__
 
 __all__ = ["Landmark", "LandmarkModel", "Prediction", "__version__", "hookimpl", "load"]
 
