@@ -55,7 +55,7 @@ def build_checkpoint(config: Path, out: Path) -> Path:
     import torch
 
     from zoo.engine.config import load_config
-    from zoo.engine.metadata import build_zoo_meta
+    from zoo.modelfile.meta import build_zoo_meta
     from zoo.registry import MODELS, load_plugins
 
     load_plugins()

@@ -59,7 +59,7 @@ def _save_untrained(config_text: str, config_path: Path, checkpoint_path: Path, 
     import torch
     from mmengine.config import Config
 
-    from zoo.engine.metadata import build_zoo_meta
+    from zoo.modelfile.meta import build_zoo_meta
     from zoo.registry import MODELS, load_plugins
 
     load_plugins()

@@ -8,7 +8,8 @@ import pytest
 import torch
 from mmengine.logging import HistoryBuffer
 
-from zoo.engine import safe_checkpoint as sc
+from zoo import modelfile
+from zoo.engine import run_state
 
 
 class _RunsCode:
@@ -26,8 +27,8 @@ def test_message_hub_state_round_trips_through_weights_only(tmp_path):
     state = {"log_scalars": {"train/loss": buf}, "runtime_info": {"best": np.float64(0.5), "arr": np.arange(3)},
              "resumed_keys": {"train/loss": True}}
     path = tmp_path / "ckpt.pth"
-    torch.save({"message_hub": sc.to_plain(state)}, path)
-    loaded = sc.from_plain(sc.safe_load(path)["message_hub"])
+    torch.save({"message_hub": run_state.to_plain(state)}, path)
+    loaded = run_state.from_plain(modelfile.safe_load(path)["message_hub"])
     restored = loaded["log_scalars"]["train/loss"]
     assert isinstance(restored, HistoryBuffer)
     assert restored.mean() == pytest.approx(buf.mean()) and restored.current() == 3.0
@@ -40,8 +41,8 @@ def test_a_pickle_that_runs_code_is_refused_and_nothing_runs(tmp_path):
     path = tmp_path / "evil.pth"
     with path.open("wb") as f:
         pickle.dump({"state_dict": {}, "payload": _RunsCode(marker)}, f)
-    with pytest.raises(sc.UnsafeCheckpointError, match="refused to load"):
-        sc.safe_load(path)
+    with pytest.raises(modelfile.UnsafeCheckpointError, match="refused to load"):
+        modelfile.safe_load(path)
     assert not marker.exists()
 
 
@@ -49,28 +50,28 @@ def test_truncated_checkpoint_is_a_named_error(tmp_path):
     path = tmp_path / "half.pth"
     torch.save({"state_dict": {"w": torch.zeros(1000)}}, path)
     path.write_bytes(path.read_bytes()[:200])
-    with pytest.raises(sc.CheckpointError, match="half.pth"):
-        sc.safe_load(path)
+    with pytest.raises(modelfile.CheckpointError, match="half.pth"):
+        modelfile.safe_load(path)
 
 
 def test_failed_write_leaves_the_previous_file_intact(tmp_path, monkeypatch):
     target = tmp_path / "latest.pth"
-    sc.atomic_write_bytes(b"good", target)
+    modelfile.atomic_write_bytes(b"good", target)
 
     def disk_full(*args, **kwargs):
         raise OSError(28, "No space left on device")
 
     monkeypatch.setattr(os, "replace", disk_full)
     with pytest.raises(OSError):
-        sc.atomic_write_bytes(b"partial", target)
+        modelfile.atomic_write_bytes(b"partial", target)
     assert target.read_bytes() == b"good"
     assert [p.name for p in tmp_path.iterdir()] == ["latest.pth"]  # no temporary left behind
 
 
 def test_rng_state_round_trip(tmp_path):
-    state = sc.rng_state()
+    state = run_state.rng_state()
     path = tmp_path / "rng.pth"
     torch.save(state, path)
     expected = (random.random(), np.random.rand(), torch.rand(1).item())
-    sc.set_rng_state(sc.safe_load(path))
+    run_state.set_rng_state(modelfile.safe_load(path))
     assert (random.random(), np.random.rand(), torch.rand(1).item()) == expected

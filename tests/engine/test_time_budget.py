@@ -174,7 +174,7 @@ def test_zoo_train_minutes_ends_a_real_run_inside_its_budget(tmp_path, tiny_data
     import time
 
     from zoo.engine.entry import train
-    from zoo.engine.safe_checkpoint import safe_load
+    from zoo.modelfile import safe_load
 
     cfg = make_config(tmp_path, tiny_data, max_iters=100000, interval=100000, extra="""
         param_scheduler = [dict(type='CosineAnnealingLR', by_epoch=False, begin=0, end=100000, eta_min=1e-6)]

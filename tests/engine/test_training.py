@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 import torch
 
-from zoo.engine.safe_checkpoint import safe_load
+from zoo.modelfile import safe_load
 
 REPO = Path(__file__).resolve().parents[2]
 

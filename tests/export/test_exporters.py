@@ -34,7 +34,7 @@ def test_onnx_carries_its_metadata_and_a_dynamic_batch(exports, hrnet_ckpt):
     import onnx
     import onnxruntime as ort
 
-    from zoo.engine.safe_checkpoint import safe_load
+    from zoo.modelfile import safe_load
 
     path = exports["onnx"].path
     props = {p.key: p.value for p in onnx.load(str(path)).metadata_props}
@@ -45,7 +45,7 @@ def test_onnx_carries_its_metadata_and_a_dynamic_batch(exports, hrnet_ckpt):
     assert props["landmark_symbols"].split(",")[:3] == ["S", "N", "Or"]
     assert json.loads(props["preprocess"])["input_size"] == [64, 64]
     assert "letterbox" in props["readme"] and props["spacing_rule"].startswith("the model has no ruler landmarks")
-    from zoo.exporters.metadata import onnx_props
+    from zoo.modelfile.exported import onnx_props
 
     ruler = onnx_props(dict(meta, landmark_set="ruler", landmark_symbols=["p1", "p2"], ruler_mm=10.0))
     assert "ruler length 10.0 mm" in ruler["spacing_rule"] and ruler["ruler_mm"] == "10.0"
@@ -82,7 +82,7 @@ def test_int8_is_static_qdq_per_channel_with_the_decoder_in_float(exports):
 def test_torchscript_carries_zoo_meta(exports):
     from zoo.inference.backends import TorchScriptBackend
 
-    backend = TorchScriptBackend(exports["torchscript"].path)
+    backend = TorchScriptBackend(exports["torchscript"].path, trust=True)
     assert backend.meta["export"]["format"] == "torchscript"
     coords, scores = backend(np.zeros((2, 3, 64, 64), np.float32))
     assert coords.shape == (2, 19, 2)
@@ -104,7 +104,7 @@ def test_checkpoint_without_metadata_is_refused(hrnet_ckpt, workdir, capsys):
     import torch
 
     from zoo.cli import main
-    from zoo.engine.safe_checkpoint import safe_load
+    from zoo.modelfile import safe_load
 
     bare = workdir / "bare weights.pth"
     torch.save({"state_dict": safe_load(hrnet_ckpt)["state_dict"]}, bare)

@@ -292,7 +292,7 @@ def test_two_stage_exports_two_graphs_that_predict_what_the_checkpoint_predicts(
     for s in a["landmarks"]:
         assert abs(a["landmarks"][s]["x"] - b["landmarks"][s]["x"]) < 0.1
         assert abs(a["landmarks"][s]["y"] - b["landmarks"][s]["y"]) < 0.1
-    from zoo.inference.backends import ModelFileError
+    from zoo.modelfile import ModelFileError
 
     with pytest.raises(ModelFileError, match=f"refine graph .* open its global graph {result.path.name}"):
         Predictor.from_path(refine_graph)

@@ -77,7 +77,7 @@ def _isbi_tree(root: Path, n: int = 3) -> Path:
 def _two_stage_checkpoint(folder: Path, **smoke_over) -> Path:
     from mmengine.config import Config
 
-    from zoo.engine.metadata import build_zoo_meta
+    from zoo.modelfile.meta import build_zoo_meta
     from zoo.models.two_stage import TwoStageDetector
 
     root = _isbi_tree(folder / "isbi data")

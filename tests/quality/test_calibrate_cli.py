@@ -47,7 +47,7 @@ def calibrated(checkpoint) -> Path:
 
 
 def test_the_calibrated_copy_carries_shape_thresholds_uncertainty_and_orientation(calibrated):
-    from zoo.engine.safe_checkpoint import safe_load
+    from zoo.modelfile import safe_load
 
     meta = safe_load(calibrated)["zoo_meta"]
     quality = meta["quality"]
@@ -78,9 +78,9 @@ def test_predictions_carry_a_verdict_and_radii_and_the_validation_images_pass(ca
 def test_a_weights_file_keeps_its_tensors_byte_for_byte(checkpoint, tmp_path):
     from safetensors.torch import load_file
 
-    from zoo.engine.safe_checkpoint import safe_load
+    from zoo.modelfile import safe_load
     from zoo.model_zoo import write_weights
-    from zoo.model_zoo.weights_file import read_meta
+    from zoo.modelfile.weights import read_meta
     from zoo.calibration import write_calibrated
 
     weights = write_weights(safe_load(checkpoint), tmp_path / "tiny.safetensors")
@@ -100,8 +100,8 @@ def test_calibrate_refuses_exports_and_mismatched_outputs(checkpoint, tmp_path):
 
 
 def test_a_damaged_quality_block_is_refused_when_the_model_opens(calibrated):
-    from zoo.engine.metadata import MetadataError, check_meta
-    from zoo.engine.safe_checkpoint import safe_load
+    from zoo.modelfile.meta import MetadataError, check_meta
+    from zoo.modelfile import safe_load
 
     meta = safe_load(calibrated)["zoo_meta"]
     meta["quality"]["thresholds"]["confidence"] = {"suspect": 0.1, "reject": 0.9}
@@ -113,7 +113,7 @@ def test_a_damaged_quality_block_is_refused_when_the_model_opens(calibrated):
 
 
 def test_exported_files_say_the_canonical_orientation():
-    from zoo.exporters.metadata import orientation_text
+    from zoo.modelfile.exported import orientation_text
 
     facing = {"profile_faces": "right", "upright": True, "source": "mean of 130 training annotations"}
     assert "profile facing right, upright" in orientation_text({"canonical_orientation": facing})

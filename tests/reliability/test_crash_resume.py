@@ -25,7 +25,7 @@ from pathlib import Path
 import pytest
 from reliability_helpers import SUBPROCESS_ENV, fast_config
 
-from zoo.engine.safe_checkpoint import safe_load
+from zoo.modelfile import safe_load
 
 pytestmark = pytest.mark.timeout(600)
 
@@ -131,7 +131,7 @@ def test_sigkill_at_seeded_random_points_then_resume(tmp_path, tiny_data, tally)
 _BLOCKED_WRITER = r"""
 import os, sys, time
 from pathlib import Path
-from zoo.engine import safe_checkpoint as sc
+from zoo.modelfile import atomic as sc
 
 def stuck(fd):
     print("inside the write", flush=True)

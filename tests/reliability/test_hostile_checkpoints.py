@@ -63,7 +63,7 @@ def test_cli_paths_refuse(command, style, hostile, image, capsys, tally):
 @pytest.mark.parametrize("style", STYLES)
 def test_serve_worker_factory_refuses(style, hostile, monkeypatch, tally):
     """``zoo serve --workers N`` builds each worker's app from the environment: same refusal."""
-    from zoo.engine.safe_checkpoint import UnsafeCheckpointError
+    from zoo.modelfile import UnsafeCheckpointError
     from zoo.serve.run import ENV_CONFIG, app_from_env
 
     ckpt, marker = hostile(style)

@@ -15,7 +15,7 @@ import shutil
 import pytest
 from reliability_helpers import fast_config
 
-from zoo.engine.safe_checkpoint import safe_load
+from zoo.modelfile import safe_load
 
 pytestmark = pytest.mark.timeout(300)
 
@@ -66,7 +66,7 @@ def test_infinite_loss_stops_and_keeps_the_last_good_checkpoint(value, trained_t
 
 def test_disk_full_during_a_runner_save_keeps_the_previous_checkpoint(trained_two, tmp_path, capsys, monkeypatch,
                                                                      tally):
-    from zoo.engine import safe_checkpoint as sc
+    from zoo.modelfile import atomic as sc
 
     config, healthy = trained_two
     work = _copy(healthy, tmp_path)

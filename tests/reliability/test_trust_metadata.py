@@ -65,7 +65,7 @@ def test_absurd_checkpoint_metadata_is_refused_when_opened(case, trusted_checkpo
                                                            tally):
     import torch
 
-    from zoo.engine.metadata import MetadataError
+    from zoo.modelfile.meta import MetadataError
     from zoo.inference import Predictor
 
     path, value = BAD_META[case]
@@ -107,7 +107,7 @@ def _run_export(ckpt, out) -> int:
 def test_absurd_exported_metadata_is_refused_when_opened(case, onnx_model, image, tmp_path, capsys, tally):
     import shutil
 
-    from zoo.exporters.metadata import read_onnx_meta, stamp_onnx
+    from zoo.modelfile.exported import read_onnx_meta, stamp_onnx
 
     path, value = BAD_META[case]
     bad = tmp_path / "bad meta.onnx"
@@ -123,7 +123,7 @@ def test_onnx_graph_that_disagrees_with_its_metadata_is_refused(onnx_model, tmp_
     """Metadata within bounds but not the graph's own input size: the first request would fail in ORT."""
     import shutil
 
-    from zoo.exporters.metadata import read_onnx_meta, stamp_onnx
+    from zoo.modelfile.exported import read_onnx_meta, stamp_onnx
 
     bad = tmp_path / "other size.onnx"
     shutil.copy(onnx_model, bad)

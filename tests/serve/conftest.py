@@ -56,7 +56,7 @@ def server(predictor) -> str:
 def onnx_model(predictor, tmp_path_factory):
     """The tiny checkpoint exported as ``zoo export`` writes it: the graph plus the zoo metadata."""
     from zoo.exporters import export_onnx
-    from zoo.exporters.metadata import export_meta, stamp_onnx
+    from zoo.modelfile.exported import export_meta, stamp_onnx
 
     out = tmp_path_factory.mktemp("onnx") / "tiny ceph.onnx"
     w, h = predictor.input_size

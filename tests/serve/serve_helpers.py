@@ -26,7 +26,7 @@ def build_tiny_checkpoint(path: Path, config: str = "heatmap/hm_hrnet-w18_b8-2k_
     import torch
 
     from zoo.engine.config import load_config
-    from zoo.engine.metadata import build_zoo_meta
+    from zoo.modelfile.meta import build_zoo_meta
     from zoo.registry import MODELS, load_plugins
 
     load_plugins()

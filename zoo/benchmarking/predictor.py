@@ -62,45 +62,57 @@ def _noise_batches(shape, n: int) -> list[np.ndarray]:
 
 def calibration(eager, cfg, n: int) -> tuple[list[np.ndarray], list[np.ndarray], str]:
     """``(global inputs, refine batches, source)`` calibrating the int8 graphs: real images of the config's
-    data and the patches cut from them, else seeded noise of the right shapes (timing only)."""
+    data and the patches cut from them, else seeded noise of the right shapes (timing only); no refine
+    batches for a single-stage model."""
+    spec = eager.refine
     paths, source = data_images(cfg, n)
     if paths:
         images = [eager.load(p, str(p)) for p in paths]
-        return [eager.preprocess(img)[0] for img in images], [patches_of(eager, img) for img in images], source
+        patches = [patches_of(eager, img) for img in images] if spec is not None else []
+        return [eager.preprocess(img)[0] for img in images], patches, source
     w, h = eager.input_size
-    spec = eager.refine
-    per_image = len(spec.views) * len(eager.symbols)
-    return (_noise_batches((1, eager.channels, h, w), n),
-            _noise_batches((per_image, spec.channels, spec.patch_size, spec.patch_size), n),
+    refine = [] if spec is None else _noise_batches(
+        (len(spec.views) * len(eager.symbols), spec.channels, spec.patch_size, spec.patch_size), n)
+    return (_noise_batches((1, eager.channels, h, w), n), refine,
             "seeded Gaussian noise (the config's data is absent; timing only)")
 
 
 def _stamp_pair(meta: dict, global_file: Path, refine_file: Path) -> None:
     """Write the metadata that lets ``OnnxBackend`` open ``global_file`` with its refine graph beside it."""
-    from zoo.exporters.metadata import stamp_onnx
+    from zoo.modelfile.exported import stamp_onnx
 
     stamp_onnx(global_file, {**meta, "refine": {**meta["refine"], "graph": refine_file.name}})
     stamp_onnx(refine_file, {**meta, "graph_role": "refine", "refine_of": global_file.name})
 
 
+def _stamp_single(meta: dict, graph_file: Path) -> None:
+    """Write the metadata that lets ``OnnxBackend`` serve a single-stage ``graph_file``."""
+    from zoo.modelfile.exported import stamp_onnx
+
+    stamp_onnx(graph_file, meta)
+
+
 def onnx_pair(model, meta: dict, eager, cfg, stem: Path, int8: bool, calib_n: int, info: dict) -> Path:
     """The global graph of ``model`` with its refine graph beside it (``stem``.onnx / ``stem``.refine.onnx,
-    ``.int8`` before ``.onnx`` when quantized), made once; returns the global graph. ``info`` gets the
-    export and quantization times and the calibration source."""
+    ``.int8`` before ``.onnx`` when quantized), made once; returns the global graph. A single-stage model has
+    the global graph alone. ``info`` gets the export and quantization times and the calibration source."""
     import time
 
     from zoo.exporters.onnx_export import export_onnx
 
+    spec = eager.refine
     fp32, fp32_refine = stem.with_name(stem.name + ".onnx"), stem.with_name(stem.name + ".refine.onnx")
     if not fp32.is_file():
         t0 = time.perf_counter()
         w, h = eager.input_size
-        spec = eager.refine
         export_onnx(model, np.zeros((1, eager.channels, h, w), np.float32), fp32)
-        patches = np.zeros((len(spec.views) * len(eager.symbols), spec.channels, spec.patch_size, spec.patch_size),
-                           np.float32)
-        export_onnx(model.refine_graph(), patches, fp32_refine)
-        _stamp_pair(meta, fp32, fp32_refine)
+        if spec is None:
+            _stamp_single(meta, fp32)
+        else:
+            patches = np.zeros((len(spec.views) * len(eager.symbols), spec.channels, spec.patch_size,
+                                spec.patch_size), np.float32)
+            export_onnx(model.refine_graph(), patches, fp32_refine)
+            _stamp_pair(meta, fp32, fp32_refine)
         info["onnx_export_s"] = time.perf_counter() - t0
     if not int8:
         return fp32
@@ -111,8 +123,11 @@ def onnx_pair(model, meta: dict, eager, cfg, stem: Path, int8: bool, calib_n: in
         t0 = time.perf_counter()
         global_calib, refine_calib, source = calibration(eager, cfg, calib_n)
         quantize_qdq(fp32, q, global_calib)
-        quantize_qdq(fp32_refine, q_refine, refine_calib)
-        _stamp_pair(meta, q, q_refine)
+        if spec is None:
+            _stamp_single(meta, q)
+        else:
+            quantize_qdq(fp32_refine, q_refine, refine_calib)
+            _stamp_pair(meta, q, q_refine)
         info["int8_quantize_s"] = time.perf_counter() - t0
         info["calibration"] = source
     return q

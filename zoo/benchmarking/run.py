@@ -73,7 +73,7 @@ def _load(path: Path):
         model_cfg = without_pretrained(cfg.model)
         return MODELS.build(model_cfg).eval(), cfg, None, None
     from zoo.exporters import load_checkpoint
-    from zoo.inference.backends import checkpoint_config
+    from zoo.modelfile import checkpoint_config
 
     model, meta = load_checkpoint(path)
     return model, checkpoint_config(meta, path), None, meta
@@ -90,7 +90,7 @@ def own_input_size(cfg, meta) -> tuple[int, int] | None:
         w, h = meta["preprocess"]["input_size"]
         return int(w), int(h)
     if cfg is not None:
-        from zoo.engine.metadata import MetadataError, preprocess_from_config
+        from zoo.modelfile.meta import MetadataError, preprocess_from_config
 
         try:
             w, h = preprocess_from_config(cfg)["input_size"]
@@ -115,7 +115,7 @@ def as_size(size) -> tuple[int, int] | None:
 def served_meta(model, cfg, meta, size: tuple[int, int]) -> dict:
     """The metadata the predictor serves ``model`` with, at input ``size`` (a config's is built from it)."""
     if meta is None:
-        from zoo.engine.metadata import build_zoo_meta
+        from zoo.modelfile.meta import build_zoo_meta
 
         meta = build_zoo_meta(cfg, model)
     return {**meta, "preprocess": {**meta["preprocess"], "input_size": [int(size[0]), int(size[1])]}}
@@ -149,7 +149,7 @@ def calibration_inputs(model, cfg, size: tuple[int, int], n: int,
     from .predictor import data_images
 
     if cfg is not None and n > 0:
-        from zoo.engine.metadata import MetadataError, preprocess_from_config
+        from zoo.modelfile.meta import MetadataError, preprocess_from_config
         from zoo.inference import Predictor
 
         try:
@@ -176,9 +176,11 @@ def _ort_session(path, threads: int):
 
 
 def bench_target(target, size, runs: int, runtimes, threads: int, calib_n: int, tmpdir: Path,
-                 log=print) -> dict:
+                 log=print, whole_predictor: bool = False) -> dict:
     """All runtimes of one target at ``size`` (None: the model's own input size; see :func:`as_size`);
-    a runtime that fails records its error and the rest go on."""
+    a runtime that fails records its error and the rest go on. ``whole_predictor``: time a single-stage model
+    as its whole predictor too (letterbox of the config's first test image, graph, coordinates back to the
+    image), as a two-stage model always is, so that models of both kinds are timed on the same work."""
     import hashlib
 
     import torch
@@ -204,21 +206,23 @@ def bench_target(target, size, runs: int, runtimes, threads: int, calib_n: int, 
     entry["gflops"] = count_gflops(model, x)
     entry["landmarks"] = len(model.landmark_symbols)
     refine = refine_input(model, channels)
+    whole = refine is not None or whole_predictor
     if refine is not None:  # two-stage: the whole predictor, its refine graph `passes` times on V x K patches
+        xr, passes = refine
+        entry["gflops"] += passes * count_gflops(model.refine_graph(), xr)
+        entry["refine"] = {"patches": int(xr.shape[0]), "patch_size": int(xr.shape[-1]), "passes": passes}
+    if whole:
         from zoo.inference import Predictor
 
         from .predictor import predictor_for, timing_image
 
-        xr, passes = refine
-        entry["gflops"] += passes * count_gflops(model.refine_graph(), xr)
-        entry["refine"] = {"patches": int(xr.shape[0]), "patch_size": int(xr.shape[-1]), "passes": passes}
         served = served_meta(model, cfg, meta, size)
         img, entry["image"] = timing_image(Predictor(None, served), cfg)
-    entry["timed"] = "predictor" if refine is not None else "graph"
+    entry["timed"] = "predictor" if whole else "graph"
     for runtime in runtimes:
         log(f"  {name}: {LABELS[runtime]} ...")
         try:
-            if refine is not None:
+            if whole:
                 predictor = predictor_for(runtime, model, served, cfg, tmpdir / stem, threads, calib_n, entry)
                 result = timed(lambda: predictor.predict_array(img), runs)
                 del predictor
@@ -265,7 +269,7 @@ def _bench_exported(entry: dict, onnx_path: Path, runs: int, threads: int, log) 
     on its config's first test image (the refine graph beside it, as ``zoo export`` wrote them)."""
     import onnx
 
-    from zoo.exporters.metadata import read_onnx_meta
+    from zoo.modelfile.exported import read_onnx_meta
 
     graph = onnx.load(str(onnx_path), load_external_data=False).graph
     quantized = any(n.op_type in ("QuantizeLinear", "QLinearConv", "ConvInteger") for n in graph.node)
@@ -275,7 +279,7 @@ def _bench_exported(entry: dict, onnx_path: Path, runs: int, threads: int, log) 
     try:
         if meta.get("refine"):
             from zoo.inference import Predictor
-            from zoo.inference.backends import checkpoint_config
+            from zoo.modelfile import checkpoint_config
 
             from .predictor import timing_image
 

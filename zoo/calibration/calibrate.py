@@ -169,7 +169,7 @@ def calibrate_model(model, data_root=None, threads: int | None = None, progress=
     """The quality block of ``model`` (a name or file) from its config's training annotations and validation
     images (``data_root`` overrides where both live), and the training images' orientation."""
     from zoo.inference import Predictor
-    from zoo.inference.backends import checkpoint_config
+    from zoo.modelfile import checkpoint_config
 
     predictor = Predictor.from_path(model, threads=threads)
     cfg = checkpoint_config(predictor.meta, model)
@@ -195,9 +195,9 @@ def write_calibrated(model_path, out, data_root=None, threads: int | None = None
     ``(out, quality)``. The weights are not touched: a weights file keeps its stored tensors byte for byte."""
     from pathlib import Path
 
-    from zoo.engine.safe_checkpoint import safe_load, save_checkpoint
+    from zoo.modelfile import safe_load, save_checkpoint
     from zoo.inference.backends import is_exported
-    from zoo.model_zoo.weights_file import is_weights_file, read_meta, with_meta
+    from zoo.modelfile.weights import is_weights_file, read_meta, with_meta
 
     model_path, out = Path(model_path), Path(out)
     if is_exported(model_path):

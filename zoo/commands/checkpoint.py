@@ -32,10 +32,10 @@ def publish(
 ):
     """Write a checkpoint's weights and metadata as one safetensors file: what a model zoo entry ships or a
     download serves (no optimizer state, nothing that runs when read). Prints its size and sha256."""
-    from zoo.engine.safe_checkpoint import safe_load
+    from zoo.modelfile import safe_load
     from zoo.inference.backends import TorchBackend
     from zoo.model_zoo.cache import sha256_of
-    from zoo.model_zoo.weights_file import SUFFIX, read_weights, write_weights
+    from zoo.modelfile.weights import SUFFIX, read_weights, write_weights
     from zoo.registry import ZooError, load_plugins
 
     if out.suffix.lower() != SUFFIX:

@@ -66,3 +66,6 @@ def register(app: typer.Typer) -> None:
         if result.report is not None:
             typer.echo(result.report.summary())
         typer.echo(f"wrote {result.path}" + (f" (check report {result.report_path})" if result.report_path else ""))
+        if fmt == "torchscript":
+            typer.echo("note: a TorchScript file is a program: whoever opens it runs its code, so the zoo opens one "
+                       "only with --trust. ONNX is the safe format to share (`--format onnx`).", err=True)

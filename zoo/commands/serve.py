@@ -27,10 +27,14 @@ def register(app: typer.Typer) -> None:
                                                "(then 408, connection closed)."),
         body_timeout_s: float = typer.Option(30.0, help="Seconds a client has to send its upload once its "
                                              "headers are in (then 408, connection closed)."),
+        decode_timeout_s: float = typer.Option(20.0, help="Seconds one image may take to decode; the decoding "
+                                               "is then stopped, its slot freed, and the request answered 422."),
         threads: int = typer.Option(None, help="Intra-op threads of the runtime (default: its own choice)."),
         cors_origin: list[str] = typer.Option(None, help="Origin of a browser front end hosted elsewhere that may call "
                                               "the API, e.g. http://localhost:3000 (repeat for several; '*' for any)."),
         log_level: str = typer.Option("info", help="uvicorn log level: critical, error, warning, info, debug."),
+        trust: bool = typer.Option(False, "--trust", help="Open a TorchScript model, which runs code of its own while "
+                                   "it loads: only for a file from a source you trust (ONNX needs no trust)."),
     ):
         """Serve a model over HTTP: POST /v1/landmarks, GET /v1/model, GET /healthz, /docs, viewer at /."""
         from zoo.serve.limits import ServeLimits
@@ -39,6 +43,6 @@ def register(app: typer.Typer) -> None:
         limits = ServeLimits(max_upload_mb=max_upload_mb, max_pixels=max_pixels, timeout_s=timeout_s,
                              max_concurrency=max_concurrency, queue_wait_s=queue_wait_s, max_queue=max_queue,
                              max_decode_mb=max_decode_mb, header_timeout_s=header_timeout_s,
-                             body_timeout_s=body_timeout_s)
+                             body_timeout_s=body_timeout_s, decode_timeout_s=decode_timeout_s)
         serve_model(model, host=host, port=port, workers=workers, limits=limits, threads=threads,
-                    log_level=log_level, cors_origins=tuple(cors_origin or ()), echo=typer.echo)
+                    log_level=log_level, cors_origins=tuple(cors_origin or ()), echo=typer.echo, trust=trust)

@@ -9,9 +9,9 @@ from __future__ import annotations
 from pathlib import Path
 
 
-from .metadata import check_meta
-from .safe_checkpoint import CheckpointError, safe_load, save_checkpoint
-from .stored_config import FORMAT, config_to_data, without_config_text
+from zoo.modelfile.meta import check_meta
+from zoo.modelfile import CheckpointError, safe_load, save_checkpoint
+from zoo.modelfile.stored_config import FORMAT, config_to_data, without_config_text
 
 
 def default_upgrade_path(path: Path) -> Path:

@@ -15,7 +15,7 @@ from pathlib import Path
 
 from zoo.registry import ZooError
 
-from .safe_checkpoint import safe_load, save_checkpoint
+from zoo.modelfile import safe_load, save_checkpoint
 
 
 class EnsembleError(ZooError):
@@ -33,11 +33,11 @@ def _refine_spec(meta: dict):
 
 def assemble_ensemble(checkpoints, out) -> Path:
     """Write the ensemble of ``checkpoints`` (at least two zoo checkpoints of one landmark set) to ``out``."""
-    from zoo.inference.backends import checkpoint_config, checkpoint_meta
+    from zoo.modelfile import checkpoint_config, checkpoint_meta
     from zoo.models.weights import without_pretrained
     from zoo.registry import MODELS, load_plugins
 
-    from .metadata import build_zoo_meta
+    from zoo.modelfile.meta import build_zoo_meta
 
     load_plugins()
     paths = [Path(p) for p in checkpoints]

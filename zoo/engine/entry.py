@@ -9,7 +9,7 @@ import numpy as np
 
 from .config import ConfigError, load_config
 from .runner import build_runner, prepare
-from .stored_config import config_to_data
+from zoo.modelfile.stored_config import config_to_data
 
 #: what a wrong value in a config raises while mmengine builds from it (a string where a number belongs...)
 _BUILD_ERRORS = (TypeError, ValueError, KeyError, NameError, AttributeError)
@@ -44,6 +44,11 @@ def train(config, *, work_dir=None, resume=None, amp=False, cfg_options=None, la
     """Train a config on mmengine's Runner; then evaluate the best checkpoint on the test split.
 
     ``minutes`` ends training (schedule completed) within that wall-clock budget (``TimeBudgetHook``)."""
+    from zoo.model_zoo.resolve import CHECKPOINT_SUFFIXES
+
+    if Path(config).suffix in CHECKPOINT_SUFFIXES:
+        raise ConfigError(f"{config} is a model file: it carries no training recipe (optimizer, schedule, hooks). "
+                          f"Train from a config file and start from this model's weights with `--load-from {config}`")
     cfg = load_config(config, cfg_options)
     runner = None
     try:

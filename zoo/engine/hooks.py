@@ -8,8 +8,9 @@ from mmengine.hooks import Hook
 
 from zoo.registry import HOOKS, ZooError
 
-from .safe_checkpoint import from_plain, install, rng_state, set_rng_state, to_plain
-from .stored_config import without_config_text
+from zoo.modelfile import without_config_text
+
+from .run_state import confine_paths, expect_model, from_plain, install, rng_state, set_rng_state, to_plain
 
 
 class NonFiniteLossError(ZooError):
@@ -29,9 +30,11 @@ class ZooCheckpointHook(Hook):
 
     def before_run(self, runner) -> None:
         install()
+        model = runner.model.module if hasattr(runner.model, "module") else runner.model
+        expect_model(model if runner.cfg.get("zoo_strict_load") else None)
 
     def before_save_checkpoint(self, runner, checkpoint: dict) -> None:
-        from .metadata import build_zoo_meta
+        from zoo.modelfile.meta import build_zoo_meta
 
         model = runner.model.module if hasattr(runner.model, "module") else runner.model
         checkpoint["message_hub"] = to_plain(checkpoint.get("message_hub", {}))
@@ -56,6 +59,8 @@ class ZooCheckpointHook(Hook):
     def after_load_checkpoint(self, runner, checkpoint: dict) -> None:
         if "message_hub" in checkpoint:
             checkpoint["message_hub"] = from_plain(checkpoint["message_hub"])
+            if runner._resume:  # mmengine deletes and publishes the checkpoints a resumed state names
+                confine_paths(checkpoint["message_hub"], runner.work_dir, runner.logger)
         if "meta" in checkpoint:
             # mmengine's resume runs Config.fromstring(meta['config']): a file's text must never run
             checkpoint["meta"] = from_plain(without_config_text(checkpoint["meta"]))
@@ -77,7 +82,7 @@ def check_fit(state: dict, own: dict, strict: bool, logger=None) -> None:
     Evaluating a checkpoint of another architecture would score random weights, so ``zoo test`` is strict;
     fine-tuning (``load_from``) tolerates a different head and logs what it left at its fresh init.
     """
-    from .safe_checkpoint import CheckpointError
+    from zoo.modelfile import CheckpointError
 
     state = {k[len("module."):] if k.startswith("module.") else k: v for k, v in state.items()}
     missing = [k for k in own if k not in state]

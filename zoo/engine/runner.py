@@ -12,7 +12,7 @@ from pathlib import Path
 
 from zoo.registry import DATASETS, ZooError, load_plugins
 
-from .safe_checkpoint import install as install_safe_checkpoints
+from .run_state import install as install_safe_checkpoints
 
 _ZOO_HOOKS = ("ZooCheckpointHook", "NonFiniteLossHook")
 

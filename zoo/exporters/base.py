@@ -85,7 +85,7 @@ class BaseExporter:
     def export(self, checkpoint, out=None, images=None, check: bool = True) -> ExportResult:
         """Export ``checkpoint`` to ``out`` and check it on real images (the config's dataset, else ``images``)."""
         from zoo.inference import Predictor
-        from zoo.inference.backends import checkpoint_config
+        from zoo.modelfile import checkpoint_config
 
         from zoo.model_zoo import resolve_if_name
 
@@ -113,7 +113,7 @@ class BaseExporter:
             example = np.zeros((1, eager.channels, h, w), np.float32)
         calibration = [eager.preprocess(eager.load(i.path, str(i.path)))[0] for i in calib_set] \
             if self.needs_calibration else None
-        from .metadata import export_meta
+        from zoo.modelfile.exported import export_meta
 
         info = {"source_checkpoint": checkpoint.name}
         if calibration is not None:

@@ -10,7 +10,7 @@ from zoo.registry import EXPORTERS
 
 from .base import BaseExporter
 from .errors import ExportError
-from .metadata import stamp_onnx
+from zoo.modelfile.exported import stamp_onnx
 
 INPUT_NAME = "input"
 OUTPUT_NAMES = ("coords", "scores")

@@ -22,7 +22,7 @@ from pathlib import Path
 from zoo.registry import EXPORTERS
 
 from .errors import ExportCheckError, ExportError
-from .metadata import stamp_onnx
+from zoo.modelfile.exported import stamp_onnx
 from .onnx_export import OnnxExporter, export_onnx
 from .qdq import FEATURE_PARTS, float_nodes, pre_process, quantize, quantize_qdq
 
@@ -134,7 +134,8 @@ class OnnxInt8Exporter(OnnxExporter):
         if self.max_fp32_nodes == 0:
             raise ExportCheckError(f"{failed}\n{self._advice(failed.report, 0, 0)}", failed.report) from None
         from zoo.inference import Predictor
-        from zoo.inference.backends import TorchBackend, checkpoint_config
+        from zoo.inference.backends import TorchBackend
+        from zoo.modelfile import checkpoint_config
 
         from .int8_fallback import Measure, fallback_sets, rank_nodes
         from .int8_sensitivity import SwitchableGraph

@@ -89,7 +89,7 @@ def self_check(model, meta: dict, exported: "str | Path", images: list[CheckImag
     from zoo.structures import apply_warp
 
     eager = Predictor(TorchBackend(model), meta)
-    other = Predictor.from_path(exported, threads=threads)
+    other = Predictor.from_path(exported, threads=threads, trust=True)  # the file this process just wrote
     symbols = list(meta["landmark_symbols"])
     diffs, diffs_input, err_e, err_x, vis_all, spacings, t_e, t_x = [], [], [], [], [], [], [], []
     batch_diff = None

@@ -10,7 +10,7 @@ import numpy as np
 from zoo.registry import EXPORTERS
 
 from .base import BaseExporter
-from .metadata import META_KEY
+from zoo.modelfile.exported import META_KEY
 from .onnx_export import tensor_mode
 
 

@@ -2,50 +2,22 @@
 ``(coords (N, K, 2) in input px, scores (N, K))`` -- the detector's ``tensor`` mode, eager or exported."""
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import numpy as np
 
-from zoo.registry import ZooError
+from zoo.modelfile import (
+    META_KEY,
+    ModelFileError,
+    UntrustedCodeError,
+    checkpoint_config,
+    checkpoint_meta,
+    exported_meta,
+)
 
-META_KEY = "zoo_meta"
-
-
-class ModelFileError(ZooError):
-    """A model file is unreadable or carries no zoo metadata, so it cannot be used without guessing."""
-
-
-def checkpoint_meta(checkpoint: dict, path) -> dict:
-    """A loaded checkpoint's ``zoo_meta``, checked (``zoo.engine.metadata.check_meta``) before anything trusts it."""
-    from zoo.engine.metadata import check_meta
-
-    meta = checkpoint.get(META_KEY)
-    if not meta:
-        raise ModelFileError(
-            f"{path} has no zoo metadata (preprocessing, landmark names), so inference would have to guess; "
-            f"use a checkpoint saved by `zoo train`, or export one from it")
-    return check_meta(meta, path)
-
-
-def checkpoint_config(meta: dict, path):
-    """The config stored in a checkpoint's metadata, rebuilt as plain data (nothing runs or is imported)."""
-    from zoo.engine.stored_config import config_from_data
-
-    if "config" not in meta:
-        raise ModelFileError(f"{path} carries no config in its zoo metadata, so its model cannot be rebuilt")
-    return config_from_data(meta["config"], str(path))
-
-
-def exported_meta(text, path) -> dict:
-    """The ``zoo_meta`` JSON an exported file carries, parsed and checked."""
-    from zoo.engine.metadata import check_meta
-
-    try:
-        meta = json.loads(text)
-    except (TypeError, ValueError) as exc:
-        raise ModelFileError(f"{path}: its {META_KEY} metadata is not valid JSON ({exc})") from None
-    return check_meta(meta, path)
+#: ONNX operators that iterate a data-dependent number of times: a graph of 2**62 ``Loop`` iterations hangs
+#: whoever runs it, and the zoo's exporters never write one (a detector's graph is a fixed feed-forward pass)
+UNBOUNDED_OPS = ("Loop", "Scan")
 
 
 class TorchBackend:
@@ -74,15 +46,22 @@ class TorchBackend:
     @classmethod
     def from_checkpoint(cls, path, checkpoint: dict | None = None, **kwargs) -> tuple["TorchBackend", dict]:
         """The model a checkpoint describes, built only from registered components (its config is plain data,
-        checked before anything is built) and checked against the metadata the predictor will trust."""
-        from zoo.engine.safe_checkpoint import safe_load
+        checked before anything is built) and checked against the metadata the predictor will trust. A weights
+        file's tensors are read only once the model is built, and only those the model has."""
         from zoo.models.weights import without_pretrained
+        from zoo.modelfile import is_weights_file, read_meta, read_weights, safe_load
         from zoo.registry import MODELS
 
-        checkpoint = checkpoint if checkpoint is not None else safe_load(path)
+        lazy_weights = checkpoint is None and is_weights_file(path)
+        if lazy_weights:
+            checkpoint = {META_KEY: read_meta(path)}
+        elif checkpoint is None:
+            checkpoint = safe_load(path)
         meta = checkpoint_meta(checkpoint, path)
         cfg = checkpoint_config(meta, path)
         model = MODELS.build(without_pretrained(cfg.model))
+        if lazy_weights:
+            checkpoint = read_weights(path, expected=model.state_dict())
         state = checkpoint.get("state_dict", checkpoint)
         if not isinstance(state, dict):
             raise ModelFileError(f"{path}: its state_dict is a {type(state).__name__}, not a dict of tensors")
@@ -132,11 +111,23 @@ def refine_graph_path(path, meta: dict) -> Path | None:
     return sibling
 
 
+TORCHSCRIPT_RISK = (
+    "a TorchScript file is a program: torch.jit.load runs code the file carries (its __setstate__ can write any "
+    "file before the zoo checks anything, its forward can read any file into the predictions)")
+
+
 class TorchScriptBackend:
+    """Opened only with ``trust=True``: see :data:`TORCHSCRIPT_RISK`. ONNX files carry no code and need no trust."""
+
     name = "torchscript"
 
-    def __init__(self, path):
+    def __init__(self, path, trust: bool = False):
         import torch
+
+        if not trust:
+            raise UntrustedCodeError(
+                f"refused to open {path}: {TORCHSCRIPT_RISK}. Open it only if you trust where it came from, with "
+                f"--trust (zoo.load(..., trust=True)); or use the model's ONNX export, which carries no code")
 
         extra = {f"{META_KEY}.json": ""}
         self.module = torch.jit.load(str(path), map_location="cpu", _extra_files=extra)
@@ -187,6 +178,7 @@ class OnnxBackend:
         import onnxruntime as ort
 
         options = ort_session_options(threads, spinning)
+        _refuse_unbounded_graph(path)
         try:
             self.session = ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
         except Exception as exc:  # onnxruntime raises its own Fail/InvalidGraph types
@@ -200,6 +192,7 @@ class OnnxBackend:
         _check_graph_shapes(self.session, self.meta, path)
         self.refine_session = None
         if sibling is not None:
+            _refuse_unbounded_graph(sibling)
             try:
                 self.refine_session = ort.InferenceSession(str(sibling), options, providers=["CPUExecutionProvider"])
             except Exception as exc:
@@ -213,6 +206,27 @@ class OnnxBackend:
         name = self.refine_session.get_inputs()[0].name
         coords, scores = self.refine_session.run(None, {name: patches})
         return coords, scores
+
+
+def _refuse_unbounded_graph(path) -> None:
+    """Refuse a graph holding an operator that loops a data-dependent number of times, before ORT runs it."""
+    import onnx
+
+    try:
+        model = onnx.load(str(path), load_external_data=False)
+    except Exception as exc:  # protobuf's DecodeError and friends
+        raise ModelFileError(f"cannot load ONNX model {path}: {exc}") from None
+    graphs, found = [model.graph, *(f for f in model.functions)], set()
+    while graphs:
+        graph = graphs.pop()
+        for node in graph.node:
+            if node.op_type in UNBOUNDED_OPS:
+                found.add(node.op_type)
+            graphs.extend(a.g for a in node.attribute if a.HasField("g"))
+            graphs.extend(g for a in node.attribute for g in a.graphs)
+    if found:
+        raise ModelFileError(f"refused {path}: its graph holds {', '.join(sorted(found))}, which can run for as long "
+                             f"as the file says; the zoo's exports never do (re-export the model with `zoo export`)")
 
 
 def _check_graph_shapes(session, meta: dict, path) -> None:
@@ -239,8 +253,10 @@ def is_exported(path) -> bool:
     return Path(path).suffix.lower() == ".onnx" or is_torchscript(path)
 
 
-def open_backend(path, threads: int | None = None, channels_last: bool = False, device: str | None = None):
-    """Pick the runtime by file type (a model name first becomes its verified file); returns ``(backend, meta)``."""
+def open_backend(path, threads: int | None = None, channels_last: bool = False, device: str | None = None,
+                 trust: bool = False):
+    """Pick the runtime by file type (a model name first becomes its verified file); returns ``(backend, meta)``.
+    ``trust`` opens TorchScript files, which run their own code (:data:`TORCHSCRIPT_RISK`)."""
     from zoo.model_zoo import resolve_model
 
     path = resolve_model(path)
@@ -253,7 +269,7 @@ def open_backend(path, threads: int | None = None, channels_last: bool = False, 
         backend = OnnxBackend(path, threads)
         return backend, backend.meta
     if is_torchscript(path):
-        backend = TorchScriptBackend(path)
+        backend = TorchScriptBackend(path, trust=trust)
         return backend, backend.meta
     if threads:
         import torch

@@ -68,8 +68,10 @@ class Predictor:
 
     @classmethod
     def from_path(cls, path, threads: int | None = None, min_confidence: float = DEFAULT_MIN_CONFIDENCE,
-                  channels_last: bool = False, device: str | None = None, orientation: str = "auto") -> "Predictor":
-        backend, meta = open_backend(path, threads=threads, channels_last=channels_last, device=device)
+                  channels_last: bool = False, device: str | None = None, orientation: str = "auto",
+                  trust: bool = False) -> "Predictor":
+        """``trust`` opens TorchScript files, which run code of their own while they load."""
+        backend, meta = open_backend(path, threads=threads, channels_last=channels_last, device=device, trust=trust)
         predictor = cls(backend, meta, min_confidence, orientation)
         predictor.source = str(path)
         return predictor
@@ -174,7 +176,12 @@ class Predictor:
                 spacing_mm: float | None = None) -> dict:
         """One entry of the predictions file (see ``zoo.structures``): landmarks by symbol, confidences,
         mm per pixel from a given spacing, else from a plausible ruler (``p1``/``p2`` and a known ruler
-        length); ``ruler``, ``calibration`` (both pixel sizes) and ``warnings`` say what was seen and why."""
+        length); ``ruler``, ``calibration`` (both pixel sizes) and ``warnings`` say what was seen and why.
+        A ``spacing_mm`` outside the physical range (:mod:`zoo.data.spacing`) is refused before any work."""
+        from zoo.data.spacing import check_spacing
+
+        if spacing_mm is not None:
+            spacing_mm = check_spacing(spacing_mm, "spacing_mm")
         label = str(name if name is not None else (image if isinstance(image, (str, Path)) else "<image>"))
         img = self.load(image, label)
         reading, finding, coords = self.oriented_read(img)

@@ -152,7 +152,7 @@ def metadata_json(entry: ModelEntry) -> str:
     """A shipped model's metadata (its safetensors header's ``zoo_meta``) as readable JSON beside the weights:
     what the model expects and names, for a reader of the repository. The loader reads the header itself, so
     this copy can inform but never change what runs; ``--check`` keeps it equal to the header."""
-    from .weights_file import read_meta
+    from zoo.modelfile.weights import read_meta
 
     return json.dumps(read_meta(SHIPPED_DIR / entry.file), indent=2, sort_keys=True) + "\n"
 

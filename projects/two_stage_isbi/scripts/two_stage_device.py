@@ -182,7 +182,7 @@ def pack(ckpt: Path, out: Path, stem: str = "main_ckpt") -> list[str]:
 
     import torch
 
-    from zoo.engine.safe_checkpoint import safe_load
+    from zoo.modelfile import safe_load
 
     full = safe_load(ckpt)
     state = {k: (v.half() if v.is_floating_point() else v) for k, v in full["state_dict"].items()}
@@ -203,7 +203,7 @@ def unpack(parts: list[str], to: str) -> None:
 
     import torch
 
-    from zoo.engine.safe_checkpoint import atomic_write_bytes, safe_load
+    from zoo.modelfile import atomic_write_bytes, safe_load
 
     joined = Path(to).with_name(Path(to).name + ".fp16")
     atomic_write_bytes(b"".join(Path(p).read_bytes() for p in sorted(parts)), joined)

@@ -59,8 +59,8 @@ def main(argv=None) -> int:
 
     from zoo.benchmarking.machine import cores, machine_info
     from zoo.engine.config import load_config
-    from zoo.engine.metadata import build_zoo_meta
-    from zoo.exporters.metadata import stamp_onnx
+    from zoo.modelfile.meta import build_zoo_meta
+    from zoo.modelfile.exported import stamp_onnx
     from zoo.exporters.onnx_export import export_onnx
     from zoo.inference.backends import OnnxBackend, TorchBackend
     from zoo.models.refinement import RefineSpec, crop_views

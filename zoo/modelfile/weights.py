@@ -11,14 +11,12 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from zoo.registry import ZooError
+from .atomic import atomic_write_bytes
+from .errors import WeightsFileError
+from .json_text import parse_json
+from .meta import META_KEY, checkpoint_meta
 
-META_KEY = "zoo_meta"
 SUFFIX = ".safetensors"
-
-
-class WeightsFileError(ZooError):
-    """A weights file is unreadable, or carries no zoo metadata to rebuild its model from."""
 
 
 def is_weights_file(path) -> bool:
@@ -27,6 +25,15 @@ def is_weights_file(path) -> bool:
 
 def read_meta(path) -> dict:
     """The ``zoo_meta`` a weights file's header carries, parsed (not yet checked), without loading its tensors."""
+    header, _ = _header(path)
+    if META_KEY not in header:
+        raise WeightsFileError(f"{path} carries no '{META_KEY}' in its header, so its model cannot be rebuilt "
+                               f"without guessing; write it with `zoo checkpoint publish`")
+    return parse_json(header[META_KEY], f"{path}: its '{META_KEY}' header", WeightsFileError)
+
+
+def _header(path) -> tuple[dict, dict]:
+    """The header's string metadata and each tensor's ``(dtype, shape)``, read without loading a tensor."""
     from safetensors import SafetensorError, safe_open
 
     path = Path(path)
@@ -34,26 +41,42 @@ def read_meta(path) -> dict:
         raise WeightsFileError(f"weights file not found: {path}")
     try:
         with safe_open(str(path), framework="pt") as f:
-            header = f.metadata() or {}
+            meta = f.metadata() or {}
+            shapes = {k: (f.get_slice(k).get_dtype(), tuple(f.get_slice(k).get_shape())) for k in f.keys()}
     except (SafetensorError, OSError, ValueError, RuntimeError) as exc:
         raise WeightsFileError(f"cannot read weights file {path}: {exc}") from None
-    if META_KEY not in header:
-        raise WeightsFileError(f"{path} carries no '{META_KEY}' in its header, so its model cannot be rebuilt "
-                               f"without guessing; write it with `zoo checkpoint publish`")
-    try:
-        return json.loads(header[META_KEY])
-    except ValueError as exc:
-        raise WeightsFileError(f"{path}: its '{META_KEY}' header is not valid JSON ({exc})") from None
+    return meta, shapes
 
 
-def read_weights(path) -> dict:
+def read_weights(path, expected: dict | None = None) -> dict:
     """``{"state_dict": float32 tensors, "zoo_meta": dict}``: the layout of a zoo checkpoint, so the rest of the zoo
-    (test, predict, export, serve, ``--load-from``) reads a weights file as it reads a checkpoint."""
+    (test, predict, export, serve, ``--load-from``) reads a weights file as it reads a checkpoint.
+
+    ``expected`` (a model's own ``state_dict``) makes the read refuse, from the header alone, any tensor the model
+    does not have or whose shape differs: a file cannot make the reader allocate what the model will never use.
+    """
     meta = read_meta(path)
+    _, shapes = _header(path)
+    if expected is not None:
+        _check_against(path, shapes, expected)
     state = _read_tensors(path)
     # fp16 storage halves the file; the model computes in float32 exactly as it was evaluated
-    state = {k: v.float() if v.is_floating_point() else v for k, v in state.items()}
+    for key, value in state.items():
+        if value.is_floating_point():
+            state[key] = value.float()
     return {"state_dict": state, META_KEY: meta}
+
+
+def _check_against(path, shapes: dict, expected: dict) -> None:
+    extra = sorted(set(shapes) - set(expected))
+    if extra:
+        raise WeightsFileError(f"{path} holds tensors its own model does not have ({', '.join(extra[:5])}"
+                               f"{' ...' if len(extra) > 5 else ''}); refused before loading them")
+    wrong = [k for k, (_, shape) in shapes.items() if tuple(expected[k].shape) != shape]
+    if wrong:
+        k = wrong[0]
+        raise WeightsFileError(f"{path}: tensor {k!r} has shape {list(shapes[k][1])}, its model's is "
+                               f"{list(expected[k].shape)}; refused before loading it")
 
 
 def write_weights(checkpoint: dict, out, *, half: bool = True) -> Path:
@@ -61,8 +84,6 @@ def write_weights(checkpoint: dict, out, *, half: bool = True) -> Path:
     training state stay behind). ``half`` stores floating tensors as fp16: the model zoo's files stay small, and
     the published figures are measured from the file as written (fp16 weights, fp32 compute)."""
     import torch
-
-    from zoo.inference.backends import checkpoint_meta
 
     out = Path(out)
     meta = checkpoint_meta(checkpoint, out)
@@ -95,16 +116,11 @@ def _write(tensors: dict, meta: dict, out) -> Path:
     """Tensors and the metadata JSON in the header, written whole or not at all."""
     from safetensors.torch import save
 
-    from zoo.engine.safe_checkpoint import atomic_write_bytes
-
-    atomic_write_bytes(save(tensors, metadata={META_KEY: json.dumps(meta, sort_keys=True)}), Path(out))
-    return Path(out)
+    return atomic_write_bytes(save(tensors, metadata={META_KEY: json.dumps(meta, sort_keys=True)}), Path(out))
 
 
 def with_meta(path, meta: dict, out) -> Path:
     """A copy of a weights file with new metadata (the tensors byte for byte as stored, fp16 stays fp16): how a
     calibration is added to a published model without touching its weights."""
-    from zoo.inference.backends import checkpoint_meta
-
     checkpoint_meta({META_KEY: meta}, out)
     return _write(_read_tensors(path), meta, out)

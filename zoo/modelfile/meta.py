@@ -1,6 +1,6 @@
-"""What a checkpoint must carry so that inference never guesses, and the check that what it carries is sane.
+"""``zoo_meta``: what every model file must carry so that inference never guesses, and the check that it is sane.
 
-``zoo_meta`` is plain data: the resolved config (``zoo.engine.stored_config``), landmark set and symbols, and
+``zoo_meta`` is plain data: the model's config (:mod:`zoo.modelfile.stored_config`), landmark set and symbols, and
 the preprocessing spelled out -- input size, letterbox, channels, mean/std -- read from the test pipeline and
 the model's data preprocessor. The predictor reads only this, so :func:`check_meta` runs whenever a model
 file is opened: a file whose metadata asks for a 100000 px input or a zero std is refused there, with the
@@ -9,25 +9,26 @@ reason, instead of answering "ok" and then failing (or allocating tens of GB) on
 from __future__ import annotations
 
 import math
+import re
 
-from zoo.registry import ZooError
-
+from .errors import MetadataError, ModelFileError
 from .stored_config import FORMAT, config_to_data
+
+META_KEY = "zoo_meta"
 
 #: bounds of what a model file may ask for; far beyond any cephalometric model, far below an allocation
 #: that would take a machine down (a 4096 x 4096 x 3 float32 input is 200 MB)
 MAX_LANDMARKS = 512
-MAX_INPUT_SIDE = 4096
+#: a side of 4096 px asked 3.8 GB and over 5 minutes per image of an HRNet; 2048 is 2.7x the largest recipe (768)
+MAX_INPUT_SIDE = 2048
 MIN_INPUT_SIDE = 8
 MAX_PATCH_SIDE = 1024
 MAX_REFINE_ITERS = 16
 MAX_VIEWS = 64
 MAX_MEMBERS = 32
 MAX_RULER_MM = 1000.0
-
-
-class MetadataError(ZooError):
-    """A checkpoint or config does not say how to preprocess its input."""
+#: a sibling file's name: no folder part, so a model file can only point beside itself
+_FILE_NAME = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.+-]{0,200}")
 
 
 def _find(pipeline, type_name):
@@ -61,11 +62,11 @@ def preprocess_from_config(cfg) -> dict:
 
 def build_zoo_meta(cfg, model) -> dict:
     """Everything inference needs, as plain data."""
-    import zoo
+    from zoo.version import __version__
 
     meta = {
         "format": FORMAT,
-        "zoo_version": zoo.__version__,
+        "zoo_version": __version__,
         "model_type": cfg.model["type"],
         "landmark_set": str(model.landmark_set),
         "landmark_symbols": list(model.landmark_symbols),
@@ -186,3 +187,23 @@ def _check_refine(refine, where: str, fail) -> None:
     context = refine.get("context") or []
     if not (isinstance(context, list) and len(context) <= 2 and all(_number(v) and 0 < v <= 64 for v in context)):
         fail(f"{where}.context must be at most 2 multipliers in (0, 64], got {context!r}")
+    graph = refine.get("graph")
+    if graph is not None and not (isinstance(graph, str) and _FILE_NAME.fullmatch(graph)):
+        fail(f"{where}.graph must be the file name of the refine graph beside this one (no folders), got {graph!r}")
+
+
+def checkpoint_meta(checkpoint: dict, path) -> dict:
+    """A loaded checkpoint's ``zoo_meta``, checked before anything trusts it."""
+    meta = checkpoint.get(META_KEY) if isinstance(checkpoint, dict) else None
+    if not meta:
+        raise ModelFileError(
+            f"{path} has no zoo metadata (preprocessing, landmark names), so inference would have to guess; "
+            f"use a checkpoint saved by `zoo train`, or export one from it")
+    return check_meta(meta, path)
+
+
+def exported_meta(text, path) -> dict:
+    """The ``zoo_meta`` JSON an exported file carries, parsed and checked."""
+    from .json_text import parse_json
+
+    return check_meta(parse_json(text, f"{path}: its {META_KEY} metadata", ModelFileError), path)

@@ -10,16 +10,16 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-META_KEY = "zoo_meta"
+from .meta import META_KEY
 
 
 def export_meta(meta: dict, fmt: str, **info) -> dict:
     """``meta`` plus an ``export`` block saying how this file was made (format, versions, calibration)."""
     import torch
 
-    import zoo
+    from zoo.version import __version__
 
-    block = {"format": fmt, "torch_version": torch.__version__, "zoo_version": zoo.__version__}
+    block = {"format": fmt, "torch_version": torch.__version__, "zoo_version": __version__}
     try:
         import onnxruntime
 
@@ -101,11 +101,14 @@ def stamp_onnx(path: "str | Path", meta: dict) -> None:
 
 
 def read_onnx_meta(path: "str | Path") -> dict | None:
-    """The ``zoo_meta`` of an ONNX file, or None."""
+    """The ``zoo_meta`` of an ONNX file (parsed, not yet checked), or None."""
     import onnx
+
+    from .errors import ModelFileError
+    from .json_text import parse_json
 
     model = onnx.load(str(path), load_external_data=False)
     for prop in model.metadata_props:
         if prop.key == META_KEY:
-            return json.loads(prop.value)
+            return parse_json(prop.value, f"{path}: its {META_KEY} metadata", ModelFileError)
     return None
