@@ -49,7 +49,8 @@ def register(app: typer.Typer) -> None:
         load_plugins()
         rows = [
             (p.name, p.distribution or "-", "built-in" if p.builtin else "third-party", p.status,
-             len(p.components), p.error)
+             len(p.components), f"{p.seconds:.2f}", p.error)
             for p in PLUGINS.values()
         ]
-        typer.echo(_table(rows, ("plugin", "distribution", "origin", "status", "components", "error")))
+        headers = ("plugin", "distribution", "origin", "status", "components", "load s", "error")
+        typer.echo(_table(rows, headers))

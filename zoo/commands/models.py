@@ -52,10 +52,13 @@ def register(app: typer.Typer) -> None:
         source: str = typer.Option(None, "--from", help="A URL (http/https) or local file to take the weights "
                                                         "from instead of the index's URL (a mirror, an offline copy)."),
         force: bool = typer.Option(False, "--force", help="Fetch again even when a verified copy is cached."),
+        deadline: float = typer.Option(None, "--deadline", metavar="SECONDS",
+                                       help="Give up when the whole download takes longer (default "
+                                            "$ZOO_DOWNLOAD_DEADLINE, else 600; 0: none). Nothing is kept."),
     ):
         """Fetch a named model into the cache ($ZOO_HOME, default the user cache folder), checking its sha256."""
         from zoo.model_zoo import fetch, get_entry
 
         entry = get_entry(name)
-        path = fetch(entry, source=source, force=force)
+        path = fetch(entry, source=source, force=force, deadline_s=deadline)
         typer.echo(f"{entry.name}: {path} (sha256 verified)")

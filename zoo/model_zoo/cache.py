@@ -1,14 +1,27 @@
 """Where downloaded models live, and the one way a file gets there: fetched to a temporary name, its sha256
 checked, then renamed. A file in the cache is therefore always a whole, verified copy, and an interrupted or
-tampered download never becomes the model a name resolves to."""
+tampered download never becomes the model a name resolves to.
+
+A download has a total deadline (:data:`DEFAULT_DEADLINE_S`, or ``--deadline`` / ``$ZOO_DOWNLOAD_DEADLINE``),
+not only a per-read timeout: a server that trickles one byte a second never trips a read timeout and would
+hold the command forever. SIGTERM or SIGHUP during a download (a ``timeout`` command, a closed terminal, a
+container stop) removes the temporary file before the process ends as the signal asks; only SIGKILL, which no
+process can catch, leaves one, and the next download of that model removes it once it is a day old. The cached
+file gets the permissions any file the user creates would have (0666 less the umask, 0644 under the usual
+umask 022), so a server running as another user can read it.
+"""
 from __future__ import annotations
 
 import hashlib
 import os
+import secrets
 import shutil
-import tempfile
+import signal
+import threading
+import time
 import urllib.error
 import urllib.request
+from contextlib import contextmanager
 from pathlib import Path
 
 from zoo.registry import ZooError
@@ -16,8 +29,14 @@ from zoo.registry import ZooError
 from .index import ModelEntry
 
 ENV_HOME = "ZOO_HOME"
+ENV_DEADLINE = "ZOO_DOWNLOAD_DEADLINE"
 CHUNK = 1 << 20
+#: seconds one network operation (connect, one read) may wait for the server
 DOWNLOAD_TIMEOUT_S = 60.0
+#: seconds a whole download may take: the shipped models are a few MB, so this allows a link of a few kB/s
+DEFAULT_DEADLINE_S = 600.0
+#: a temporary file this old is left from a download that was killed (SIGKILL), never one still running
+STALE_PART_S = 24 * 3600.0
 
 
 class DownloadError(ZooError):
@@ -61,24 +80,131 @@ def _is_url(source: str) -> bool:
     return source.split(":", 1)[0].lower() in ("http", "https")
 
 
-def _copy_url(url: str, out, limit: int) -> None:
+def deadline_seconds(value: float | None = None) -> float:
+    """The total time a download may take: ``value``, else ``$ZOO_DOWNLOAD_DEADLINE``, else the default; 0
+    means no deadline (a per-read timeout still applies)."""
+    if value is None:
+        text = os.environ.get(ENV_DEADLINE, "").strip()
+        if not text:
+            return DEFAULT_DEADLINE_S
+        try:
+            value = float(text)
+        except ValueError:
+            raise DownloadError(f"${ENV_DEADLINE} must be a number of seconds (0: none), got {text!r}") \
+                from None
+    if not value >= 0:
+        raise DownloadError(f"a download deadline is a number of seconds (0: none), got {value!r}")
+    return float(value)
+
+
+def _socket_of(response):
+    """The socket under an ``http.client`` response, to shorten its timeout as the deadline nears; None where
+    the stack is built differently (then a stalled read may overrun the deadline by one read timeout)."""
+    return getattr(getattr(getattr(response, "fp", None), "raw", None), "_sock", None)
+
+
+def _copy_url(url: str, out, limit: int, deadline_s: float) -> None:
+    end = time.monotonic() + deadline_s if deadline_s > 0 else float("inf")
+    got = 0
+
+    def past_deadline() -> DownloadError:
+        return DownloadError(
+            f"downloading {url} took longer than its {deadline_s:g} s deadline ({got} of {limit} bytes had "
+            f"arrived); nothing was kept. Allow more with --deadline SECONDS (or ${ENV_DEADLINE}), or fetch "
+            f"the file another way and pass --from FILE")
+
+    def next_timeout() -> float:
+        remaining = end - time.monotonic()
+        if remaining <= 0:
+            raise past_deadline()
+        return min(DOWNLOAD_TIMEOUT_S, remaining)
+
+    timeout = next_timeout()
     try:
-        with urllib.request.urlopen(url, timeout=DOWNLOAD_TIMEOUT_S) as response:  # noqa: S310 (scheme checked)
-            total = 0
-            for block in iter(lambda: response.read(CHUNK), b""):
-                total += len(block)
-                if total > limit:  # a wrong URL must not fill the disk before the hash can say so
-                    raise DownloadError(f"{url} sends more than the {limit} bytes the model index names; stopped")
+        with urllib.request.urlopen(url, timeout=timeout) as response:  # noqa: S310 (scheme checked)
+            sock = _socket_of(response)
+            while True:
+                timeout = next_timeout()
+                if sock is not None:
+                    sock.settimeout(timeout)
+                # read1: what one read brings; read(n) would wait for all n bytes, however long they take
+                block = response.read1(CHUNK)
+                if not block:
+                    return
+                got += len(block)
+                if got > limit:  # a wrong URL must not fill the disk before the hash can say so
+                    raise DownloadError(f"{url} sends more than the {limit} bytes the model index names; "
+                                        f"stopped")
                 out.write(block)
     except urllib.error.HTTPError as exc:
         raise DownloadError(f"cannot download {url}: HTTP {exc.code} {exc.reason}") from None
     except (urllib.error.URLError, OSError) as exc:
-        raise DownloadError(f"cannot download {url}: {getattr(exc, 'reason', exc)}") from None
+        reason = getattr(exc, "reason", exc)
+        if isinstance(reason, TimeoutError) and timeout < DOWNLOAD_TIMEOUT_S:  # a wait the deadline cut short
+            raise past_deadline() from None
+        raise DownloadError(f"cannot download {url}: {reason}") from None
 
 
-def fetch(entry: ModelEntry, source: str | None = None, force: bool = False) -> Path:
-    """Put ``entry``'s file into the cache from ``source`` (a URL or a local file; default: the index's URL, or
-    the copy shipped in the package) and return its path. An already verified copy is kept unless ``force``."""
+class _Terminated(BaseException):
+    """SIGTERM or SIGHUP arrived during a download: unwinds it so its temporary file is removed."""
+
+    def __init__(self, signum: int):
+        super().__init__(signum)
+        self.signum = signum
+
+
+@contextmanager
+def _cleanup_on_termination():
+    """While a download runs, SIGTERM and SIGHUP unwind it (so ``finally`` removes its temporary file) and are
+    then delivered again, so the process still ends as the signal asks. Only where Python's default (ending
+    the process at once) was in force, and only in the main thread: a program's own handler is left alone."""
+    wanted = [getattr(signal, name) for name in ("SIGTERM", "SIGHUP") if hasattr(signal, name)]
+    taken: dict[int, object] = {}
+    if threading.current_thread() is threading.main_thread():
+        for signum in wanted:
+            if signal.getsignal(signum) == signal.SIG_DFL:
+                taken[signum] = signal.signal(signum, _raise_terminated)
+    try:
+        yield
+    except _Terminated as exc:
+        for signum, previous in taken.items():
+            signal.signal(signum, previous)
+        taken.clear()
+        signal.raise_signal(exc.signum)
+        raise  # not reached while the default handler ends the process
+    finally:
+        for signum, previous in taken.items():
+            signal.signal(signum, previous)
+
+
+def _raise_terminated(signum, frame):
+    raise _Terminated(signum)
+
+
+_PART_FLAGS = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0)
+
+
+def _part_name(dest: Path) -> Path:
+    """A hidden temporary name beside ``dest``; the file is created with ``O_EXCL`` (see :func:`fetch`)."""
+    return dest.parent / f".{dest.name}.{secrets.token_hex(8)}.part"
+
+
+def _remove_stale_parts(dest: Path) -> None:
+    now = time.time()
+    for part in dest.parent.glob(f".{dest.name}.*.part"):
+        try:
+            if now - part.stat().st_mtime > STALE_PART_S:
+                part.unlink()
+        except OSError:
+            pass  # another process removed or renamed it
+
+
+def fetch(entry: ModelEntry, source: str | None = None, force: bool = False,
+          deadline_s: float | None = None) -> Path:
+    """Put ``entry``'s file into the cache from ``source`` (a URL or a local file; default: the index's URL,
+    or the copy shipped in the package) and return its path. An already verified copy is kept unless
+    ``force``. ``deadline_s`` bounds the whole download (see :func:`deadline_seconds`)."""
+    deadline = deadline_seconds(deadline_s)
     dest = cached_path(entry)
     if dest.is_file() and not force:
         try:
@@ -91,20 +217,25 @@ def fetch(entry: ModelEntry, source: str | None = None, force: bool = False) -> 
     if not source:
         raise DownloadError(f"model {entry.name!r} has no download URL; pass --from URL_OR_FILE")
     dest.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{dest.name}.", suffix=".part", dir=dest.parent)
-    try:
-        with os.fdopen(fd, "wb") as out:
-            if _is_url(source):
-                _copy_url(source, out, entry.size_bytes)
-            else:
-                path = Path(source).expanduser()
-                if not path.is_file():
-                    raise DownloadError(f"--from {source}: file not found")
-                with open(path, "rb") as src:
-                    shutil.copyfileobj(src, out, CHUNK)
-        verify(Path(tmp), entry)
-        os.replace(tmp, dest)
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
+    _remove_stale_parts(dest)
+    tmp = None
+    with _cleanup_on_termination():
+        try:
+            tmp = _part_name(dest)
+            # made as open() makes a file (0666 less the umask, applied by the kernel), not 0600 as mkstemp
+            # does: the verified download is renamed, not copied, so this is the cached file's mode
+            with os.fdopen(os.open(tmp, _PART_FLAGS, 0o666), "wb") as out:
+                if _is_url(source):
+                    _copy_url(source, out, entry.size_bytes, deadline)
+                else:
+                    path = Path(source).expanduser()
+                    if not path.is_file():
+                        raise DownloadError(f"--from {source}: file not found")
+                    with open(path, "rb") as src:
+                        shutil.copyfileobj(src, out, CHUNK)
+            verify(tmp, entry)
+            os.replace(tmp, dest)
+        finally:
+            if tmp is not None and tmp.exists():
+                tmp.unlink()
     return dest
