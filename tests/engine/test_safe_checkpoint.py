@@ -75,3 +75,20 @@ def test_rng_state_round_trip(tmp_path):
     expected = (random.random(), np.random.rand(), torch.rand(1).item())
     run_state.set_rng_state(modelfile.safe_load(path))
     assert (random.random(), np.random.rand(), torch.rand(1).item()) == expected
+
+
+
+@pytest.mark.skipif(os.name != "posix", reason="POSIX permission bits")
+@pytest.mark.parametrize("umask,mode", [(0o022, 0o644), (0o027, 0o640)])
+def test_written_files_get_the_mode_the_umask_gives(tmp_path, umask, mode):
+    """A published model is read by others (a server's user): not 0600 as mkstemp makes it, but what the umask
+    gives any new file. Every model file the zoo writes (checkpoints, weights files, calibrations) goes through
+    this writer."""
+    old = os.umask(umask)
+    try:
+        written = modelfile.atomic_write_bytes(b"x", tmp_path / "plain.bin")
+        saved = modelfile.save_checkpoint({"state_dict": {"w": torch.zeros(2)}}, tmp_path / "model.pth")
+    finally:
+        os.umask(old)
+    assert written.stat().st_mode & 0o777 == mode and saved.stat().st_mode & 0o777 == mode
+    assert not list(tmp_path.glob(".*.tmp"))

@@ -2,36 +2,34 @@
 from __future__ import annotations
 
 import os
-import tempfile
+import secrets
 from pathlib import Path
 
 from .errors import CheckpointWriteError
 
 
-def _umask() -> int:
-    """The process umask (reading it means setting it; it is put straight back)."""
-    mask = os.umask(0)
-    os.umask(mask)
-    return mask
+#: a new file that no other process holds, written in bytes on every OS
+_CREATE = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0)
 
 
 def atomic_write_bytes(data: bytes, path) -> Path:
     """Write to a temporary file beside ``path``, fsync, then rename: a crash leaves the old file intact.
 
-    ``mkstemp`` creates its file readable by the owner only (0600), which is right while it is half-written but
-    wrong for a published or downloaded model that others on the machine (a server's user, a colleague) must read:
-    the finished file gets 0666 less the umask, as ``open(path, 'w')`` would have given it.
+    The temporary is created as ``open(path, 'w')`` would create the file (0666 less the umask, applied by the
+    kernel), not as ``mkstemp`` does (0600): a published or downloaded model must be readable by whoever the umask
+    lets read it (a server's user, a colleague). Its random name and ``O_EXCL`` give what ``mkstemp`` gave.
     """
     path = Path(path)
     tmp = None
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+        name = path.parent / f".{path.name}.{secrets.token_hex(6)}.tmp"
+        fd = os.open(name, _CREATE, 0o666)
+        tmp = name  # ours from here on: only now may a failure remove it
         with os.fdopen(fd, "wb") as f:
             f.write(data)
             f.flush()
             os.fsync(f.fileno())
-        os.chmod(tmp, 0o666 & ~_umask())
         os.replace(tmp, path)
     except BaseException as exc:
         if tmp is not None:

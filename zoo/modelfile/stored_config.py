@@ -34,9 +34,6 @@ _IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 #: keys that make mmengine import modules or read other files while a config is read or built
 _IMPORTING_KEYS = ("custom_imports", "_base_")
 _SCALARS = (str, int, float, bool, type(None))
-#: mmengine's modules that register the components a config names (transforms, loops, samplers, ...)
-_MMENGINE_PARTS = ("mmengine.dataset", "mmengine.evaluator", "mmengine.hooks", "mmengine.model", "mmengine.optim",
-                   "mmengine.runner", "mmengine.visualization")
 _DATALOADERS = ("train_dataloader", "val_dataloader", "test_dataloader")
 #: the sections a model file carries, and nothing else
 CARRIED = ("model", "train_pipeline", "val_pipeline", "test_pipeline", *_DATALOADERS, "ruler_mm", "default_scope",
@@ -115,40 +112,15 @@ def _plain(value, where: str):
                             f"(numbers, strings, lists, dicts, and components named by their registered type)")
 
 
-def registered_names() -> set[str]:
-    """Every name a registry reachable from the zoo holds: the zoo's kinds (with installed plugins) and
-    mmengine's own registries with their ``zoo`` children."""
-    import importlib
-
-    import mmengine.registry as mm
-    from mmengine.registry import Registry
-
-    from zoo.registry import load_plugins
-    from zoo.registry import registries as zoo_registries
-
-    load_plugins()
-    for part in _MMENGINE_PARTS:  # the Runner imports these anyway; their modules register what configs name
-        importlib.import_module(part)
-    roots = [obj for module in (mm, zoo_registries) for obj in vars(module).values() if isinstance(obj, Registry)]
-    names: set[str] = set()
-    seen: set[int] = set()
-    while roots:
-        registry = roots.pop()
-        if id(registry) in seen:
-            continue
-        seen.add(id(registry))
-        registry.import_from_location()
-        names.update(registry._module_dict)
-        roots.extend(registry._children.values())
-    return names
-
-
 def check_config_data(data, source: str, names: set[str] | None = None) -> None:
     """Refuse, naming the key, anything in ``data`` that would import a module, build an unregistered type, or be
     written back out as anything but the data it is."""
     if not isinstance(data, dict):
         raise _refuse(source, f"it is a {type(data).__name__}, not a dict")
-    names = registered_names() if names is None else names
+    if names is None:
+        from zoo.registry import registered_names
+
+        names = registered_names()
     scope = data.get("default_scope")
     if scope not in (None, "zoo"):
         raise _refuse(source, f"default_scope={scope!r}; only the zoo's scope is allowed (another scope imports "
