@@ -7,7 +7,7 @@ _base_ = [
     '../_base_/default_runtime.py',
 ]
 input_size = (768, 768)  # (W, H); the heatmaps are at stride 2
-model = dict(arch='hrnet_w48', input_size=input_size[0], heatmap_size=input_size[0] // 2)
+model = dict(backbone=dict(arch='hrnet_w48'))  # the base's heatmaps: stride 2, 384 px
 train_pipeline = [
     dict(type='LoadCephalogram', channels=3, target_size=input_size, reduce_margin=1.25),
     dict(type='LetterboxResize', size=input_size, pad_value=0),

@@ -7,6 +7,7 @@ patch_size = 128  # refine patch side, patch px
 # original px per patch px: Aariz images come at several resolutions, so a patch covers a different number of mm
 # from one machine to the next; original pixels are what every image has
 patch_scale = 1.5
+global_sigma = 1.5  # global heatmap px, for the target and DARK's blur alike
 refine_sigma = 2.0  # refine heatmap px: the target's Gaussian and DARK's blur agree
 model = dict(
     type='TwoStageDetector',
@@ -15,8 +16,15 @@ model = dict(
     patch_scale=patch_scale,
     data_preprocessor=dict(type='LandmarkDataPreprocessor', mean=[123.675, 116.28, 103.53],
                            std=[58.395, 57.12, 57.375], channels=3),
-    global_stage=dict(type='HRNet31HeatmapDetector', arch='hrnet_w32', input_size=input_size[0],
-                      heatmap_size=input_size[0] // 2, sigma=1.5),
+    # the 31-landmark heatmap detector's parts (configs/_base_/models/hrnet31_heatmap.py), heatmaps at 256 px
+    global_stage=dict(type='HRNet31HeatmapDetector',
+                      backbone=dict(type='HRNetBackbone', arch='hrnet_w32', in_channels=3, pretrained=False),
+                      neck=dict(type='HRNetV2Neck'),
+                      head=dict(type='HeatmapHead', output_stride=2, sigma=global_sigma, channels=64),
+                      decoder=dict(type='DarkDecoder', blur_sigma=global_sigma),
+                      loss=dict(type='CombinedHeatmapCoordLoss', heatmap_loss=dict(type='HeatmapMSELoss'),
+                                coord_loss=dict(type='L1CoordLoss'), coord_weight=5.0, focal_weight=0.1,
+                                soft_argmax_beta=20.0)),
     refine_stage=dict(backbone=dict(type='HRNetBackbone', arch='hrnet_w18', pretrained=False),
                       neck=dict(type='HRNetV2Neck'),
                       head=dict(type='HeatmapHead', output_stride=2, sigma=refine_sigma, channels=48),

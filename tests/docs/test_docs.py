@@ -116,10 +116,11 @@ def test_docs_site_builds_strictly_with_every_page_in_the_nav(repo_root, tmp_pat
 
 
 def delete_examples(root: Path) -> list[tuple[str, str]]:
-    """(where, code) of every documented config block that uses ``_delete_=True``: the docs page's, and the
-    configs folder's own README when it shows one."""
+    """(where, code) of every documented config block that uses ``_delete_=True``: the configs page's, the
+    plugins page's (a backbone swap into the 31-landmark recipe), and the configs folder's own README when it
+    shows one."""
     found = []
-    for page in (root / "docs" / "configs.md", root / "configs" / "README.md"):
+    for page in (root / "docs" / "configs.md", root / "docs" / "plugins.md", root / "configs" / "README.md"):
         if page.is_file():
             found += [(page.relative_to(root).as_posix(), block)
                       for block in python_blocks(page.read_text(encoding="utf-8")) if "_delete_=True" in block]

@@ -303,16 +303,32 @@ def test_backbones_refuse_unknown_variants():
         BACKBONES.build(dict(type="HRNetBackbone", arch="hrnet_w64"))
 
 
-def test_ceph31_detector_defaults():
-    model = MODELS.build(dict(type="HRNet31HeatmapDetector", arch="hrnet_w18_small"))
+def test_ceph31_recipe_comes_from_its_config_and_any_backbone_replaces_hrnet():
+    """The 31-landmark detector's choices are the config's; a backbone of another type is built as given
+    (the detector used to merge HRNet's ``arch`` into it: ``unexpected keyword argument 'arch'``)."""
+    from pathlib import Path
+
+    from mmengine.config import Config
+
+    cfg = Config.fromfile(str(Path(__file__).resolve().parents[2] / "configs" / "hrnet_w48_31lm.py"))
+    assert cfg.model.backbone.arch == "hrnet_w48"
+    cfg.model.backbone = dict(type="ResNetBackbone", depth=18)
+    model = MODELS.build(cfg.model)
+    assert type(model).__name__ == "HRNet31HeatmapDetector"
+    assert type(model.backbone).__name__ == "ResNetBackbone"
     assert model.num_keypoints == 31 and model.landmark_symbols[-2:] == ["p1", "p2"]
-    assert model.head.output_stride == 2 and model.head.sigma == 1.5
-    assert model.loss_module.coord_weight == 5.0
-    assert type(model.decoder).__name__ == "DarkDecoder"
-    assert model.backbone.arch == "hrnet_w18_small"
-    assert MODELS.get("HRNet31HeatmapDetector").__init__.__defaults__[0] == "hrnet_w32"
-    with pytest.raises(ZooError, match="heatmap_size"):
+    assert model.head.output_stride == 2 and model.head.sigma == 1.5 and model.decoder.blur_sigma == 1.5
+    assert model.loss_module.coord_weight == 5.0 and type(model.decoder).__name__ == "DarkDecoder"
+    assert model.neck.out_channels == [sum(model.backbone.out_channels)]  # sized from the new backbone
+    with pytest.raises(ZooError, match="no longer takes 'arch', 'heatmap_size'.*hrnet31_heatmap.py"):
         MODELS.build(dict(type="HRNet31HeatmapDetector", arch="hrnet_w18_small", heatmap_size=300))
+    with pytest.raises(ZooError, match="unexpected argument.*'archh'"):
+        MODELS.build(dict(cfg.model, archh="hrnet_w18"))
+    with pytest.raises(ZooError, match="no neck, decoder"):
+        MODELS.build(dict(type="HRNet31HeatmapDetector", backbone=cfg.model.backbone, head=cfg.model.head))
+    with pytest.raises(ZooError, match="must make heatmaps"):
+        MODELS.build(dict(cfg.model, head=dict(type="RegressionHead"), decoder=dict(type="RegressionDecoder"),
+                          loss=None))
 
 
 def test_detector_tensor_mode_exports_with_its_decoder(tmp_path):

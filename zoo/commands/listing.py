@@ -26,6 +26,19 @@ def component_rows(kind: str | None = None) -> list[tuple[str, str, str, str]]:
     return rows
 
 
+def component_notes(rows) -> list[str]:
+    """What a listed component says about using it beyond its summary (its ``_list_note()``), e.g. that
+    ``TimmBackbone`` takes any timm model by name; read from the registered class, which imports nothing."""
+    from zoo.registry import ALL
+
+    notes = []
+    for kind, name, _, _ in rows:
+        note = getattr(ALL[kind].get(name), "_list_note", None)
+        if callable(note):
+            notes.append(f"{name}: {note()}")
+    return notes
+
+
 def _table(rows, headers) -> str:
     widths = [max(len(str(r[i])) for r in [headers, *rows]) for i in range(len(headers))]
     fmt = "  ".join(f"{{:<{w}}}" for w in widths)
@@ -40,6 +53,9 @@ def register(app: typer.Typer) -> None:
         """List registered components: kind, name, the plugin that registered it, its summary."""
         rows = component_rows(kind)
         typer.echo(_table(rows, ("kind", "name", "plugin", "summary")))
+        notes = component_notes(rows)
+        if notes:
+            typer.echo("\n" + "\n".join(notes))
 
     @app.command("plugins")
     def list_plugins():

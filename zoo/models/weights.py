@@ -79,14 +79,20 @@ def load_local_weights(module, path: str | Path) -> None:
 
 
 def without_pretrained(model_cfg: dict) -> dict:
-    """A model config whose backbone loads no weights file: the caller loads a checkpoint over it.
+    """A model config whose backbones load no weights file: the caller loads a checkpoint over it.
 
-    Only a backbone config that names ``pretrained`` is changed, so third-party backbones without that
-    argument still build.
+    Every detector in it counts (a two-stage model's stages, an ensemble's members), since each names its own
+    backbone and the file it named at training time is rarely where the checkpoint is opened. Only a backbone
+    config that names ``pretrained`` is changed, so third-party backbones without that argument still build.
     """
     model_cfg = dict(model_cfg)
-    backbone = dict(model_cfg.get("backbone") or {})
-    if backbone.get("pretrained"):
-        backbone["pretrained"] = False
-        model_cfg["backbone"] = backbone
+    backbone = model_cfg.get("backbone")
+    if isinstance(backbone, dict) and backbone.get("pretrained"):
+        model_cfg["backbone"] = dict(backbone, pretrained=False)
+    for key in ("global_stage", "refine_stage"):
+        if isinstance(model_cfg.get(key), dict):
+            model_cfg[key] = without_pretrained(model_cfg[key])
+    if isinstance(model_cfg.get("members"), (list, tuple)):
+        model_cfg["members"] = [without_pretrained(m) if isinstance(m, dict) else m
+                                for m in model_cfg["members"]]
     return model_cfg
