@@ -142,7 +142,14 @@ class LandmarkModel:
 
     def predict(self, images, *, spacing_mm: float | None = None, ruler_mm: float | None = None,
                 channel_order: str = "bgr"):
-        """A :class:`Prediction` for one image, a list of them for a list (a bad item raises, naming it)."""
+        """A :class:`Prediction` for one image, a list of them for a list (a bad item raises, naming it).
+        ``spacing_mm`` must be a physical pixel size (:data:`zoo.data.spacing.SPACING_RANGE_MM`); another is
+        refused (``SpacingError``) before any image is decoded. Images pass the checks ``zoo predict``
+        makes."""
+        from zoo.data.spacing import check_spacing
+
+        if spacing_mm is not None:
+            spacing_mm = check_spacing(spacing_mm, "spacing_mm")
         if isinstance(images, (list, tuple)):
             return [self._one(item, spacing_mm, ruler_mm, channel_order, f"<image {i}>")
                     for i, item in enumerate(images)]

@@ -158,6 +158,31 @@ def test_decoding_a_16bit_rgba_png_takes_the_planned_memory(big_png):
     assert measured["shape"] == [h, w, 3] and measured["dtype"] == "uint8"
 
 
+@pytest.mark.skipif(not Path("/proc/self/clear_refs").exists(), reason="peak RSS reset needs Linux /proc")
+@pytest.mark.parametrize("mode,channels,old_plan", [("P", 3, 1), ("L", 1, 1)])
+def test_decoding_a_one_strip_tiff_takes_the_planned_memory(tmp_path, mode, channels, old_plan):
+    """A palette TIFF holds one byte a pixel and OpenCV decodes it to three; and any 8-bit TIFF written as one
+    strip (Pillow's way) is read through a 4-byte RGBA buffer of that strip. The plan was twice one byte a
+    pixel for both; the palette file took 4.2 times that, the gray one 3.3 times. Measured as above."""
+    from PIL import Image
+
+    from zoo.data.imageio import _BAND_SAMPLES
+
+    h, w = BIG
+    ramp = (np.arange(h * w, dtype=np.uint32) % 251).astype(np.uint8).reshape(h, w)
+    path = tmp_path / f"one strip {mode}.tif"
+    Image.fromarray(ramp, "L").convert(mode).save(path)
+    run = subprocess.run([sys.executable, "-c", MEASURE, str(path)], capture_output=True, text=True,
+                         timeout=60)
+    assert run.returncode == 0, run.stderr
+    measured = json.loads(run.stdout)
+    strip = h * w * (4 + 1)  # OpenCV's RGBA buffer and libtiff's decoded strip, the whole image at once
+    assert measured["planned"] == 2 * h * w * channels + strip
+    assert measured["shape"] == ([h, w, 3] if channels == 3 else [h, w])
+    assert measured["growth"] <= measured["planned"] + 16 * _BAND_SAMPLES, measured
+    assert measured["growth"] > 2.5 * (2 * h * w * old_plan), measured  # what the old plan let through
+
+
 def test_healthz_answers_while_a_16bit_rgba_png_decodes(predictor, big_png):
     latencies, stop = [], threading.Event()
 

@@ -16,6 +16,8 @@ def read_predictions(path: str | Path) -> list[dict]:
         data = json.loads(path.read_text(encoding="utf-8-sig"))
     except json.JSONDecodeError as exc:
         raise ClinicalError(f"predictions file {path}: not valid JSON (line {exc.lineno}: {exc.msg})") from None
+    except (ValueError, RecursionError) as exc:  # bad UTF-8, a 5000-digit number, nesting past the stack
+        raise ClinicalError(f"predictions file {path}: not readable JSON ({exc})") from None
     preds = data.get("predictions") if isinstance(data, dict) else None
     if not isinstance(preds, list):
         raise ClinicalError(f"predictions file {path}: expected an object with a 'predictions' list")

@@ -74,10 +74,13 @@ def run_predict(model, images, *, ruler_mm=None, spacing_mm=None, min_confidence
     from zoo.inference.predictor import DEFAULT_MIN_CONFIDENCE
     from zoo.registry import ZooError
 
+    from zoo.data.spacing import check_spacing
+
     log = log or (lambda kind, message: None)
-    for value, option in ((spacing_mm, "--spacing-mm"), (ruler_mm, "--ruler-mm")):
-        if value is not None and not (math.isfinite(value) and value > 0):
-            raise ZooError(f"{option} must be a positive number of mm, got {value!r}")
+    if spacing_mm is not None:  # a physical pixel size, or refused before the model is even opened
+        check_spacing(spacing_mm, "--spacing-mm")
+    if ruler_mm is not None and not (math.isfinite(ruler_mm) and ruler_mm > 0):
+        raise ZooError(f"--ruler-mm must be a positive number of mm, got {ruler_mm!r}")
     predictor = Predictor.from_path(model, threads=threads, orientation=orientation,
                                     min_confidence=DEFAULT_MIN_CONFIDENCE if min_confidence is None else min_confidence)
     predictions, failed = [], []

@@ -32,6 +32,16 @@ class ImageReadError(DataError, ValueError):
     """An image file is missing, corrupt, truncated, too large or not an image at all."""
 
 
+class DecodeCostError(ImageReadError):
+    """An image whose decoding would take more memory or time than allowed, refused from its header and
+    markers before a pixel is decoded. Its own class because the file may well be genuine: a server answers
+    413 (too costly), not 422 (unreadable)."""
+
+
+class SpacingError(DataError, ValueError):
+    """A pixel spacing (mm per pixel) outside what a cephalogram can have; see :mod:`zoo.data.spacing`."""
+
+
 class LandmarkSetError(DataError, KeyError):
     """An unknown landmark set or symbol."""
 

@@ -6,12 +6,15 @@ here, and every failure becomes an :class:`ImageReadError` naming the file.
 """
 from __future__ import annotations
 
+import re
 import struct
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
-from .errors import ImageReadError
+from .errors import DecodeCostError, ImageReadError
+from .pixels import BAND_SAMPLES as _BAND_SAMPLES  # noqa: F401  (the band size, for the memory tests)
+from .pixels import stretch_to_uint8
 
 IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp", ".tif", ".tiff")
 
@@ -74,6 +77,128 @@ def _jpeg_frame(data: bytes):
             return int(h), int(w), int(data[i + 9]), int(data[i + 4])
         i += 2 + length
     return None
+
+
+# -- what a JPEG costs to decode, from its markers ---------------------------------------------------------
+#: a progressive JPEG's decoder passes over every 8x8 block of the components a scan covers, once per scan,
+#: and the standard sets no limit on scans: a scan that only says "nothing new" (an EOB run) takes a few
+#: bytes and the full pass. 3000 of them in a 660 kB 8000x8000 gray file took cv2.imdecode 147 s. Encoders
+#: write 1 to about 20 (libjpeg's default progression: 6 gray, 10 colour); the report of this attack against
+#: libjpeg (Red Hat bug 1344214) found it hard to imagine a real-world file needing more than 100.
+MAX_JPEG_SCANS = 100
+#: 8x8 block decodes over all scans, plus the one pass that turns blocks into pixels: 64 Mi, a few seconds of
+#: decoding (60-90 ns a block on the 2-core test machine). The largest images the zoo reads pass with room to
+#: spare: 200 MP progressive 4:4:4 colour (libjpeg's 10 scans) is 53 M, 100 MP gray (6 scans) 11 M; a 100 MP
+#: baseline gray file 3 M. It is what bounds the time when the scans stay under MAX_JPEG_SCANS: 100 scans of
+#: an 8000x8000 gray image would be 101 M.
+MAX_JPEG_BLOCK_DECODES = 64 * 2**20
+#: marker segments read before a file is refused: real files have tens (tables, APPn, one SOS per scan; an ICC
+#: profile splits into at most 255). Bounds the walk itself, which runs before decoding, on the server's loop.
+MAX_JPEG_SEGMENTS = 4096
+
+#: in a scan's entropy-coded data 0xFF is followed by 0x00 (a stuffed byte), a restart marker (D0-D7) or
+#: another 0xFF (fill); any other byte ends the data: the next marker. Searched for in C, not byte by byte.
+_NEXT_MARKER = re.compile(rb"\xff[^\x00\xd0-\xd7\xff]")
+_SOS, _EOI = 0xDA, 0xD9
+
+
+@dataclass(frozen=True)
+class JpegScans:
+    """What decoding a JPEG takes, read from its markers: ``scans`` (start-of-scan segments; the walk stops
+    at ``MAX_JPEG_SCANS + 1`` or ``MAX_JPEG_SEGMENTS + 1`` segments, already enough to refuse) and
+    ``block_decodes`` (each scan's 8x8 blocks summed over the components it covers, plus one pass over all of
+    them for the inverse DCT)."""
+
+    height: int
+    width: int
+    progressive: bool
+    scans: int
+    segments: int
+    block_decodes: int
+
+
+def _ceil_div(a: int, b: int) -> int:
+    return -(-a // b)
+
+
+def _component_blocks(data: bytes, i: int, n: int) -> tuple[int, int, bool, dict[int, int]]:
+    """``(height, width, progressive, {component id: 8x8 blocks})`` from the SOF segment at ``i``."""
+    h, w = struct.unpack(">HH", data[i + 5:i + 9])
+    count = data[i + 9]
+    comps = [data[j:j + 3] for j in range(i + 10, min(i + 10 + 3 * count, n - 2), 3)]
+    hmax = max((c[1] >> 4 for c in comps), default=1) or 1
+    vmax = max((c[1] & 15 for c in comps), default=1) or 1
+    blocks = {}
+    for ident, sampling, _ in comps:
+        ch, cv = max(1, sampling >> 4), max(1, sampling & 15)
+        blocks[ident] = _ceil_div(_ceil_div(w * ch, hmax), 8) * _ceil_div(_ceil_div(h * cv, vmax), 8)
+    return int(h), int(w), data[i + 1] in (0xC2, 0xC6, 0xCA, 0xCE), blocks
+
+
+def jpeg_scans(data: bytes) -> JpegScans:
+    """Walk a JPEG's marker segments (jumping over each scan's entropy-coded data) without decoding it."""
+    i, n = 2, len(data)
+    h = w = scans = segments = work = 0
+    progressive, blocks = False, None
+    while i + 4 <= n:
+        if data[i] != 0xFF:  # bytes between segments: libjpeg skips to the next marker, and so does this
+            found = _NEXT_MARKER.search(data, i)
+            if found is None:
+                break
+            i = found.start()
+            continue
+        marker = data[i + 1]
+        if marker == 0xFF:  # fill byte
+            i += 1
+            continue
+        if marker == _EOI:
+            break
+        if marker in (0xD8, 0x01) or 0xD0 <= marker <= 0xD7:  # no length field
+            i += 2
+            continue
+        segments += 1
+        if segments > MAX_JPEG_SEGMENTS:
+            break
+        length = (data[i + 2] << 8) | data[i + 3]
+        if marker in _SOF and blocks is None and i + 10 <= n:
+            h, w, progressive, blocks = _component_blocks(data, i, n)
+        elif marker == _SOS:
+            scans += 1
+            if scans > MAX_JPEG_SCANS:
+                break
+            count = data[i + 4] if i + 4 < n else 0
+            work += sum((blocks or {}).get(c, 0) for c in data[i + 5:i + 5 + 2 * count:2])
+            found = _NEXT_MARKER.search(data, i + 2 + length)
+            if found is None:
+                break
+            i = found.start()
+            continue
+        i += 2 + length
+    return JpegScans(h, w, progressive, scans, segments, work + sum((blocks or {}).values()))
+
+
+def check_jpeg_cost(data: bytes, name: str) -> JpegScans:
+    """:func:`jpeg_scans`, refusing with :class:`DecodeCostError` a JPEG over :data:`MAX_JPEG_SCANS`,
+    :data:`MAX_JPEG_BLOCK_DECODES` or :data:`MAX_JPEG_SEGMENTS`: decoding it would take minutes, and nothing
+    can stop ``cv2.imdecode`` once it has started."""
+    found = jpeg_scans(data)
+    advice = "re-save it as a baseline JPEG or a PNG if it is a genuine image"
+    if found.segments > MAX_JPEG_SEGMENTS:
+        raise DecodeCostError(f"{name}: a JPEG of more than {MAX_JPEG_SEGMENTS} marker segments (real files "
+                              f"have tens); refused before decoding; {advice}", reason="image too costly")
+    if found.scans > MAX_JPEG_SCANS:
+        raise DecodeCostError(
+            f"{name}: a JPEG of more than {MAX_JPEG_SCANS} scans (encoders write 1 to about 20); "
+            "the decoder passes over the whole image once per scan, so thousands of scans take minutes to "
+            f"decode a file of a few hundred kB. Refused before decoding; {advice}",
+            reason="image too costly")
+    if found.block_decodes > MAX_JPEG_BLOCK_DECODES:
+        raise DecodeCostError(
+            f"{name}: decoding this {found.width}x{found.height} JPEG takes {found.block_decodes / 1e6:.0f} "
+            f"million 8x8 block decodes over its {found.scans} scans, over the limit of "
+            f"{MAX_JPEG_BLOCK_DECODES / 1e6:.0f} million (a few seconds of decoding). Refused before "
+            f"decoding; {advice}", reason="image too costly")
+    return found
 
 
 def probe(data: bytes, fmt: str) -> tuple[int, int, int] | None:
@@ -208,6 +333,8 @@ def _checked_format(data: bytes, name: str, max_pixels: int | None) -> str:
     _check_complete(data, fmt, name)
     if max_pixels:
         _check_pixels(*size_from_bytes(data, fmt, name), max_pixels, name)
+    if fmt == "jpeg":
+        check_jpeg_cost(data, name)
     return fmt
 
 
@@ -230,8 +357,6 @@ def _imdecode(data: bytes, fmt: str, flags: int, name: str):
 
 
 # -- decoding an upload for a model, with its memory known from the header ------------------------------
-#: samples stretched to 8 bits at a time: bounds the float32 temporaries of the stretch to a few MB
-_BAND_SAMPLES = 1 << 20
 _DEPTH_WORDS = {1: "8-bit", 2: "16-bit", 4: "32-bit", 8: "64-bit"}
 
 
@@ -241,6 +366,8 @@ class DecodePlan:
 
     ``channels`` is what the decoded array holds (1 for a gray source, else 3: alpha is never decoded) and
     ``bytes_per_sample`` the depth it is decoded at; ``flags`` are the cv2.IMREAD_* flags that do both.
+    ``extra_bytes`` is what the decoder holds beside the array: a TIFF's strip or tile buffers, which a file
+    written as one strip makes as large as the image.
     """
 
     fmt: str
@@ -249,6 +376,7 @@ class DecodePlan:
     channels: int
     bytes_per_sample: int
     flags: int
+    extra_bytes: int = 0
 
     @property
     def array_bytes(self) -> int:
@@ -257,17 +385,28 @@ class DecodePlan:
     @property
     def peak_bytes(self) -> int:
         """What decoding holds at once: twice the decoded array, since OpenCV's Python binding copies the
-        array its decoder filled (PNG, JPEG, BMP and TIFF alike). A deeper
+        array its decoder filled (PNG, JPEG, BMP and TIFF alike), plus :attr:`extra_bytes`. A deeper
         source's 8-bit copy comes after the decoder's buffer is freed and is smaller, so it adds nothing."""
-        return 2 * self.array_bytes
+        return 2 * self.array_bytes + self.extra_bytes
 
     def describe(self) -> str:
         depth = _DEPTH_WORDS.get(self.bytes_per_sample, f"{8 * self.bytes_per_sample}-bit")
         return f"{self.width}x{self.height} {depth} {'gray' if self.channels == 1 else 'colour'}"
 
 
-def _tiff_layout(data: bytes, name: str) -> tuple[int, int]:
-    """``(samples per pixel, bytes per sample)`` from a TIFF's first directory (Pillow reads tags only)."""
+def _tiff_layout(data: bytes, name: str) -> tuple[int, int, int]:
+    """``(decoded channels, bytes per sample, extra bytes)`` from a TIFF's first directory (Pillow reads tags
+    only).
+
+    A palette image (photometric 3) has one 8-bit sample a pixel in the file, but OpenCV expands its colour
+    map while decoding: it comes out 8-bit colour, three times the one channel its samples suggest. A gray one
+    (photometric 0 or 1) comes out gray, alpha or not; anything else as colour.
+
+    OpenCV decodes a TIFF a strip (or tile) at a time, and to 8 bits through libtiff's RGBA reader: a 4-byte
+    buffer a pixel of the strip, beside libtiff's own decoded copy of it; a deeper one straight into a buffer
+    of the strip's samples. Pillow and many scanners write a whole image as one strip, which made a gray
+    8-bit TIFF take 3.3 times its planned memory and a palette one 4.2 times; the strip's size is in the tags.
+    """
     import io
 
     from PIL import Image
@@ -276,63 +415,57 @@ def _tiff_layout(data: bytes, name: str) -> tuple[int, int]:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # DecompressionBombWarning: only the header is read
             with Image.open(io.BytesIO(data)) as im:
-                samples = int(im.tag_v2.get(277, len(im.getbands())))
-                bits = im.tag_v2.get(258, 8)
+                tags, (width, height) = im.tag_v2, im.size
+                samples = int(tags.get(277, len(im.getbands())))
+                bits = tags.get(258, 8)
+                photometric = tags.get(262)
+                tile_w = int(tags.get(322, width))
+                tile_h = int(tags.get(323, 0)) or min(int(tags.get(278, height)), height)
     except Exception as exc:
         raise ImageReadError(f"{name}: unreadable image header ({type(exc).__name__}: {exc})") from None
     bits = max(bits) if isinstance(bits, tuple) else int(bits)
-    return samples, max(1, -(-int(bits) // 8))
+    tile_px = max(1, tile_w) * max(1, tile_h)
+    stored = -(-tile_px * samples * bits // 8)  # one strip or tile, decompressed
+    if photometric == 3:
+        return 3, 1, tile_px * 4 + stored
+    gray = photometric in (0, 1) or (photometric is None and samples == 1)
+    depth = max(1, -(-int(bits) // 8))
+    return (1 if gray else 3), depth, (tile_px * 4 + stored if depth == 1 else stored)
 
 
-def _layout(data: bytes, fmt: str, name: str, model_channels: int) -> tuple[int, int, int]:
-    """``(decoded channels, bytes per sample, cv2 flags)`` for one format's header."""
+def _layout(data: bytes, fmt: str, name: str, model_channels: int) -> tuple[int, int, int, int]:
+    """``(decoded channels, bytes per sample, cv2 flags, the decoder's extra bytes)`` for one format's
+    header."""
     import cv2
 
     native = cv2.IMREAD_ANYDEPTH | cv2.IMREAD_IGNORE_ORIENTATION  # as IMREAD_UNCHANGED, less the alpha
     if fmt == "png" and len(data) >= 26:
         gray = data[25] in (0, 4)  # gray, gray + alpha
         return (1 if gray else 3), (2 if data[24] == 16 else 1), native | (
-            cv2.IMREAD_GRAYSCALE if gray else cv2.IMREAD_COLOR)
+            cv2.IMREAD_GRAYSCALE if gray else cv2.IMREAD_COLOR), 0
     if fmt == "jpeg":  # the flags LoadCephalogram decodes a JPEG file with, so `zoo predict` agrees
         frame = _jpeg_frame(data[:65536])
         gray = model_channels == 1 or (frame is not None and frame[2] == 1)
-        return (1, 1, cv2.IMREAD_GRAYSCALE) if gray else (3, 1, cv2.IMREAD_COLOR)
+        return (1, 1, cv2.IMREAD_GRAYSCALE, 0) if gray else (3, 1, cv2.IMREAD_COLOR, 0)
     if fmt == "tiff":
-        samples, depth = _tiff_layout(data, name)
-        return (1 if samples == 1 else 3), depth, native | cv2.IMREAD_ANYCOLOR
-    return 3, 1, native | cv2.IMREAD_ANYCOLOR  # BMP: 8-bit, a palette may be colour
+        channels, depth, extra = _tiff_layout(data, name)
+        return channels, depth, native | cv2.IMREAD_ANYCOLOR, extra
+    return 3, 1, native | cv2.IMREAD_ANYCOLOR, 0  # BMP: 8-bit, a palette may be colour
 
 
 def plan_decode(data: bytes, name: str, model_channels: int = 3) -> DecodePlan:
     """What :func:`decode_for_model` decodes ``data`` to and the memory that takes, without decoding it; a
-    truncated JPEG or PNG is refused here, since no plan can decode it whole."""
+    truncated JPEG or PNG is refused here, since no plan can decode it whole, and so is a JPEG whose scans
+    would take too long to decode (:func:`check_jpeg_cost`, a :class:`DecodeCostError`)."""
     fmt = sniff_format(data[:16])
     if fmt is None:
         raise ImageReadError(f"{name}: not a JPEG/PNG/BMP/TIFF image ({describe_bytes(data[:32])})")
     _check_complete(data, fmt, name)
+    if fmt == "jpeg":
+        check_jpeg_cost(data, name)
     h, w = size_from_bytes(data, fmt, name)
-    channels, depth, flags = _layout(data, fmt, name, model_channels)
-    return DecodePlan(fmt, int(h), int(w), channels, depth, flags)
-
-
-def stretch_to_uint8(img):
-    """``to_uint8`` (the image's own min..max to 0..255), a band at a time: the same pixels without its
-    whole-image float32 copies, several alive at once (12 bytes a sample and more)."""
-    import numpy as np
-
-    # the one definition of the stretch; imported here as that module imports this one
-    from .transforms.loading import to_uint8
-
-    if img.dtype == np.uint8 or img.size == 0:
-        return to_uint8(img)
-    extremes = np.array([img.min(), img.max()], img.dtype)
-    flat = img.reshape(-1)
-    out = np.empty(flat.shape, np.uint8)
-    for start in range(0, flat.size, _BAND_SAMPLES):
-        band = flat[start:start + _BAND_SAMPLES]
-        # with the whole image's extremes in front, to_uint8 maps the band exactly as it maps the image
-        out[start:start + band.size] = to_uint8(np.concatenate((extremes, band)))[2:]
-    return out.reshape(img.shape)
+    channels, depth, flags, extra = _layout(data, fmt, name, model_channels)
+    return DecodePlan(fmt, int(h), int(w), channels, depth, flags, int(extra))
 
 
 def decode_for_model(data: bytes, name: str, model_channels: int = 3, max_pixels: int | None = MAX_PIXELS,
@@ -347,8 +480,8 @@ def decode_for_model(data: bytes, name: str, model_channels: int = 3, max_pixels
     plan = plan_decode(data, name, model_channels)
     _check_pixels(plan.height, plan.width, max_pixels, name)
     if max_bytes is not None and plan.peak_bytes > max_bytes:
-        raise ImageReadError(f"{name}: decoding {plan.describe()} takes {plan.peak_bytes / 2**20:.0f} MiB, "
-                             f"over the budget of {max_bytes / 2**20:.0f} MiB", reason="image too large")
+        raise DecodeCostError(f"{name}: decoding {plan.describe()} takes {plan.peak_bytes / 2**20:.0f} MiB, "
+                              f"over the budget of {max_bytes / 2**20:.0f} MiB", reason="image too large")
     return decode_planned(data, plan, name)
 
 

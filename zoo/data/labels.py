@@ -49,7 +49,7 @@ def parse_label_map(items) -> dict[str, str | None]:
 def _read_label_map_file(path: Path) -> dict[str, str | None]:
     try:
         doc = json.loads(path.read_text(encoding="utf-8-sig"))
-    except (ValueError, OSError) as exc:
+    except (ValueError, OSError, RecursionError) as exc:  # also bad UTF-8, 5000-digit numbers, deep nesting
         raise LandmarkSetError(f"{path}: not a readable JSON label map ({exc})") from None
     if not isinstance(doc, dict) or not all(isinstance(v, (str, type(None))) for v in doc.values()):
         raise LandmarkSetError(f"{path}: a label map file is one JSON object {{\"file label\": \"symbol\" or null}}")

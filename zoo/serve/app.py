@@ -5,10 +5,11 @@ original-pixel coordinates), so the API answers what ``zoo predict`` writes for 
 adds the HTTP side: the form, the limits, the thread pool that keeps the event loop free while an image is
 decoded and predicted, and the viewer page.
 
-An upload is decoded here, not by the predictor from its bytes, because the decode memory must be known
-before it starts: :func:`zoo.data.imageio.plan_decode` reads it from the header (413 over
-``max_decode_mb``), and :func:`zoo.data.imageio.decode_planned` decodes straight to the model's 8-bit
-input, as ``LoadCephalogram`` reads a file, without alpha or whole-image float copies.
+An upload is decoded here, not by the predictor from its bytes, because the decode memory and time must be
+known before it starts: :func:`zoo.data.imageio.plan_decode` reads them from the header and the JPEG markers
+(413 over ``max_decode_mb``, or for a JPEG whose scans would take minutes), and the image is decoded straight
+to the model's 8-bit input, as ``LoadCephalogram`` reads a file, without alpha or whole-image float copies --
+in a child process killed at ``decode_timeout_s`` (:mod:`.decoding`), so that no decode holds a slot longer.
 """
 from __future__ import annotations
 
@@ -24,11 +25,12 @@ from fastapi import Request  # at module level: FastAPI resolves the endpoint's 
 
 from zoo.registry import ZooError
 
+from .decoding import DecodeDeadline, DecoderCrash, ProcessDecoder
 from .errors import ApiError, install_error_handlers, log
 from .guard import BodySizeLimit
 from .limits import HEADER_TIMEOUT_KEY, Gate, ServeLimits
 from .schemas import ErrorResponse, Health, LandmarksResponse, ModelInfo
-from .upload import FIELDS, MAX_RULER_MM, MAX_SPACING_MM, check_image, read_form
+from .upload import FIELDS, MAX_RULER_MM, MAX_SPACING_MM, MIN_SPACING_MM, check_image, read_form
 
 STATIC = Path(__file__).resolve().parent / "static"
 #: multipart boundaries and the small fields on top of the file itself
@@ -53,8 +55,8 @@ _FORM_SCHEMA = {
                  "description": "the cephalogram: PNG (8 or 16 bit), JPEG, BMP or TIFF"},
         "ruler_mm": _optional({"type": "number", "exclusiveMinimum": 0, "maximum": MAX_RULER_MM},
                               "known p1-p2 ruler length in mm (models that detect p1/p2)"),
-        "spacing_mm": _optional({"type": "number", "exclusiveMinimum": 0, "maximum": MAX_SPACING_MM},
-                                "pixel size in mm, when known and no ruler calibrates it"),
+        "spacing_mm": _optional({"type": "number", "minimum": MIN_SPACING_MM, "maximum": MAX_SPACING_MM},
+                                "pixel size in mm (a physical one: 0.01 to 5), when known; wins over a ruler"),
         "analyze": _optional({"type": "boolean"}, "add the cephalometric measurements the landmark set allows",
                              default=True),
     },
@@ -64,9 +66,11 @@ assert set(_FORM_SCHEMA["properties"]) == set(FIELDS)
 _ERRORS = {
     400: "empty body, empty file or malformed multipart",
     408: "the headers or the upload did not arrive within --header-timeout-s / --body-timeout-s",
-    413: "upload over --max-upload-mb, image over --max-pixels, or its decoding over --max-decode-mb",
+    413: "upload over --max-upload-mb, image over --max-pixels, its decoding over --max-decode-mb, or a JPEG "
+         "whose scans would take too long to decode (image_too_costly)",
     415: "not multipart/form-data, or the file is not an image",
-    422: "missing/unknown/invalid field, or an image that cannot be decoded",
+    422: "missing/unknown/invalid field, an image that cannot be decoded, or one whose decoding passed "
+         "--decode-timeout-s (decode_timeout)",
     500: "the model produced no valid answer (model_error), or an unexpected error the server logged",
     503: "busy: every inference slot and the queue are taken (see Retry-After)",
     504: "the image was not processed within the request timeout",
@@ -147,11 +151,14 @@ def create_app(predictor, limits: ServeLimits | None = None, cors_origins: tuple
     summary = _summary(info)
     gate = Gate(limits.max_concurrency, limits.queue)
     executor = ThreadPoolExecutor(max_workers=limits.max_concurrency, thread_name_prefix="zoo-infer")
+    decoder = ProcessDecoder(limits.max_concurrency)
 
     @asynccontextmanager
     async def lifespan(app):
+        await asyncio.to_thread(decoder.start)  # a decoding process per slot, ready before the first request
         yield {HEADER_TIMEOUT_KEY: limits.header_timeout_s}  # read by each connection's HeaderTimeoutProtocol
         executor.shutdown(wait=False, cancel_futures=True)
+        decoder.close()
 
     kwargs = dict(
         title="ceph-zoo landmark API",
@@ -169,6 +176,7 @@ def create_app(predictor, limits: ServeLimits | None = None, cors_origins: tuple
         App = FastAPI
     app = App(**kwargs)
     app.state.predictor, app.state.limits, app.state.gate, app.state.info = predictor, limits, gate, info
+    app.state.decoder = decoder
     install_error_handlers(app)
     app.add_middleware(BodySizeLimit, max_bytes=limits.max_upload_bytes + FORM_OVERHEAD,
                        max_upload_mb=limits.max_upload_mb)
@@ -209,7 +217,8 @@ def create_app(predictor, limits: ServeLimits | None = None, cors_origins: tuple
         plan = check_image(form.data, form.filename, limits.max_pixels, limits.max_decode_bytes, predictor.channels)
         gate.enter()  # only now: a client still sending its body holds no queue place
         try:
-            job = partial(_predict, predictor, form, plan, supports_analysis)
+            job = partial(_predict, predictor, form, plan, supports_analysis, decoder,
+                          limits.decode_timeout_s, deadline)
             entry = await gate.run(executor, job, min(limits.queue_wait_s, deadline - time.monotonic()),
                                    deadline - time.monotonic())
         finally:
@@ -228,25 +237,39 @@ async def _read_upload(request, limits: ServeLimits):
                        "(zoo serve --body-timeout-s)") from None
 
 
-def _predict(predictor, form, plan, supports_analysis: bool) -> dict:
-    """Runs in the inference thread, so a long decode never holds up the event loop: decode (as ``plan``,
-    checked against the limits by ``check_image``), predict, analyse. Bad image bytes are the client's 422."""
-    import cv2
+def _decode(decoder, form, plan, decode_s: float, deadline: float):
+    """The upload as the model's 8-bit input: decoded in a child process (killed at whichever comes first,
+    ``decode_s`` or the request's deadline), then stretched to 8 bits here."""
+    from zoo.data.pixels import stretch_to_uint8
 
+    try:
+        return stretch_to_uint8(decoder.decode(form.data, plan, form.filename, decode_s, within=deadline))
+    except DecodeDeadline as exc:
+        if exc.request:  # the request's own budget ran out first: the gate answers 504 for it
+            raise ApiError(504, "timeout", "the image was not decoded within the request timeout; the "
+                           "decoding was stopped") from None
+        raise ApiError(422, "decode_timeout", f"{form.filename}: decoding {plan.describe()} did not finish "
+                       f"within {decode_s:g} s (zoo serve --decode-timeout-s), so it was stopped and the "
+                       "image refused; a genuine image this slow can be sent as PNG or baseline JPEG") from None
+    except DecoderCrash as exc:
+        raise ApiError(422, "unreadable_image", str(exc)) from None
+
+
+def _predict(predictor, form, plan, supports_analysis: bool, decoder, decode_s: float,
+             deadline: float) -> dict:
+    """Runs in the inference thread, so a long decode never holds up the event loop: decode (as ``plan``,
+    checked against the limits by ``check_image``; in a child process with a deadline), predict, analyse.
+    Bad image bytes are the client's 422."""
     from zoo.data.errors import ImageReadError
-    from zoo.data.imageio import decode_planned
     from zoo.inference import PredictionError
 
     try:
-        img = decode_planned(form.data, plan, form.filename)
+        img = _decode(decoder, form, plan, decode_s, deadline)
         entry = predictor.predict(img, name=form.filename, ruler_mm=form.ruler_mm, spacing_mm=form.spacing_mm)
     except ImageReadError as exc:
         raise ApiError(422, "unreadable_image", str(exc)) from None
     except PredictionError as exc:  # the model's fault, not the request's
         raise ApiError(500, "model_error", str(exc)) from None
-    except cv2.error as exc:  # a header that passed the checks but pixels OpenCV rejects
-        raise ApiError(422, "unreadable_image",
-                       f"{form.filename}: OpenCV cannot decode it ({exc.err or exc})") from None
     if form.analyze and supports_analysis:
         from zoo.clinical import ClinicalError, analyze_prediction
 

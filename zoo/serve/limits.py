@@ -4,7 +4,9 @@ Inference is CPU-bound: running more images at once than there are slots only ma
 and can exhaust memory. So a request first needs admission (at most ``max_concurrency + max_queue`` are
 inside at once; the rest get 503 straight away), then waits at most ``queue_wait_s`` for an inference
 slot (else 503), and a slot stays taken until its thread really finishes -- a request that timed out
-(504) cannot free a slot its computation still uses.
+(504) cannot free a slot its computation still uses. The one part that can be stopped, decoding the image,
+runs in a child process with a deadline (``decode_timeout_s``, :mod:`.decoding`): a decode past it is
+killed and its slot freed at once.
 
 Admission comes only once the whole body has arrived: a client trickling its upload would otherwise hold
 a queue place while sending nothing, and ten of them lock every other client out. A slow client is
@@ -49,6 +51,10 @@ class ServeLimits:
             to the end of the request's headers; past it the connection gets 408 and is closed.
         body_timeout_s: time to receive the whole body once the headers are in (408 past it, the
             connection closed); never more than ``timeout_s``. 30 s is 2.2 MB/s for a 64 MiB upload.
+        decode_timeout_s: time one image may take to decode; past it the decoding process is killed, its
+            slot freed and the request answered 422 (see :mod:`.decoding`). The header checks already
+            refuse what is known to be slow; 20 s is about four times the slowest image they admit on a
+            2-core machine (a 99 MP 16-bit colour PNG, 5.1 s; a JPEG at the scan-work limit, 4-6 s).
     """
 
     max_upload_mb: float = 64.0
@@ -60,10 +66,11 @@ class ServeLimits:
     max_decode_mb: float = 1024.0
     header_timeout_s: float = 10.0
     body_timeout_s: float = 30.0
+    decode_timeout_s: float = 20.0
 
     def __post_init__(self):
         for name in ("max_upload_mb", "timeout_s", "queue_wait_s", "max_decode_mb", "header_timeout_s",
-                     "body_timeout_s"):
+                     "body_timeout_s", "decode_timeout_s"):
             value = getattr(self, name)
             if not (isinstance(value, (int, float)) and math.isfinite(value) and value > 0):
                 raise ServeConfigError(f"{name} must be a positive number, got {value!r}")

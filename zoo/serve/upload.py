@@ -11,13 +11,16 @@ import math
 import re
 from dataclasses import dataclass
 
+from zoo.data.spacing import SPACING_RANGE_MM
+
 from .errors import ApiError, UploadTooLarge
 
 FIELDS = ("file", "ruler_mm", "spacing_mm", "analyze")
 HOW = "send the image as multipart/form-data in a field named 'file', e.g. curl -F file=@ceph.png URL"
-#: upper bounds that keep every derived mm value finite (a 10 m ruler, 100 mm pixels: far beyond real ones)
+#: upper bound that keeps every derived mm value finite (a 10 m ruler: far beyond real ones)
 MAX_RULER_MM = 10_000.0
-MAX_SPACING_MM = 100.0
+#: a pixel spacing is physical or refused: the range ``zoo predict``, the Python API and the datasets use
+MIN_SPACING_MM, MAX_SPACING_MM = SPACING_RANGE_MM
 #: the two spellings the OpenAPI document's boolean allows (any case)
 _TRUE = {"true"}
 _FALSE = {"false"}
@@ -39,7 +42,8 @@ def clean_filename(name: str | None) -> str:
     return base or "upload"
 
 
-def _number(form, key: str, upper: float) -> float | None:
+def _number(form, key: str, upper: float, lower: float | None = None) -> float | None:
+    """The field as a number of mm in ``(0, upper]``, or ``[lower, upper]`` when ``lower`` is given."""
     value = form.get(key)
     if value is None or (isinstance(value, str) and not value.strip()):
         return None
@@ -49,6 +53,9 @@ def _number(form, key: str, upper: float) -> float | None:
         number = float(value)
     except ValueError:
         raise ApiError(422, "invalid_field", f"'{key}' must be a number in mm, got {value[:40]!r}") from None
+    if lower is not None and not (math.isfinite(number) and lower <= number <= upper):
+        raise ApiError(422, "invalid_field", f"'{key}' must be between {lower:g} and {upper:g} mm per pixel "
+                       f"(a cephalogram's detector or scan), got {value[:40]!r}")
     if not (math.isfinite(number) and 0 < number <= upper):
         raise ApiError(422, "invalid_field",
                        f"'{key}' must be a positive number of mm up to {upper:g}, got {value[:40]!r}")
@@ -114,7 +121,7 @@ async def read_form(request, max_bytes: int) -> LandmarkRequest:
                            f"of {max_bytes} bytes (zoo serve --max-upload-mb)")
         return LandmarkRequest(data=data, filename=filename,
                                ruler_mm=_number(form, "ruler_mm", MAX_RULER_MM),
-                               spacing_mm=_number(form, "spacing_mm", MAX_SPACING_MM),
+                               spacing_mm=_number(form, "spacing_mm", MAX_SPACING_MM, MIN_SPACING_MM),
                                analyze=_flag(form, "analyze", True))
     finally:
         await form.close()
@@ -123,14 +130,17 @@ async def read_form(request, max_bytes: int) -> LandmarkRequest:
 def check_image(data: bytes, name: str, max_pixels: int, max_decode_bytes: int | None = None,
                 channels: int = 3):
     """How the image will be decoded for a model with ``channels`` inputs (a ``DecodePlan``, from the first
-    bytes and the header alone); 415 if not an image, 413 if too big in pixels or in decode memory."""
-    from zoo.data.errors import ImageReadError
+    bytes, the header and a JPEG's markers alone); 415 if not an image, 413 if too big in pixels or in decode
+    memory, or a JPEG whose scans would take too long to decode."""
+    from zoo.data.errors import DecodeCostError, ImageReadError
     from zoo.data.imageio import describe_bytes, plan_decode, sniff_format
 
     if sniff_format(data[:16]) is None:
         raise ApiError(415, "not_an_image", f"{name}: not a JPEG/PNG/BMP/TIFF image ({describe_bytes(data[:32])})")
     try:
         plan = plan_decode(data, name, channels)
+    except DecodeCostError as exc:
+        raise ApiError(413, "image_too_costly", str(exc)) from None
     except ImageReadError as exc:
         raise ApiError(422, "unreadable_image", str(exc)) from None
     w, h = plan.width, plan.height

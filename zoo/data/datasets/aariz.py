@@ -25,6 +25,7 @@ from ..imageio import find_images
 from ..labels import describe_suggestions, suggest
 from ..landmark_sets import LandmarkSet, is_known_symbol
 from ..paths import did_you_mean, find_child
+from ..spacing import spacing_problem
 from .base import LandmarkDataset
 
 ANNOTATORS = {"senior": ("senior",), "junior": ("junior",), "mean": ("senior", "junior")}
@@ -106,9 +107,9 @@ def read_pixel_sizes(path: Path) -> dict[str, float]:
         except (IndexError, ValueError):
             raise AnnotationError(f"{path}:{lineno}: needs a cephalogram_id and a numeric pixel_size ({row!r})",
                                   reason="malformed annotation") from None
-        if not np.isfinite(value) or value <= 0:
-            raise AnnotationError(f"{path}:{lineno}: pixel_size must be positive, got {value}",
-                                  reason="malformed annotation")
+        problem = spacing_problem(value)
+        if problem is not None:
+            raise AnnotationError(f"{path}:{lineno}: pixel_size {problem}", reason="bad spacing")
         sizes[key] = value
         sizes.setdefault(Path(key).stem, value)
     return sizes

@@ -21,6 +21,7 @@ from ..errors import AnnotationError, DataError, ImageReadError, LandmarkSetErro
 from ..imageio import image_size
 from ..landmark_sets import LandmarkSet, get_landmark_set
 from ..paths import resolve_data_root
+from ..spacing import spacing_problem
 
 #: a labelled point may sit up to this far outside the pixel centres' range (annotators click edges).
 EDGE_TOLERANCE_PX = 1.0
@@ -219,6 +220,10 @@ class LandmarkDataset(BaseDataset):
         kpts = np.where(labelled[:, None], kpts, 0.0).astype(np.float32)
         vis = labelled.astype(np.float32)
         spacing = rec.get("spacing")
+        if spacing is not None:  # every reader's spacing passes here: a CSV column, a mappings file, a config
+            problem = spacing_problem(spacing)
+            if problem is not None:
+                raise AnnotationError(f"{source}: the pixel spacing {problem}", reason="bad spacing")
         info = {
             "img_path": str(img_path),
             "img_id": img_path.stem,

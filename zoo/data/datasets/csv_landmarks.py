@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import csv
 import io
-import math
 from pathlib import Path
 
 import numpy as np
@@ -20,6 +19,7 @@ from zoo.registry import DATASETS
 from ..errors import AnnotationError, DataNotFoundError, how_to_fix_missing
 from ..labels import describe_suggestions, suggest
 from ..landmark_sets import is_known_symbol
+from ..spacing import spacing_problem
 from .base import LandmarkDataset
 
 AXIS_SUFFIXES = (("_x", 0), ("_y", 1), (".x", 0), (".y", 1), (" x", 0), (" y", 1))
@@ -165,8 +165,9 @@ class CsvLandmarkDataset(LandmarkDataset):
                     except ValueError:
                         raise AnnotationError(f"{source}: spacing {row[spacing_col]!r} is not a number",
                                               reason="malformed annotation") from None
-                    if not math.isfinite(spacing) or spacing <= 0:
-                        raise AnnotationError(f"{source}: spacing must be positive", reason="malformed annotation")
+                    problem = spacing_problem(spacing)
+                    if problem is not None:
+                        raise AnnotationError(f"{source}: spacing {problem}", reason="bad spacing")
                 img = Path(row[0].strip())
                 return {"img_path": img if img.is_absolute() else self.image_dir / img, "keypoints": kpts,
                         "labelled": labelled, "spacing": spacing}

@@ -7,6 +7,7 @@ from zoo.registry import TRANSFORMS
 
 from ..errors import ImageReadError
 from ..imageio import MAX_PIXELS, decode_bytes, probe, read_bytes, sniff_format
+from ..pixels import to_uint8
 from .base import BaseTransform, compose_warp
 
 _REDUCED = {  # (channels, factor) -> cv2 flag name
@@ -29,22 +30,6 @@ def reduction_warp(factor: int) -> np.ndarray:
     """Original px -> reduced px for a JPEG decoded at 1/factor: pixel j averages originals f*j..f*j+f-1."""
     s = 1.0 / factor
     return np.array([[s, 0, -(factor - 1) / 2 * s], [0, s, -(factor - 1) / 2 * s], [0, 0, 1]], np.float64)
-
-
-def to_uint8(img: np.ndarray) -> np.ndarray:
-    """16-bit (or float) to uint8 by the image's own min..max: X-ray detectors rarely fill 16 bits.
-
-    The range is the image content's alone: an opaque alpha channel (65535) would otherwise squeeze 12-bit
-    data into 0..12, and the server (``decode_for_model``), which drops alpha while decoding, would read the
-    same file differently from ``zoo predict`` and training."""
-    if img.dtype == np.uint8 or img.size == 0:  # empty: to_channels names the file
-        return img.astype(np.uint8, copy=False)
-    img = img.astype(np.float32)
-    content = img[:, :, :-1] if img.ndim == 3 and img.shape[2] in (2, 4) else img  # gray+alpha, BGRA
-    lo, hi = float(content.min()), float(content.max())
-    if hi <= lo:
-        return np.zeros(img.shape, np.uint8)
-    return np.clip((img - lo) * (255.0 / (hi - lo)) + 0.5, 0, 255).astype(np.uint8)
 
 
 def to_channels(img: np.ndarray, channels: int, path) -> np.ndarray:
