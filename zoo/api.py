@@ -176,15 +176,17 @@ class LandmarkModel:
 
 
 def load(name_or_path, *, device: str | None = None, threads: int | None = None,
-         min_confidence: float | None = None, orientation: str = "auto") -> LandmarkModel:
+         min_confidence: float | None = None, orientation: str = "auto", trust: bool = False) -> LandmarkModel:
     """A named model (``zoo models``) or a model file, ready to predict. ``device='cuda'`` runs a checkpoint or
     weights file on the GPU; exported ONNX/TorchScript models run on the CPU. ``orientation='auto'`` finds mirrored
-    and turned images (``Prediction.orientation`` says what was found); ``'fixed'`` trusts the image."""
+    and turned images (``Prediction.orientation`` says what was found); ``'fixed'`` trusts the image.
+    ``trust=True`` is needed for a TorchScript file, which is a program: it runs code of its own while it loads, so
+    open one only from a source you trust (ONNX files and the zoo's checkpoints and weights files carry no code)."""
     from zoo.inference import Predictor
     from zoo.inference.predictor import DEFAULT_MIN_CONFIDENCE
     from zoo.registry import load_plugins
 
     load_plugins()
-    predictor = Predictor.from_path(name_or_path, threads=threads, device=device, orientation=orientation,
+    predictor = Predictor.from_path(name_or_path, threads=threads, device=device, orientation=orientation, trust=trust,
                                     min_confidence=DEFAULT_MIN_CONFIDENCE if min_confidence is None else min_confidence)
     return LandmarkModel(predictor, str(name_or_path))

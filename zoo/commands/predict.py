@@ -63,7 +63,7 @@ def _draw(raw, entry: dict, out_dir: Path) -> Path:
 
 
 def run_predict(model, images, *, ruler_mm=None, spacing_mm=None, min_confidence=None, analyze=False,
-                show_dir=None, max_pixels=None, threads=None, log=None, orientation="auto") -> dict:
+                show_dir=None, max_pixels=None, threads=None, log=None, orientation="auto", trust=False) -> dict:
     """Predict every image; returns ``{"model", "predictions", "failed"}`` (the predictions-file layout).
 
     ``log(kind, message)`` receives per-file notes, warnings and errors as they happen (kind 'note',
@@ -81,7 +81,7 @@ def run_predict(model, images, *, ruler_mm=None, spacing_mm=None, min_confidence
         check_spacing(spacing_mm, "--spacing-mm")
     if ruler_mm is not None and not (math.isfinite(ruler_mm) and ruler_mm > 0):
         raise ZooError(f"--ruler-mm must be a positive number of mm, got {ruler_mm!r}")
-    predictor = Predictor.from_path(model, threads=threads, orientation=orientation,
+    predictor = Predictor.from_path(model, threads=threads, orientation=orientation, trust=trust,
                                     min_confidence=DEFAULT_MIN_CONFIDENCE if min_confidence is None else min_confidence)
     predictions, failed = [], []
     for path in expand_images(images):
@@ -217,6 +217,8 @@ def register(app: typer.Typer) -> None:
         orientation: str = typer.Option(
             "auto", "--orientation", help="auto: find mirrored or turned images and read them in the model's "
                                           "orientation (8 global-stage passes); fixed: trust the image as it lies."),
+        trust: bool = typer.Option(False, "--trust", help="Open a TorchScript model, which runs code of its own while "
+                                   "it loads: only for a file from a source you trust (ONNX needs no trust)."),
     ):
         """Predict landmarks (by name, with confidences) for images; bad files are reported, the rest go on."""
         def log(kind, message):
@@ -225,7 +227,7 @@ def register(app: typer.Typer) -> None:
         chosen = output_format(out, fmt) if (out or fmt) else None  # a bad --format fails before any work
         result = run_predict(model, images, ruler_mm=ruler_mm, spacing_mm=spacing_mm, min_confidence=min_confidence,
                              analyze=analyze, show_dir=show_dir, max_pixels=max_pixels, threads=threads, log=log,
-                             orientation=orientation)
+                             orientation=orientation, trust=trust)
         if out:
             write_result(result, out, chosen)
             typer.echo(f"wrote {len(result['predictions'])} prediction(s) to {out}", err=True)

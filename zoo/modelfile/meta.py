@@ -27,8 +27,9 @@ MAX_REFINE_ITERS = 16
 MAX_VIEWS = 64
 MAX_MEMBERS = 32
 MAX_RULER_MM = 1000.0
-#: a sibling file's name: no folder part, so a model file can only point beside itself
-_FILE_NAME = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.+-]{0,200}")
+#: a sibling file's name (spaces allowed, as in any user's folder): no folder part, no leading dot, so a model
+#: file can only point beside itself
+_FILE_NAME = re.compile(r"[^/\\.\x00-\x1f][^/\\\x00-\x1f]{0,254}")
 
 
 def _find(pipeline, type_name):

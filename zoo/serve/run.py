@@ -51,7 +51,8 @@ def app_from_env():
     from .app import create_app
 
     settings = json.loads(os.environ[ENV_CONFIG])
-    predictor = Predictor.from_path(settings["model"], threads=settings.get("threads"))
+    predictor = Predictor.from_path(settings["model"], threads=settings.get("threads"),
+                                    trust=settings.get("trust", False))
     return create_app(predictor, ServeLimits(**settings["limits"]), cors_origins=settings.get("cors_origins", ()))
 
 
@@ -66,8 +67,9 @@ def uvicorn_options(log_level: str = "info") -> dict:
 
 def serve_model(model, host: str = "127.0.0.1", port: int = 8000, workers: int = 1,
                 limits: ServeLimits | None = None, threads: int | None = None, log_level: str = "info",
-                cors_origins: tuple[str, ...] | list[str] = (), echo=print) -> None:
-    """Load ``model`` (checkpoint, ONNX or TorchScript), check it, and serve it until interrupted."""
+                cors_origins: tuple[str, ...] | list[str] = (), echo=print, trust: bool = False) -> None:
+    """Load ``model`` (checkpoint, ONNX or TorchScript), check it, and serve it until interrupted. A TorchScript
+    file needs ``trust`` (it runs code of its own while it loads)."""
     _require_extra()
     import uvicorn
 
@@ -83,7 +85,7 @@ def serve_model(model, host: str = "127.0.0.1", port: int = 8000, workers: int =
     from zoo.model_zoo import resolve_model
 
     model = resolve_model(model).resolve()  # a model name becomes its verified file, which every worker opens
-    predictor = Predictor.from_path(model, threads=threads)  # fails here, clearly, before any worker starts
+    predictor = Predictor.from_path(model, threads=threads, trust=trust)  # fails here, before any worker starts
     meta = predictor.describe()
     echo(f"serving {model.name} ({meta['runtime']}, {meta['landmark_set']}, {len(meta['landmarks'])} landmarks) "
          f"on http://{host}:{port}/ -- viewer at /, API docs at /docs; {workers} worker(s), "
@@ -95,6 +97,7 @@ def serve_model(model, host: str = "127.0.0.1", port: int = 8000, workers: int =
         uvicorn.run(create_app(predictor, limits, cors_origins), **common)
         return
     del predictor
-    os.environ[ENV_CONFIG] = json.dumps({"model": str(model), "threads": threads, "limits": limits.to_dict(),
+    os.environ[ENV_CONFIG] = json.dumps({"model": str(model), "threads": threads, "trust": trust,
+                                         "limits": limits.to_dict(),
                                          "cors_origins": list(cors_origins)})
     uvicorn.run("zoo.serve.run:app_from_env", factory=True, workers=workers, **common)
