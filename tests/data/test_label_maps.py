@@ -107,6 +107,16 @@ def test_suggestions_catch_typos_and_names_inside_labels():
     assert suggest("patient age", isbi) == []
 
 
+def test_soft_tissue_labels_suggest_the_primed_symbol():
+    """"SoftPog" got no suggestion (one word to the matcher) and "Soft pogonion" two; a soft-tissue name means the
+    primed landmark, and a soft-tissue point the set lacks suggests neither it nor its hard-tissue namesake."""
+    isbi, aariz = get_landmark_set("isbi2015"), get_landmark_set("aariz")
+    for label in ("SoftPog", "softPogonion", "Soft pogonion", "soft_pog", "Soft tissue Pog"):
+        assert suggest(label, isbi) == ["Pog'"], label
+    assert suggest("SoftN", aariz) == ["N'"] and suggest("Soft tissue nasion", isbi) == []
+    assert suggest("PointMenton", isbi) == ["Me"]  # camel case splits words for every label
+
+
 def test_inference_picks_the_set_the_labels_fill_and_lists_the_rest():
     labels = Counter({CLINIC[s]: 5 for s in ISBI if s != "Go"})  # 18 clinic names; Gonion never labelled
     labels.update({"Sella turcica": 5, "p1": 5, "tragus": 2})
@@ -115,7 +125,7 @@ def test_inference_picks_the_set_the_labels_fill_and_lists_the_rest():
     assert best.landmark_set.name == "isbi2015"  # ceph31 also names p1, but leaves 15 landmarks unlabelled
     assert inferred.ranking[0] == ("isbi2015", 16, 19) and ("ceph31", 17, 31) in inferred.ranking
     assert best.never_labelled == ["Go", "Pog'", "Ar"]  # two clinic names are no names of the set
-    assert best.unknown == {"Artic": ["Ar"], "Sella turcica": ["S"], "Soft pogonion": ["Pog", "Pog'"],
+    assert best.unknown == {"Artic": ["Ar"], "Sella turcica": ["S"], "Soft pogonion": ["Pog'"],
                             "tragus": []}
     assert best.other_sets == {"p1": ["ceph31", "ruler"]}
     assert not best.ok

@@ -43,3 +43,31 @@ def test_symbols_missing_from_the_source_keep_their_fresh_init():
     syms = list(get_landmark_set("ceph31").symbols)
     assert torch.equal(state[key][syms.index("p1")], source.state_dict()[key][0])
     assert torch.equal(state[key][syms.index("S")], before[key][syms.index("S")])
+
+
+def test_two_stage_heads_follow_symbols_in_both_stages():
+    """The shipped model is two-stage: its per-landmark rows sit under ``global_stage.head.`` and
+    ``refine_stage.head.``, and fine-tuning it on another set must keep the rows both sets share."""
+    tiny = dict(backbone=dict(type="HRNetBackbone", arch="hrnet_w18_small"), neck=dict(type="HRNetV2Neck"),
+                decoder=dict(type="DarkDecoder"), loss=dict(type="HeatmapMSELoss"))
+
+    def two_stage(landmark_set):
+        return MODELS.build(dict(
+            type="TwoStageDetector", landmark_set=landmark_set, patch_size=32, patch_scale=2.0,
+            global_stage=dict(tiny, head=dict(type="HeatmapHead", output_stride=4)),
+            refine_stage=dict(tiny, head=dict(type="HeatmapHead", output_stride=2, channels=8))))
+
+    torch.manual_seed(0)
+    source, target = two_stage("isbi2015"), two_stage("ceph31")
+    state = {k: v.clone() for k, v in source.state_dict().items()}
+    fresh = {k: v.clone() for k, v in target.state_dict().items()}
+    src, dst = list(get_landmark_set("isbi2015").symbols), list(get_landmark_set("ceph31").symbols)
+    remap_landmark_weights(state, target.state_dict(), src, dst)
+    missing, unexpected = target.load_state_dict(state, strict=True)
+    assert not missing and not unexpected
+    for stage in ("global_stage", "refine_stage"):
+        rows = [k for k in fresh if k.startswith(f"{stage}.head.") and fresh[k].shape[:1] == (31,)]
+        assert rows, f"{stage} should have per-landmark rows"
+        for key in rows:
+            assert torch.equal(target.state_dict()[key][dst.index("Go")], source.state_dict()[key][src.index("Go")])
+            assert torch.equal(target.state_dict()[key][dst.index("p1")], fresh[key][dst.index("p1")])

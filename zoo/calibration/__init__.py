@@ -7,12 +7,28 @@ it. This workflow needs the predictor, the model files and the clinical orientat
 ``zoo.inference``; keeping it out of ``zoo.quality`` is what lets the components never import the inference
 layer. (The ruler's mm-per-pixel calibration is another thing: ``zoo.clinical.calibration``.)
 """
-from .calibrate import (MIN_VALIDATION_IMAGES, REJECT_SD, SUSPECT_SD, CalibrationError, ValidationRead,
-                        annotations, calibrate_model, canonical_orientation, dataset_orientation,
-                        dataset_samples, fit_quality, fit_shape_model, read_validation, threshold_for,
-                        write_calibrated)
+from .calibrate import (
+    MIN_VALIDATION_IMAGES,
+    REJECT_SD,
+    SUSPECT_SD,
+    Calibration,
+    CalibrationError,
+    ValidationRead,
+    annotations,
+    calibrate_model,
+    calibrate_with_fallback,
+    canonical_orientation,
+    dataset_orientation,
+    dataset_samples,
+    fit_quality,
+    fit_shape_model,
+    read_validation,
+    threshold_for,
+    write_calibrated,
+    write_quality,
+)
 
-__all__ = ["MIN_VALIDATION_IMAGES", "REJECT_SD", "SUSPECT_SD", "CalibrationError", "ValidationRead",
-           "annotations", "calibrate_model", "canonical_orientation", "dataset_orientation",
-           "dataset_samples", "fit_quality", "fit_shape_model", "read_validation", "threshold_for",
-           "write_calibrated"]
+__all__ = ["MIN_VALIDATION_IMAGES", "REJECT_SD", "SUSPECT_SD", "Calibration", "CalibrationError", "ValidationRead",
+           "annotations", "calibrate_model", "calibrate_with_fallback", "canonical_orientation", "dataset_orientation",
+           "dataset_samples", "fit_quality", "fit_shape_model", "read_validation", "threshold_for", "write_calibrated",
+           "write_quality"]

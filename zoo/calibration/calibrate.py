@@ -24,8 +24,8 @@ import numpy as np
 
 from zoo.quality.gate import SIGNALS, Threshold, image_signals
 from zoo.quality.model import QualityModel
-from zoo.quality.shape import ShapeModel
-from zoo.quality.uncertainty import UncertaintyModel
+from zoo.quality.shape import ShapeModel, ShapeModelError
+from zoo.quality.uncertainty import UncertaintyError, UncertaintyModel
 from zoo.registry import ZooError
 
 SUSPECT_SD = 6.0
@@ -174,30 +174,166 @@ def calibrate_model(model, data_root=None, threads: int | None = None, progress=
     predictor = Predictor.from_path(model, threads=threads)
     cfg = checkpoint_config(predictor.meta, model)
     _, shapes, labelled = dataset_samples(cfg.train_dataloader.dataset, data_root)
-    shape_model, held_out = fit_shape_model(shapes, labelled, predictor.symbols)
+    way_out = (f"Label more images, or calibrate with what there is: `zoo checkpoint calibrate {model} --out OUT "
+               f"--fallback START_MODEL` (e.g. isbi19, the model it was fine-tuned from) borrows what your data "
+               f"cannot give")
+    try:
+        shape_model, held_out = fit_shape_model(shapes, labelled, predictor.symbols)
+    except ShapeModelError as exc:
+        raise CalibrationError(f"{model}: its training annotations ({_describe(cfg.train_dataloader.dataset)}): "
+                               f"{exc}. {way_out}") from None
     val_cfg = (cfg.get("val_dataloader") or {}).get("dataset")
     if not val_cfg:
-        raise CalibrationError(f"{model}: its config has no val_dataloader to calibrate on")
+        raise CalibrationError(f"{model}: its config has no val_dataloader to calibrate on. {way_out}")
     samples, _, _ = dataset_samples(val_cfg, data_root)
+    if len(samples) < MIN_VALIDATION_IMAGES:
+        raise CalibrationError(f"{model}: {len(samples)} validation images; the thresholds need at least "
+                               f"{MIN_VALIDATION_IMAGES}. {way_out}")
     reads = read_validation(predictor, shape_model, samples, progress)
     described = {"train": _describe(cfg.train_dataloader.dataset), "validation": _describe(val_cfg)}
     facing = canonical_orientation(shapes, labelled, predictor.symbols)
     return fit_quality(shape_model, reads, described, held_out), facing
 
 
+@dataclass
+class Calibration:
+    """What :func:`calibrate_with_fallback` made: the quality block (None when nothing could be fitted or borrowed),
+    the training images' orientation, and one line per part saying where it came from or why it is missing."""
+
+    quality: QualityModel | None
+    facing: dict
+    notes: list
+
+
+def _fallback_quality(fallback, symbols) -> tuple[QualityModel | None, str]:
+    """The quality block of the model a fine-tune started from, if it is one this model can use: its shape model
+    must cover only landmarks this model finds. Returns it (or None) and why."""
+    from zoo.model_zoo import resolve_model
+    from zoo.modelfile import checkpoint_meta, is_weights_file, read_meta, safe_load
+
+    path = resolve_model(fallback)
+    meta = read_meta(path) if is_weights_file(path) else checkpoint_meta(safe_load(path), path)
+    if not meta.get("quality"):
+        return None, f"{fallback} carries no quality calibration to borrow"
+    quality = QualityModel.from_dict(meta["quality"], list(meta["landmark_symbols"]))
+    if quality.shape is not None and not set(quality.shape.symbols) <= set(symbols):
+        missing = sorted(set(quality.shape.symbols) - set(symbols))
+        return None, (f"{fallback}'s shape model needs landmarks this model does not find ({', '.join(missing)}), "
+                      f"so nothing of its calibration applies")
+    return quality, ""
+
+
+def calibrate_with_fallback(model, fallback=None, data_root=None, threads: int | None = None,
+                            progress=None) -> Calibration:
+    """The quality block of ``model`` from what its own data can give, the rest borrowed from ``fallback`` (the model
+    it was fine-tuned from) and what neither gives left out, each part's source written down.
+
+    A handful of annotated images cannot give everything :func:`calibrate_model` asks for: the shape model wants
+    10 fully labelled training shapes, the thresholds 8 validation images. Here each part comes from the best
+    source there is. The shape model and the thresholds travel together when borrowed, since a shape-distance
+    threshold is set on one shape model's distances. The uncertainty is only ever fitted on the model's own
+    validation errors: another model's radii would promise a coverage nobody measured. Without thresholds there is
+    no verdict (the model says ``unchecked``), whatever else was fitted.
+    """
+    from zoo.inference import Predictor
+    from zoo.modelfile import checkpoint_config
+
+    predictor = Predictor.from_path(model, threads=threads)
+    symbols = predictor.symbols
+    cfg = checkpoint_config(predictor.meta, model)
+    _, shapes, labelled = dataset_samples(cfg.train_dataloader.dataset, data_root)
+    facing = canonical_orientation(shapes, labelled, symbols)
+    notes, sources = [], {}
+    borrowed, why_not = _fallback_quality(fallback, symbols) if fallback else (None, "")
+    if why_not:
+        notes.append(f"nothing borrowed: {why_not}")
+    try:
+        own_shape, held_out = fit_shape_model(shapes, labelled, symbols)
+        shape_problem = ""
+    except ShapeModelError as exc:
+        anatomy = [s for s in symbols if s not in ("p1", "p2")]
+        own_shape, held_out = None, []
+        shape_problem = (f"{len(shapes)} training images: {exc}" if len(anatomy) >= 3 else
+                         "a shape model needs 3 or more anatomical landmarks, and ruler points are no anatomy")
+    val_cfg = (cfg.get("val_dataloader") or {}).get("dataset")
+    samples = dataset_samples(val_cfg, data_root)[0] if val_cfg else []
+    enough = len(samples) >= MIN_VALIDATION_IMAGES
+    few = (f"{len(samples)} validation images, the thresholds need {MIN_VALIDATION_IMAGES}" if val_cfg
+           else "no validation images")
+    borrow_gate = not enough and borrowed is not None and bool(borrowed.thresholds)
+    if borrow_gate:  # the shape model travels with the thresholds set on its distances
+        shape = borrowed.shape
+    else:
+        shape = own_shape if own_shape is not None else (borrowed.shape if borrowed is not None else None)
+    if shape is not None and shape is own_shape:
+        sources["shape"] = f"{own_shape.num_shapes} training shapes"
+    elif shape is not None:
+        sources["shape"] = f"{fallback} ({shape_problem or 'borrowed with its thresholds'})"
+    else:
+        notes.append(f"no shape model: {shape_problem}")
+    reads = read_validation(predictor, shape, samples, progress) if samples else []
+    thresholds = {}
+    if enough:
+        clean = {name: [r.signals[name] for r in reads] for name in reads[0].signals}
+        if "shape_distance" in clean and shape is own_shape:
+            clean["shape_distance"] += list(held_out)
+        thresholds = {name: threshold_for(values, SIGNALS[name][0]) for name, values in clean.items()}
+        sources["thresholds"] = f"{len(reads)} validation images"
+    elif borrow_gate:
+        thresholds = dict(borrowed.thresholds)
+        sources["thresholds"] = f"{fallback} ({few})"
+    else:
+        notes.append(f"no verdict thresholds: {few}; label more images, or start from a calibrated model")
+    uncertainty = None
+    if reads:
+        try:
+            uncertainty = UncertaintyModel.fit(np.stack([r.features for r in reads]),
+                                               np.stack([r.errors for r in reads]))
+            sources["uncertainty"] = f"{len(reads)} validation images"
+        except UncertaintyError as exc:
+            notes.append(f"no uncertainty radii: {exc}")
+    else:
+        notes.append("no uncertainty radii: no validation images to measure the errors on")
+    if not thresholds and uncertainty is None:
+        return Calibration(None, facing, notes)
+    errors = np.concatenate([r.errors for r in reads]) if reads else np.array([np.nan])
+    info = {"train": _describe(cfg.train_dataloader.dataset), "validation": _describe(val_cfg) if val_cfg else None,
+            "validation_images": len(reads), "shape_training_shapes": shape.num_shapes if shape else 0,
+            "shape_held_out_distances": len(held_out) if shape is own_shape else 0,
+            "validation_mre_px": round(float(np.nanmean(errors)), 3) if reads else None,
+            "suspect_sd": SUSPECT_SD, "reject_sd": REJECT_SD, "sources": sources, "notes": list(notes)}
+    quality = QualityModel(shape, thresholds, uncertainty, info)
+    if borrow_gate and reads:
+        from zoo.quality.gate import OK, judge
+
+        flagged = [r for r in reads if judge(r.signals, thresholds).status != OK]
+        notes.append(f"the borrowed gate passes {len(reads) - len(flagged)} of your {len(reads)} validation images"
+                     + (" (the others are flagged: label more images so the thresholds are fitted on yours)"
+                        if flagged else ""))
+        info["notes"] = list(notes)
+    return Calibration(quality, facing, notes)
+
+
 def _describe(ds: dict) -> str:
-    parts = [str(ds.get("type"))] + [f"{k}={ds[k]}" for k in ("split", "indices", "annotator") if ds.get(k)]
+    def shown(key):
+        value = ds[key]
+        return f"{len(value)} chosen images" if isinstance(value, (list, tuple)) else f"{key}={value}"
+
+    parts = [str(ds.get("type"))] + [shown(k) for k in ("split", "indices", "annotator") if ds.get(k)]
     return " ".join(parts)
 
 
-def write_calibrated(model_path, out, data_root=None, threads: int | None = None, progress=None):
+def write_calibrated(model_path, out, data_root=None, threads: int | None = None, progress=None, fallback=None):
     """``model_path`` (a checkpoint or weights file) copied to ``out`` with its quality block; returns
-    ``(out, quality)``. The weights are not touched: a weights file keeps its stored tensors byte for byte."""
+    ``(out, quality)``. The weights are not touched: a weights file keeps its stored tensors byte for byte.
+
+    With ``fallback`` (a model name or file, the model this one was fine-tuned from) what the model's own data
+    cannot give is borrowed from it (:func:`calibrate_with_fallback`, the notes in ``quality.calibrated_on``);
+    when nothing can be fitted or borrowed, a :class:`CalibrationError` lists what is missing."""
     from pathlib import Path
 
-    from zoo.modelfile import safe_load, save_checkpoint
     from zoo.inference.backends import is_exported
-    from zoo.modelfile.weights import is_weights_file, read_meta, with_meta
+    from zoo.modelfile.weights import is_weights_file
 
     model_path, out = Path(model_path), Path(out)
     if is_exported(model_path):
@@ -206,10 +342,28 @@ def write_calibrated(model_path, out, data_root=None, threads: int | None = None
     if is_weights_file(model_path) != is_weights_file(out) or out.resolve() == model_path.resolve():
         raise CalibrationError(f"--out must be a new file of the same kind as {model_path.name} "
                                f"({model_path.suffix}), got {out.name}")
-    quality, facing = calibrate_model(model_path, data_root, threads, progress)
+    if fallback is None:
+        quality, facing = calibrate_model(model_path, data_root, threads, progress)
+    else:
+        made = calibrate_with_fallback(model_path, fallback, data_root, threads, progress)
+        if made.quality is None:
+            raise CalibrationError(f"{model_path}: nothing to calibrate with: " + "; ".join(made.notes))
+        quality, facing = made.quality, made.facing
+    return write_quality(model_path, out, quality, facing), quality
+
+
+def write_quality(model_path, out, quality: QualityModel, facing: dict):
+    """``model_path`` copied to ``out`` (the same kind of file) with ``quality`` and the training orientation in its
+    metadata; the weights untouched. Returns ``out``."""
+    from pathlib import Path
+
+    from zoo.modelfile import safe_load, save_checkpoint
+    from zoo.modelfile.weights import is_weights_file, read_meta, with_meta
+
+    model_path, out = Path(model_path), Path(out)
     added = {"quality": quality.to_dict(), "canonical_orientation": facing}
     if is_weights_file(model_path):
-        return with_meta(model_path, {**read_meta(model_path), **added}, out), quality
+        return with_meta(model_path, {**read_meta(model_path), **added}, out)
     checkpoint = safe_load(model_path)
     checkpoint["zoo_meta"] = {**checkpoint["zoo_meta"], **added}
-    return save_checkpoint(checkpoint, out), quality
+    return save_checkpoint(checkpoint, out)

@@ -53,6 +53,10 @@ def calibrate(
     data_root: Path = typer.Option(None, "--data-root", help="Where the config's training and validation data "
                                                               "live, when not where the config says."),
     threads: int = typer.Option(None, "--threads", help="CPU threads for the validation predictions."),
+    fallback: str = typer.Option(
+        None, "--fallback", help="The model MODEL was fine-tuned from (e.g. isbi19): where MODEL's own images are "
+                                 "too few, its shape model and thresholds are borrowed; what neither gives is left "
+                                 "out and named."),
 ):
     """Teach a model to judge its own answers: a shape model of its training annotations, verdict thresholds and
     per-landmark uncertainty from its validation images (both named by its stored config). The copy's predictions
@@ -63,9 +67,13 @@ def calibrate(
 
     load_plugins()
     progress = lambda i, n: typer.echo(f"  validation image {i}/{n}", err=True)  # noqa: E731
-    written, quality = write_calibrated(resolve_model(model), out, data_root, threads, progress)
-    th = ", ".join(f"{k} {v.suspect:.3g}/{v.reject:.3g}" for k, v in quality.thresholds.items())
-    typer.echo(f"wrote {written}\n  calibrated on: {quality.calibrated_on}\n  thresholds (suspect/reject): {th}")
+    written, quality = write_calibrated(resolve_model(model), out, data_root, threads, progress, fallback=fallback)
+    th = ", ".join(f"{k} {v.suspect:.3g}/{v.reject:.3g}" for k, v in quality.thresholds.items()) or "none"
+    on = {k: v for k, v in quality.calibrated_on.items() if k not in ("sources", "notes")}
+    lines = [f"wrote {written}", f"  calibrated on: {on}", f"  thresholds (suspect/reject): {th}"]
+    lines += [f"  {part}: {source}" for part, source in (quality.calibrated_on.get("sources") or {}).items()]
+    lines += [f"  note: {note}" for note in quality.calibrated_on.get("notes") or []]
+    typer.echo("\n".join(lines))
 
 
 def register(app: typer.Typer) -> None:

@@ -79,13 +79,38 @@ def _word_fit(label_words: set[str], name_words: set[str]) -> float:
     return 2 * precision * recall / (precision + recall)
 
 
+_CAMEL = re.compile(r"(?<=[a-z0-9])(?=[A-Z])")
+#: words that make a landmark its soft-tissue counterpart, which cephalometry writes with a prime (Pog', N')
+_SOFT = {"soft", "tissue", "st"}
+
+
+def _soft_tissue_symbols(words: set[str], vocab: dict[str, str]) -> list[str] | None:
+    """``SoftPog``, ``soft tissue pogonion`` -> ``["Pog'"]``: the primed symbol when the set has it, ``[]`` when the
+    label names a soft-tissue point the set lacks (not its hard-tissue namesake, nor another soft-tissue point);
+    None when the label is no such name."""
+    rest = words - _SOFT
+    if "soft" not in words or len(rest) != 1:
+        return None
+    word = next(iter(rest))
+    primed = vocab.get(f"{word}'")
+    if primed is None and word in vocab:
+        primed = vocab.get(f"{vocab[word].lower()}'")
+        if primed is None:
+            return []
+    return None if primed is None else [primed]
+
+
 def suggest(label: str, lset: LandmarkSet, n: int = 3) -> list[str]:
     """Symbols of ``lset`` a label probably meant, best first: names whose words it shares ("Sella turcica",
     "Point menton", "Artic"), or close spellings ("Sela"). Only candidates near the best are kept, so a label
-    gets one or two likely meanings, not every name that shares a few letters.
+    gets one or two likely meanings, not every name that shares a few letters. Words run together in camel case
+    count apart ("SoftPog" is "Soft Pog"), and "soft" with a symbol means its primed soft-tissue landmark (Pog').
     """
-    key = str(label).strip().lower()
+    key = _CAMEL.sub(" ", str(label)).strip().lower()
     words = _words(key)
+    soft = _soft_tissue_symbols(words, _vocabulary(lset))
+    if soft is not None:
+        return soft
     scores: dict[str, float] = {}
     for name, symbol in _vocabulary(lset).items():
         spelling = difflib.SequenceMatcher(None, key, name).ratio()

@@ -3,40 +3,14 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 from pathlib import Path
 
 import numpy as np
 
-from .config import ConfigError, load_config
+from .config import load_config
 from .runner import build_runner, prepare
-from zoo.modelfile.stored_config import config_to_data
-
-#: what a wrong value in a config raises while mmengine builds from it (a string where a number belongs...)
-_BUILD_ERRORS = (TypeError, ValueError, KeyError, NameError, AttributeError)
-
-
-def _mark_iterating(runner, phase: str) -> None:
-    """Flag the first iteration, so an error before it is known to come from building the config."""
-    from mmengine.hooks import Hook
-
-    class FirstIteration(Hook):
-        priority = "HIGHEST"
-
-    def started(hook, runner, *args, **kwargs):
-        runner._zoo_iterating = True
-
-    setattr(FirstIteration, f"before_{phase}_iter", started)
-    runner.register_hook(FirstIteration())
-
-
-def _as_config_error(exc: Exception, config, cfg_options, runner=None) -> Exception:
-    """A build error as one line naming the config (and the overrides, the likelier culprit)."""
-    from zoo.registry import ZooError
-
-    if isinstance(exc, ZooError) or not isinstance(exc, _BUILD_ERRORS) or getattr(runner, "_zoo_iterating", False):
-        return exc
-    given = f" with --cfg-options {' '.join(cfg_options)}" if cfg_options else ""
-    return ConfigError(f"config error in {config}{given}: {type(exc).__name__}: {exc}")
+from .training import TrainOutcome, _print_report, _report_metric, run_training  # noqa: F401 (TrainOutcome: API)
 
 
 def train(config, *, work_dir=None, resume=None, amp=False, cfg_options=None, launcher="none", load_from=None,
@@ -44,44 +18,15 @@ def train(config, *, work_dir=None, resume=None, amp=False, cfg_options=None, la
     """Train a config on mmengine's Runner; then evaluate the best checkpoint on the test split.
 
     ``minutes`` ends training (schedule completed) within that wall-clock budget (``TimeBudgetHook``)."""
-    from zoo.model_zoo.resolve import CHECKPOINT_SUFFIXES
-
-    if Path(config).suffix in CHECKPOINT_SUFFIXES:
-        raise ConfigError(f"{config} is a model file: it carries no training recipe (optimizer, schedule, hooks). "
-                          f"Train from a config file and start from this model's weights with `--load-from {config}`")
-    cfg = load_config(config, cfg_options)
-    runner = None
-    try:
-        prepare(cfg, work_dir=work_dir, resume=resume, amp=amp, launcher=launcher, load_from=load_from,
-                phases=("train", "val"), minutes=minutes)
-        config_to_data(cfg)  # a config no checkpoint could carry fails here, not at the first save
-        runner = build_runner(cfg)
-        _mark_iterating(runner, "train")
-        runner.train()
-    except _BUILD_ERRORS as exc:
-        error = _as_config_error(exc, config, cfg_options, runner)
-        if error is exc:
-            raise
-        raise error from exc
-    best = runner.message_hub.get_info("best_ckpt")
-    if not test_after or not cfg.get("test_dataloader"):
-        _print_next_steps(runner, best)
-        return None
-    if best and Path(best).is_file():
-        runner.load_checkpoint(best)
-        runner.logger.info(f"evaluating the best checkpoint {best}")
-    metrics = runner.test()
-    _print_report(runner)
-    _print_next_steps(runner, best)
-    return metrics
+    outcome = run_training(config, work_dir=work_dir, resume=resume, amp=amp, cfg_options=cfg_options,
+                           launcher=launcher, load_from=load_from, test_after=test_after, minutes=minutes)
+    _print_next_steps(outcome.runner, outcome.best)
+    return outcome.test_metrics
 
 
-def _print_next_steps(runner, best) -> None:
+def _print_next_steps(runner, checkpoint) -> None:
     """Where the trained model is and what to do with it: the end of a first run should not leave a new user
     searching the log for a path."""
-    from .runner import latest_checkpoint
-
-    checkpoint = Path(best) if best and Path(best).is_file() else latest_checkpoint(runner.work_dir)
     if checkpoint is None or runner.rank != 0:
         return
     shown = f'"{checkpoint}"' if " " in str(checkpoint) else str(checkpoint)
@@ -138,23 +83,6 @@ def write_predictions(metric, checkpoint, path) -> None:
         "landmark_set"), "predictions": entries}, indent=2), encoding="utf-8")
 
 
-def _report_metric(runner):
-    from zoo.evaluation.metric import LandmarkMetric
-
-    for metric in runner.test_evaluator.metrics:
-        if isinstance(metric, LandmarkMetric):
-            return metric
-    return None
-
-
-def _print_report(runner) -> None:
-    from zoo.evaluation import format_report
-
-    metric = _report_metric(runner)
-    if metric is not None and metric.last_report is not None and runner.rank == 0:
-        print(format_report(metric.last_report), flush=True)
-
-
 def _minutes(text: str) -> float:
     try:
         value = float(text)
@@ -165,9 +93,40 @@ def _minutes(text: str) -> float:
     return value
 
 
+def _fraction(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        value = float("nan")
+    if not 0.0 < value < 1.0:
+        raise argparse.ArgumentTypeError(f"a fraction between 0 and 1, got {text!r}")
+    return value
+
+
 def train_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="zoo train", description="Train a landmark detector from a config.")
-    p.add_argument("config", help="config file (configs/*.py)")
+    p = argparse.ArgumentParser(
+        prog="zoo train", description="Train a landmark detector from a config, or from your annotations alone "
+                                      "(--data: the recipe, split, start model and quality gate are chosen for you).")
+    p.add_argument("config", nargs="?", help="config file (configs/*.py); not with --data")
+    own = p.add_argument_group("your own data (zoo train --data EXPORT [--from isbi19] [--minutes M])")
+    own.add_argument("--data", metavar="PATH", help="annotations to train on: a Label Studio export (JSON or CSV), a "
+                                                   "landmark CSV, or an ISBI 2015 or Aariz folder")
+    own.add_argument("--images", metavar="DIR", help="the folder holding the export's images (default: beside it)")
+    own.add_argument("--test", metavar="PATH", help="a test split in any of those layouts (a folder's own test "
+                                                   "split is used without it); none: the model is judged on validation")
+    own.add_argument("--from", dest="start", default="auto", metavar="MODEL",
+                     help="start from this model name or file when it shares landmarks; auto (default): the shipped "
+                          "model sharing most; none: from scratch")
+    own.add_argument("--landmark-set", help="the set your labels follow: a built-in name or a JSON file (default: "
+                                            "the set the labels fit best)")
+    own.add_argument("--label-map", action="append", metavar="LABEL=SYMBOL",
+                     help="a label of your own (repeatable; LABEL= leaves it out), or a JSON file of such pairs")
+    own.add_argument("--spacing-mm", type=float, metavar="MM", help="pixel size of every image, in mm (Label Studio "
+                                                                    "exports and CSVs without it carry none)")
+    own.add_argument("--val-fraction", type=_fraction, default=0.2,
+                     help="share of the images set apart to pick the checkpoint and calibrate (default 0.2)")
+    own.add_argument("--seed", type=int, default=0, help="seed of the validation split (default 0)")
+    own.add_argument("--recipe", metavar="CONFIG", help="train with this recipe instead of the one chosen")
     p.add_argument("--work-dir", help="where logs and checkpoints go (default work_dirs/<config name>)")
     p.add_argument("--resume", nargs="?", const="auto", default=None,
                    help="resume from CKPT, or from the latest checkpoint in the work dir when no CKPT is given")
@@ -218,7 +177,20 @@ def report_errors(action, debug: bool = False) -> int:
 
 def run_cli(kind: str, argv: list[str]) -> int:
     """Parse and run ``zoo train`` / ``zoo test`` (see :func:`report_errors` for failures)."""
-    args = (train_parser() if kind == "train" else test_parser()).parse_args(argv)
+    parser = train_parser() if kind == "train" else test_parser()
+    args = parser.parse_args(argv)
+    if kind == "train" and (args.data is None) == (args.config is None):
+        parser.error("give a CONFIG, or --data YOUR_ANNOTATIONS (not both)")
+    if kind == "train" and args.data is not None:
+        return report_errors(lambda: _train_own(args, parser), args.debug)
+    if kind == "train":
+        given = [flag for flag, value in (("--images", args.images), ("--test", args.test),
+                                          ("--landmark-set", args.landmark_set), ("--label-map", args.label_map),
+                                          ("--spacing-mm", args.spacing_mm), ("--recipe", args.recipe),
+                                          ("--from", None if args.start == "auto" else args.start)) if value]
+        if given:
+            parser.error(f"{', '.join(given)} go{'es' if len(given) == 1 else ''} with --data; a CONFIG names its "
+                         f"own data and start (--load-from)")
     if kind == "train":
         return report_errors(lambda: train(args.config, work_dir=args.work_dir, resume=args.resume, amp=args.amp,
                                            cfg_options=args.cfg_options, launcher=args.launcher,
@@ -227,3 +199,22 @@ def run_cli(kind: str, argv: list[str]) -> int:
     return report_errors(lambda: test(args.target, args.checkpoint, out=args.out, show_dir=args.show_dir,
                                       cfg_options=args.cfg_options, work_dir=args.work_dir, launcher=args.launcher,
                                       predictions=args.predictions), args.debug)
+
+
+def _train_own(args, parser) -> None:
+    """``zoo train --data``: the options only a config-file run takes are refused, naming the equivalent."""
+    from zoo.data.labels import parse_label_map
+
+    from .own_data import train_on_data
+
+    if args.load_from:
+        parser.error("--load-from goes with a CONFIG; with --data the start model is --from MODEL")
+    if args.spacing_mm is not None and not (math.isfinite(args.spacing_mm) and args.spacing_mm > 0):
+        parser.error(f"--spacing-mm must be a positive number of mm per pixel, got {args.spacing_mm!r}")
+    if args.launcher != "none":
+        parser.error("--launcher goes with a CONFIG: run the config --data writes (WORK_DIR/config.py) under torchrun")
+    train_on_data(args.data, start=args.start, images=args.images, test=args.test, landmark_set=args.landmark_set,
+                  label_map=parse_label_map(args.label_map), spacing=args.spacing_mm, val_fraction=args.val_fraction,
+                  seed=args.seed, recipe=args.recipe, work_dir=args.work_dir, minutes=args.minutes, amp=args.amp,
+                  resume=args.resume, cfg_options=args.cfg_options, test_after=not args.no_test,
+                  say=lambda text: print(text, flush=True))

@@ -103,12 +103,14 @@ def remap_landmark_weights(state: dict, own: dict, source: list[str], target: li
     """Fine-tuning across landmark sets: keep the rows of per-landmark outputs whose symbols both sets share.
 
     A head parameter is per-landmark when its first dimension is K (heatmap channels) or 2K (x/y regression)
-    in both the checkpoint and the model; shared symbols copy over, the rest keep the model's fresh init.
+    in both the checkpoint and the model; shared symbols copy over, the rest keep the model's fresh init. Heads
+    inside a stage count too (``global_stage.head.``, ``refine_stage.head.`` of a two-stage detector), so the
+    shipped two-stage model starts a model of another landmark set with every landmark they share.
     """
     shared = [(source.index(s), target.index(s)) for s in target if s in source]
     ks, kt = len(source), len(target)
     for key in list(state):
-        if not key.startswith("head.") or key not in own:
+        if not (key.startswith("head.") or ".head." in key) or key not in own:
             continue
         old, new = state[key], own[key]
         if old.dim() == 0 or old.shape[1:] != new.shape[1:]:

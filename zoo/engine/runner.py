@@ -24,17 +24,77 @@ def _dataset_cfgs(cfg, phases):
             yield phase, loader["dataset"]
 
 
+def _accepted_keys(cls) -> set[str] | None:
+    """The keywords a dataset class takes (its own and its bases'), or None when one of them takes ``**kwargs``
+    that go somewhere this cannot see."""
+    import inspect
+
+    names: set[str] = set()
+    for klass in cls.__mro__:
+        init = klass.__dict__.get("__init__")
+        if init is None or klass is object:
+            continue
+        params = inspect.signature(init).parameters.values()
+        names |= {p.name for p in params if p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY)}
+        if not any(p.kind == p.VAR_KEYWORD for p in params):
+            return names - {"self"}
+    return None
+
+
+def _check_dataset_keys(phase: str, ds_cfg) -> None:
+    """A dataset entry with keys its reader does not take, named with the way out.
+
+    The usual cause is a child config that changes a dataset's ``type`` and merges into its base's entry: an
+    ISBI base leaves ``split`` and ``annotator`` behind, which a Label Studio reader does not take. mmengine would
+    raise ``TypeError: __init__() got an unexpected keyword argument 'split'`` naming neither the config key nor
+    the fix; ``_delete_=True`` alone drops the base's ``pipeline`` too, which fails only at the first batch.
+    """
+    from .config import ConfigError
+
+    accepted = _accepted_keys(DATASETS.get(ds_cfg["type"]))
+    if accepted is None:
+        return
+    extra = sorted(k for k in ds_cfg if k not in accepted and k not in ("type", "_scope_"))
+    if extra:
+        step = "train_pipeline" if phase == "train" else "test_pipeline"
+        raise ConfigError(
+            f"{phase}_dataloader.dataset: {ds_cfg['type']} does not take {', '.join(repr(k) for k in extra)} (keys "
+            f"it takes: {', '.join(sorted(accepted - {'self'}))}). A dataset of another type than its base's "
+            f"replaces the base's entry whole and restates the pipeline: `{phase}_dataloader = dict(dataset=dict("
+            f"_delete_=True, type='{ds_cfg['type']}', ..., pipeline=_base_.{step}))`; or let `zoo train --data "
+            f"YOUR_DATA` write the config")
+
+
 def check_data(cfg, phases=("train", "val", "test")) -> None:
     """Raise the dataset's own clear error if a split's data is absent, before building a model.
 
     The readers check their layout in ``__init__``; building them without a pipeline and without reading
-    image headers costs a directory listing and the annotation files.
+    image headers costs a directory listing and the annotation files. A training dataset without a pipeline is
+    refused here too: its samples would reach the model without ``inputs`` (mmengine's ``KeyError: 'inputs'``
+    after the model is built). When training is among ``phases``, a test split that cannot be read says that
+    ``--no-test`` trains without it: it would otherwise fail only after the whole run.
     """
+    from zoo.data.errors import DataNotFoundError
+
+    from .config import ConfigError
+
     for phase, ds_cfg in _dataset_cfgs(cfg, phases):
+        _check_dataset_keys(phase, ds_cfg)
+        if not ds_cfg.get("pipeline"):
+            step = "train_pipeline" if phase == "train" else "test_pipeline"
+            raise ConfigError(f"{phase}_dataloader.dataset has no pipeline, so its images are never loaded: add "
+                              f"`pipeline=_base_.{step}` to it (a `_delete_=True` entry drops the base's)")
         probe = dict(ds_cfg, pipeline=[], serialize_data=False)
         if "check_images" in DATASETS.get(ds_cfg["type"]).__init__.__code__.co_varnames:
             probe["check_images"] = False
-        if len(DATASETS.build(probe)) == 0:
+        try:
+            dataset = DATASETS.build(probe)
+        except DataNotFoundError as exc:
+            if phase != "test" or "train" not in phases:
+                raise
+            raise DataNotFoundError(f"{exc}\nThis is the test split, evaluated after training: `--no-test` trains "
+                                    f"without it.", reason=exc.reason) from None
+        if len(dataset) == 0:
             raise ZooError(f"the {phase} split of {ds_cfg['type']} (data_root={ds_cfg.get('data_root')!r}, "
                            f"split={ds_cfg.get('split')!r}, indices={ds_cfg.get('indices')!r}) holds no samples")
 
@@ -146,6 +206,8 @@ def prepare(cfg, *, work_dir=None, resume=None, amp=False, launcher="none", load
         name = Path(cfg.filename).stem if cfg.filename else "run"
         cfg.work_dir = str(Path("work_dirs") / name)
     cfg.launcher = launcher
+    if not torch.cuda.is_available() and cfg.get("env_cfg", {}).get("dist_cfg"):
+        cfg.env_cfg.dist_cfg["backend"] = "gloo"  # nccl needs CUDA; gloo is what CPU processes talk over
     if launcher != "none" and not torch.cuda.is_available():
         from .distributed import setup_cpu_distributed
 
@@ -186,11 +248,43 @@ def prepare(cfg, *, work_dir=None, resume=None, amp=False, launcher="none", load
     return cfg
 
 
-def build_runner(cfg):
-    from mmengine.runner import Runner
+def _runner_class():
+    """mmengine's Runner, logging the devices it really uses.
 
+    mmengine logs ``GPU number: <world size>`` and the config's ``dist_cfg`` (``nccl``) for every run, so a
+    CPU-only machine read "GPU number: 1" and a backend it never starts: a new user wondered whether the GPU
+    was found. Here the log names the device and the process count, and the backend only when processes talk.
+    """
+    from collections import OrderedDict
+
+    import torch
+    from mmengine.runner import Runner
+    from mmengine.utils.dl_utils import collect_env
+
+    class ZooRunner(Runner):
+        def _log_env(self, env_cfg: dict) -> None:
+            env = collect_env()
+            runtime = OrderedDict((k, v) for k, v in env_cfg.items() if self._distributed or k != "dist_cfg")
+            runtime.update(self._randomness_cfg)
+            runtime["seed"] = self._seed
+            device = "cuda" if torch.cuda.is_available() else "cpu"
+            per = "one GPU each" if device == "cuda" else "on the CPU"
+            runtime["Devices"] = f"{self._world_size} process{'es' if self._world_size > 1 else ''} {per}"
+            runtime["Distributed launcher"] = self._launcher
+            lines = "\n    ".join(f"{k}: {v}" for k, v in env.items())
+            run_lines = "\n    ".join(f"{k}: {v}" for k, v in runtime.items())
+            dash = "-" * 60
+            self.logger.info(f"\n{dash}\nSystem environment:\n    {lines}\n\nRuntime environment:\n    {run_lines}\n"
+                             f"{dash}\n")
+            if self.cfg._cfg_dict:
+                self.logger.info(f"Config:\n{self.cfg.pretty_text}")
+
+    return ZooRunner
+
+
+def build_runner(cfg):
     try:
-        return Runner.from_cfg(cfg)
+        return _runner_class().from_cfg(cfg)
     except TypeError as exc:
         # A config key that no component accepts surfaces as an unexpected keyword argument.
         raise ZooError(f"config error: {exc}") from None

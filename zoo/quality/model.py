@@ -45,7 +45,13 @@ class QualityModel:
     calibrated_on: dict
 
     def assess(self, reading: Reading, finding=None) -> Verdict:
+        """The verdict on one reading; ``unchecked`` when the block holds no thresholds (a model calibrated on too few
+        images keeps its uncertainty radii, but nothing it saw says where a readable image ends)."""
         signals = image_signals(reading, self.shape, finding)
+        if not self.thresholds:
+            return Verdict(UNCHECKED, ["the model's calibration holds no verdict thresholds (too few validation "
+                                       "images when it was calibrated), so nothing checks that this image is a "
+                                       "cephalogram it can read"], dict(signals))
         off = self.shape.off_shape(reading.points(self.shape.symbols)) if self.shape is not None else []
         return judge(signals, self.thresholds, off)
 
