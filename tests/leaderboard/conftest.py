@@ -109,3 +109,20 @@ def tiny_configs(tmp_path_factory, lb_data, throwaway_plugin) -> list[Path]:
     folder = tmp_path_factory.mktemp("leaderboard configs")
     return [write_tiny_config(folder, "tiny_heatmap", lb_data, "heatmap"),
             write_tiny_config(folder, "tiny_regression", lb_data, "regression")]
+
+
+@pytest.fixture(scope="session")
+def isbi_tree(tmp_path_factory) -> Path:
+    from board_helpers import write_isbi_tree
+
+    return write_isbi_tree(tmp_path_factory.mktemp("isbi layout") / "isbi 2015")
+
+
+@pytest.fixture(scope="session")
+def tiny_recipe(tmp_path_factory, isbi_tree, throwaway_plugin) -> tuple[Path, Path]:
+    """(the tiny two-stage recipe, its one-stage row's config)."""
+    from board_helpers import write_tiny_recipe, write_tiny_single_stage
+
+    folder = tmp_path_factory.mktemp("board configs")
+    recipe = write_tiny_recipe(folder, isbi_tree)
+    return recipe, write_tiny_single_stage(folder, recipe)

@@ -2,6 +2,9 @@
 
 ``run_leaderboard(configs, checkpoints, out=..., iters=N | budget_minutes=M)`` writes
 ``leaderboard.md``, ``.csv``, ``.json`` and ``leaderboard.png``; ``zoo leaderboard`` is its command.
+A board (``zoo.leaderboard.board``, ``zoo leaderboard --board isbi19``) holds every row to one protocol, runs
+several seeds, records each run in ``benchmarks/results/`` as it finishes and resumes from there; its report
+(``zoo.leaderboard.board_report``) is rebuilt from those files alone.
 """
 from .budget import BudgetError, apply_budget, iters_for_minutes, stretch_schedule
 from .model_run import LeaderboardError

@@ -59,7 +59,7 @@ def plugin_label(origins: dict[str, str]) -> str:
 
 def input_size(cfg) -> tuple[int, int]:
     """(W, H) of the model input, from the test pipeline's letterbox (what the predictor serves)."""
-    from zoo.engine.metadata import preprocess_from_config
+    from zoo.modelfile.meta import preprocess_from_config
 
     size = preprocess_from_config(cfg)["input_size"]
     return (int(size[0]), int(size[1]))
@@ -116,27 +116,47 @@ def probe_throughput(config, *, iters: int, seed: int, work_dir: Path, data_root
     return seconds_per_iter(iteration_times(work_dir))
 
 
-def evaluate(checkpoint, work_dir: Path, data_root=None) -> dict:
-    """Test ``checkpoint`` on its config's test split with ``LandmarkMetric``; the full report."""
-    from zoo.engine.entry import test as zoo_test
+def _test_loop(checkpoint, work_dir: Path, data_root=None):
+    """The Runner's test loop over ``checkpoint``'s own test split, as ``zoo test`` runs it; returns the
+    metrics and the ``LandmarkMetric`` (its report and its per-image predictions).
 
-    out = work_dir / "test_report.json"
-    options = None
-    if data_root is not None:
-        options = [f"test_dataloader.dataset.data_root={data_root}"]
-    t0 = time.perf_counter()
-    zoo_test(checkpoint, out=out, work_dir=work_dir / "test", cfg_options=options)
-    result = json.loads(out.read_text(encoding="utf-8"))
-    if not result.get("report"):
+    Only the test loop runs, so a checkpoint trained without a validation split (the quick board's) gets no
+    validation sections: mmengine refuses a validation loop and evaluator without a validation loader."""
+    from zoo.engine.runner import build_runner, prepare
+    from zoo.evaluation.metric import LandmarkMetric
+
+    cfg = test_config_of(checkpoint, data_root)
+    cfg.load_from = str(checkpoint)
+    cfg.resume = False
+    cfg.zoo_strict_load = True  # scoring a checkpoint that does not fit would score random weights
+    if not cfg.get("val_dataloader"):
+        cfg.val_cfg = cfg.val_evaluator = None
+    prepare(cfg, work_dir=Path(work_dir) / "test", phases=("test",))
+    runner = build_runner(cfg)
+    metrics = runner.test()
+    metric = next((m for m in runner.test_evaluator.metrics if isinstance(m, LandmarkMetric)), None)
+    if metric is None or metric.last_report is None:
         raise LeaderboardError(f"testing {checkpoint} produced no landmark report (is LandmarkMetric the "
-                               f"test evaluator?)")
+                               "test evaluator?)")
+    return metrics, metric
+
+
+def evaluate(checkpoint, work_dir: Path, data_root=None) -> dict:
+    """Test ``checkpoint`` on its config's test split with ``LandmarkMetric``; the full report (also written
+    to ``work_dir/test_report.json``, as ``zoo test --out`` writes it)."""
+    t0 = time.perf_counter()
+    metrics, metric = _test_loop(checkpoint, work_dir, data_root)
+    result = {"checkpoint": str(checkpoint), "metrics": metrics, "report": metric.last_report}
+    out = Path(work_dir) / "test_report.json"
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(result, indent=2), encoding="utf-8")
     result["test_s"] = time.perf_counter() - t0
     return result
 
 
 def weights_mb(checkpoint) -> float:
     """Size of the model's tensors alone (what a deployment carries), in MB."""
-    from zoo.engine.safe_checkpoint import safe_load
+    from zoo.modelfile import safe_load
 
     state = safe_load(checkpoint)
     state = state.get("state_dict", state)
@@ -175,3 +195,47 @@ def test_config_of(checkpoint, data_root=None):
     if data_root is not None:
         set_data_root(cfg, data_root)
     return cfg
+
+
+def test_per_image(checkpoint, work_dir: Path, data_root=None) -> dict:
+    """Test ``checkpoint`` on its config's test split as ``zoo test`` does (the Runner's test loop and
+    ``LandmarkMetric``), keeping what the report averages away: every image's radial errors.
+
+    Returns ``report`` (the metric's), ``per_image`` (one dict per image: ``image``, ``spacing_mm``,
+    ``errors_px`` with None where unlabelled; what paired tests and intervals need), ``landmarks`` (symbols,
+    the order of ``errors_px``) and ``test_s``.
+    """
+    import numpy as np
+
+    t0 = time.perf_counter()
+    _, metric = _test_loop(checkpoint, work_dir, data_root)
+    per_image = []
+    for r in metric.last_predictions:
+        radial = np.linalg.norm(np.asarray(r["pred"]) - np.asarray(r["truth"]), axis=-1)
+        visible = np.asarray(r["visible"]) > 0
+        spacing = r["spacing"] if np.isfinite(r["spacing"]) else None
+        per_image.append({"image": Path(r["img_path"]).name, "spacing_mm": spacing,
+                          "errors_px": [round(float(e), 4) if v else None for e, v in zip(radial, visible)]})
+    return {"report": metric.last_report, "per_image": per_image, "test_s": time.perf_counter() - t0,
+            "landmarks": list(metric.dataset_meta["landmark_names"])}
+
+
+def selected_checkpoint(work_dir: Path) -> tuple[Path, int | None, float | None]:
+    """The checkpoint a protocol run picked on its validation split (``best_*.pth``), its iteration and the
+    validation MRE it was picked with (the lowest one logged: the rule that picked it)."""
+    best = sorted(Path(work_dir).glob("best_*.pth"))
+    if len(best) != 1:
+        raise LeaderboardError(f"{work_dir}: expected one best_*.pth (the checkpoint picked on the "
+                               f"validation split), found {len(best)}")
+    found = re.search(r"iter_(\d+)", best[0].stem)
+    step = int(found.group(1)) if found else None
+    scores = []
+    for path in sorted(Path(work_dir).glob("*/vis_data/scalars.json")):
+        for line in path.read_text(encoding="utf-8").splitlines():
+            try:
+                row = json.loads(line)
+            except json.JSONDecodeError:
+                continue
+            if "MRE" in row and "loss" not in row:
+                scores.append(float(row["MRE"]))
+    return best[0], step, min(scores) if scores else None
