@@ -299,3 +299,10 @@ def test_hostile_metadata_values_get_one_clear_error(tiny_weights, tmp_path, fie
     with pytest.raises(ZooError, match=says):
         open_backend(evil)
     assert torch.get_num_threads() >= 1
+
+
+def test_a_model_file_without_a_validation_split_tests(trusted_checkpoint, tmp_path, capsys):
+    """The run around a model file adds a validation loop only where the file names validation images."""
+    ckpt = _with_config(trusted_checkpoint[0], tmp_path, "no val", lambda config: config.pop("val_dataloader", None))
+    code, err = run_cli(_test_argv(ckpt, tmp_path), capsys)
+    assert code == 0, err[-2000:]

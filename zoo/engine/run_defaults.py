@@ -22,11 +22,11 @@ _RUN = dict(
     log_level="INFO",
     randomness=dict(seed=0, deterministic=False),
     visualizer=dict(type="Visualizer", vis_backends=[dict(type="LocalVisBackend")]),
-    val_cfg=dict(type="ValLoop"),
     test_cfg=dict(type="TestLoop"),
-    val_evaluator=dict(type="LandmarkMetric"),
     test_evaluator=dict(type="LandmarkMetric"),
 )
+#: only for a file whose model was validated: mmengine wants a validation loader, loop and metric all or none
+_VALIDATION = dict(val_cfg=dict(type="ValLoop"), val_evaluator=dict(type="LandmarkMetric"))
 #: a dataloader's workers are processes on the user's machine: a file does not get to start 64 of them
 MAX_WORKERS = 2
 
@@ -40,7 +40,8 @@ def complete_model_file_config(cfg) -> None:
     """Fill, in place, the run sections of a config rebuilt from a model file (which carries none of them), for
     evaluating it: a model file carries no training recipe (optimizer, schedule), so its training set is left out."""
     cfg.pop("train_dataloader", None)
-    for key, value in _RUN.items():
+    run = {**_RUN, **(_VALIDATION if cfg.get("val_dataloader") else {})}
+    for key, value in run.items():
         cfg[key] = copy.deepcopy(value)
     for phase in ("val", "test"):
         loader = cfg.get(f"{phase}_dataloader")
