@@ -118,3 +118,32 @@ def test_the_migration_imports_nothing_of_the_zoo_but_its_errors():
     imported = {alias.name for node in ast.walk(tree) if isinstance(node, ast.Import) for alias in node.names}
     imported |= {node.module for node in ast.walk(tree) if isinstance(node, ast.ImportFrom) and node.module}
     assert {m for m in imported if m.split(".")[0] == "zoo"} == {"zoo.errors"}
+
+
+def test_a_format2_model_file_opens_and_predicts_as_it_was_saved(tmp_path):
+    """End to end through the model-file reader: a checkpoint whose stored config still holds the keywords (format
+    2) opens with its weights in place and predicts what the network it was saved from predicts."""
+    import numpy as np
+    from mmengine.config import Config
+
+    from zoo.inference import Predictor
+    from zoo.modelfile.meta import build_zoo_meta
+
+    old = dict(OLD["keywords"]["config"],
+               data_preprocessor=dict(type="LandmarkDataPreprocessor", mean=[127.0], std=[64.0], channels=1))
+    pipeline = [dict(type="LoadCephalogram", channels=1), dict(type="LetterboxResize", size=(64, 64)),
+                dict(type="PackLandmarkInputs")]
+    cfg = Config(dict(model=upgrade_model_config(old, 2), test_pipeline=pipeline))
+    torch.manual_seed(0)
+    model = MODELS.build(cfg.model).eval()
+    meta = build_zoo_meta(cfg, model)
+    meta["config"]["model"], meta["format"] = old, 2  # as the old zoo wrote it
+    path = tmp_path / "old format 2.pth"
+    torch.save({"state_dict": model.state_dict(), "zoo_meta": meta}, path)
+    image = np.random.default_rng(0).integers(0, 255, (80, 70), dtype=np.uint8)
+    predictor = Predictor.from_path(path, orientation="fixed")
+    assert predictor.backend.model.backbone.arch == "hrnet_w18_small"
+    direct = predictor.predict_array(image)[0]
+    with torch.inference_mode():
+        same = Predictor(type(predictor.backend)(model), meta, orientation="fixed").predict_array(image)[0]
+    np.testing.assert_allclose(direct, same)

@@ -240,10 +240,8 @@ def config_from_data(data, source: str, meta_format: int | None = None):
 
 def _upgrade_model(model: dict, meta_format: int) -> dict:
     """A model config of an older format, with the parts its detector used to fill in by code spelled out."""
-    try:
-        from .migrations import upgrade_model_config
-    except ImportError:
-        return model
+    from .migrations import upgrade_model_config
+
     return upgrade_model_config(model, meta_format)
 
 
