@@ -190,3 +190,23 @@ def load(name_or_path, *, device: str | None = None, threads: int | None = None,
     predictor = Predictor.from_path(name_or_path, threads=threads, device=device, orientation=orientation, trust=trust,
                                     min_confidence=DEFAULT_MIN_CONFIDENCE if min_confidence is None else min_confidence)
     return LandmarkModel(predictor, str(name_or_path))
+
+
+def train(data, *, start="auto", minutes: float | None = None, work_dir=None, images=None, test=None,
+          landmark_set=None, label_map: dict | None = None, spacing_mm: float | None = None,
+          val_fraction: float = 0.2, seed: int = 0, recipe=None, quiet: bool = False):
+    """Train a model on your own annotations, what ``zoo train --data`` does, and return what it made
+    (:class:`zoo.engine.own_data.OwnDataResult`: ``model``, ``config``, ``validation``, ``calibration``...).
+
+    ``data`` is a Label Studio export, a landmark CSV or an ISBI/Aariz folder; ``start`` a model name or file to
+    fine-tune (``'auto'``: the shipped model sharing most landmarks; ``None``: from scratch); ``minutes`` a
+    wall-clock budget. Bad data raises ``OwnDataError`` naming the fix before anything is trained.
+    ``zoo.load(result.model)`` then predicts with it."""
+    from zoo.engine.own_data import train_on_data
+    from zoo.registry import load_plugins
+
+    load_plugins()
+    return train_on_data(data, start="none" if start is None else start, images=images, test=test,
+                         landmark_set=landmark_set, label_map=label_map, spacing=spacing_mm,
+                         val_fraction=val_fraction, seed=seed, recipe=recipe, work_dir=work_dir, minutes=minutes,
+                         say=(lambda text: None) if quiet else print)

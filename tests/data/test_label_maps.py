@@ -5,8 +5,8 @@ from collections import Counter
 
 import numpy as np
 import pytest
-
 from data_helpers import ls_task, points, write_image
+
 from zoo.data import AnnotationError, LandmarkSetError, get_landmark_set
 from zoo.data.datasets import AarizDataset, CsvLandmarkDataset, ISBI2015Dataset, LabelStudioDataset
 from zoo.data.labels import infer_landmark_set, match_labels, parse_label_map, suggest
@@ -179,3 +179,23 @@ def test_landmark_set_files_written_by_hand(tmp_path):
     (tmp_path / "set.yaml").write_text("landmarks: []")
     with pytest.raises(LandmarkSetError, match="must be JSON"):
         get_landmark_set(str(tmp_path / "set.yaml"))
+
+
+def test_a_label_map_of_pairs_reads_like_the_mapping_and_a_checkpoint_can_carry_it():
+    """Labels hold spaces ("Soft pogonion"), and a checkpoint's stored config takes only identifier keys: the pairs
+    form reads the same and passes the stored-config check the mapping fails."""
+    from mmengine.config import Config
+
+    from zoo.modelfile import StoredConfigError, config_to_data
+
+    isbi = get_landmark_set("isbi2015")
+    pairs = isbi.with_label_map([["Soft pogonion", "Pog'"], ["Ruler top", None]])
+    assert pairs.label_map == isbi.with_label_map({"Soft pogonion": "Pog'", "Ruler top": None}).label_map
+    assert pairs.lookup("soft POGONION") == isbi.symbols.index("Pog'") and pairs.ignores("Ruler top")
+    with pytest.raises(LandmarkSetError, match=r"\[file label, symbol\] pairs"):
+        isbi.with_label_map([["Soft pogonion"]])
+    dataset = dict(type="LabelStudioDataset", ann_file="x.json", label_map=[["Soft pogonion", "Pog'"]])
+    config_to_data(Config(dict(default_scope="zoo", train_dataloader=dict(dataset=dataset))))
+    with pytest.raises(StoredConfigError, match="not a Python identifier"):
+        config_to_data(Config(dict(default_scope="zoo", train_dataloader=dict(
+            dataset={**dataset, "label_map": {"Soft pogonion": "Pog'"}}))))

@@ -67,20 +67,29 @@ class LandmarkSet:
         key = str(label).strip().lower()
         return key in self.label_map and self.label_map[key] is None
 
-    def with_label_map(self, label_map: "dict | None") -> "LandmarkSet":
+    def with_label_map(self, label_map: "dict | list | None") -> "LandmarkSet":
         """This set reading files whose labels have other names: ``{'Sella': 'S', 'Ruler': None}``.
 
         A target may be a symbol or any name the set already accepts; None (or '') leaves the label out.
         The set itself is unchanged (same name, symbols, ``to_dict``): a model never learns what the
-        annotators called a landmark, only which landmark it was.
+        annotators called a landmark, only which landmark it was. The map may also be a list of
+        ``[label, symbol]`` pairs: the form a checkpoint can carry when a label holds a space or a quote
+        (``'Soft pogonion'``), since a stored config's keys must be identifiers.
         """
         if not label_map:
             return self
-        if not isinstance(label_map, dict):
-            raise LandmarkSetError("label_map must be a mapping {file label: symbol}, got "
-                                   f"{type(label_map).__name__}")
+        if isinstance(label_map, (list, tuple)):
+            if not all(isinstance(pair, (list, tuple)) and len(pair) == 2 for pair in label_map):
+                raise LandmarkSetError("label_map as a list holds [file label, symbol] pairs, e.g. "
+                                       "[['Soft pogonion', \"Pog'\"], ['Ruler top', None]]")
+            items = [(pair[0], pair[1]) for pair in label_map]
+        elif isinstance(label_map, dict):
+            items = list(label_map.items())
+        else:
+            raise LandmarkSetError("label_map must be a mapping {file label: symbol} or a list of [label, symbol] "
+                                   f"pairs, got {type(label_map).__name__}")
         resolved: dict[str, str | None] = {}
-        for label, target in label_map.items():
+        for label, target in items:
             key = str(label).strip().lower()
             if not key:
                 raise LandmarkSetError(f"label_map: an empty label (mapped to {target!r})")
