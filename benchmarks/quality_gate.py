@@ -107,7 +107,8 @@ def coverage_rows(records) -> list[dict]:
     out = []
     for p in NOMINAL:
         radius = r90 * np.sqrt(np.log1p(-p) / np.log1p(-0.9))
-        out.append({"landmarks": len(err), "nominal_pct": 100 * p, "observed_pct": 100.0 * float(np.mean(err <= radius)),
+        observed = 100.0 * float(np.mean(err <= radius))
+        out.append({"landmarks": len(err), "nominal_pct": 100 * p, "observed_pct": observed,
                     "median_radius_mm": float(np.median(radius) * SPACING), "spearman_radius_error": rho})
     return out
 
@@ -115,8 +116,8 @@ def coverage_rows(records) -> list[dict]:
 def tune(records, val_records, held_out_shapes=()) -> None:
     """Flag rates of the training records under thresholds recomputed from the validation records' signals (and the
     held-out training shapes' distances, as ``zoo checkpoint calibrate`` does)."""
-    from zoo.quality import SIGNALS
     from zoo.calibration import threshold_for
+    from zoo.quality import SIGNALS
     from zoo.quality.gate import judge
 
     names = list(val_records[0]["signals"])

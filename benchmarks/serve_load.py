@@ -148,7 +148,8 @@ def machine(load_at_start) -> dict:
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("model", nargs="?", type=Path, help="checkpoint/ONNX/TorchScript; default: built from --config")
-    parser.add_argument("--config", type=Path, default=REPO / "configs" / "heatmap" / "hm_hrnet-w18_b8-2k_isbi19-512.py")
+    parser.add_argument("--config", type=Path,
+                        default=REPO / "configs" / "heatmap" / "hm_hrnet-w18_b8-2k_isbi19-512.py")
     parser.add_argument("--image", type=Path, help="image to upload (default: ISBI test image or synthetic)")
     parser.add_argument("--requests", type=int, default=200)
     parser.add_argument("--clients", type=int, default=8)

@@ -18,7 +18,14 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from zoo.clinical import isbi  # noqa: E402
 from zoo.clinical.benchmark import (  # noqa: E402
-    SPLITS, default_isbi_root, image_id, landmarks_array, read_truth, score, simulated_report, to_markdown,
+    SPLITS,
+    default_isbi_root,
+    image_id,
+    landmarks_array,
+    read_truth,
+    score,
+    simulated_report,
+    to_markdown,
     truth_file,
 )
 from zoo.clinical.errors import ClinicalError  # noqa: E402

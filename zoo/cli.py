@@ -38,7 +38,8 @@ _state = {"debug": False}
 
 
 @app.callback()
-def _root(debug: bool = typer.Option(False, "--debug", is_flag=True, metavar="", help="Show full tracebacks on errors.")):
+def _root(debug: bool = typer.Option(False, "--debug", is_flag=True, metavar="",
+                                    help="Show full tracebacks on errors.")):
     _state["debug"] = debug
 
 

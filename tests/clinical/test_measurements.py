@@ -5,13 +5,12 @@ import math
 
 import numpy as np
 import pytest
+from clinical_layouts import mirror, polar, rotate, skull
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from zoo.clinical import MEASUREMENTS, analyze
 from zoo.clinical.measurements import STANDARD
-
-from clinical_layouts import mirror, polar, rotate, skull
 
 
 def val(points, key, mm=None):

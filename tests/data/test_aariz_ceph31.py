@@ -2,8 +2,8 @@ import json
 
 import numpy as np
 import pytest
-
 from data_helpers import AARIZ, aariz_json, ls_task, points
+
 from zoo.data import AnnotationError, DataNotFoundError, ImageReadError
 from zoo.data.datasets import AarizDataset, Ceph31Dataset
 

@@ -3,8 +3,8 @@ likely meaning (text and ``--json``), ``--label-map`` and ``--landmark-set FILE`
 import json
 
 import pytest
-
 from data_helpers import ls_task, points, run_zoo, write_image
+
 from zoo.data import get_landmark_set
 
 ISBI = get_landmark_set("isbi2015").symbols

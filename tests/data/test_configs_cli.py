@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 from mmengine.config import Config
 
-from zoo.cli import app, _register_commands
+from zoo.cli import _register_commands, app
 from zoo.registry import DATASETS
 
 REPO = Path(__file__).resolve().parents[2]

@@ -2,8 +2,8 @@ import json
 
 import numpy as np
 import pytest
-
 from data_helpers import ls_task, write_image
+
 from zoo.data import AnnotationError, DataNotFoundError
 from zoo.data.datasets import CsvLandmarkDataset, LabelStudioDataset
 from zoo.data.datasets.labelstudio import image_names

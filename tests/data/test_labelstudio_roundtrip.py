@@ -7,8 +7,8 @@ import xml.etree.ElementTree as ET
 
 import numpy as np
 import pytest
-
 from data_helpers import run_zoo, write_image
+
 from zoo.data import get_landmark_set, list_landmark_sets
 from zoo.data.check import datasets_for_path
 from zoo.data.datasets import LabelStudioDataset

@@ -1,13 +1,23 @@
 import cv2
 import numpy as np
 import pytest
+from data_helpers import write_image
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from data_helpers import write_image
 from zoo.data import ImageReadError
-from zoo.data.transforms import (CLAHE, LetterboxResize, LoadCephalogram, PackLandmarkInputs, PhotometricJitter,
-                                 RandomAffine, RandomGaussianBlur, RandomHorizontalFlip, RandomSharpness, letterbox)
+from zoo.data.transforms import (
+    CLAHE,
+    LetterboxResize,
+    LoadCephalogram,
+    PackLandmarkInputs,
+    PhotometricJitter,
+    RandomAffine,
+    RandomGaussianBlur,
+    RandomHorizontalFlip,
+    RandomSharpness,
+    letterbox,
+)
 from zoo.registry import TRANSFORMS
 from zoo.structures import LandmarkSample, apply_warp, to_original
 

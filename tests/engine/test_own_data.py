@@ -17,8 +17,15 @@ import pytest
 from zoo.data.labelstudio import predictions_to_tasks
 from zoo.data.landmark_sets import get_landmark_set
 from zoo.data.synthetic import SYMBOLS_31, make_sample
-from zoo.engine.own_data import (RECIPES, OwnDataError, choose_recipe, configs_dir, plan_run, read_own_data,
-                                 split_indices)
+from zoo.engine.own_data import (
+    RECIPES,
+    OwnDataError,
+    choose_recipe,
+    configs_dir,
+    plan_run,
+    read_own_data,
+    split_indices,
+)
 from zoo.modelfile import safe_load
 
 ISBI = list(get_landmark_set("isbi2015").symbols)

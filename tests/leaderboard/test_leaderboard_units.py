@@ -5,8 +5,7 @@ from pathlib import Path
 
 import pytest
 
-from zoo.leaderboard import BudgetError, iters_for_minutes, stretch_schedule
-from zoo.leaderboard import tables
+from zoo.leaderboard import BudgetError, iters_for_minutes, stretch_schedule, tables
 from zoo.leaderboard.budget import apply_budget, seconds_per_iter
 
 REPO = Path(__file__).resolve().parents[2]

@@ -36,8 +36,8 @@ def tiny_checkpoint(tmp_path_factory, untrained_checkpoint) -> Path:
 
 @pytest.fixture(scope="session")
 def tiny_weights(tiny_checkpoint) -> Path:
-    from zoo.modelfile import safe_load
     from zoo.model_zoo import write_weights
+    from zoo.modelfile import safe_load
 
     return write_weights(safe_load(tiny_checkpoint), tiny_checkpoint.with_name("tiny.safetensors"))
 

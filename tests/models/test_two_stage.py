@@ -12,8 +12,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
-from two_stage_helpers import (PATCH, SCALE, H, K, W, _batch, _blob_image, _results, _two_stage,
-                               _two_stage_checkpoint)
+from two_stage_helpers import PATCH, SCALE, H, K, W, _batch, _blob_image, _results, _two_stage, _two_stage_checkpoint
 
 from zoo.models.patches import crop_patches, patch_to_original, patch_warp
 from zoo.registry import TRANSFORMS, load_plugins
@@ -230,7 +229,8 @@ def test_training_without_refine_patches_says_what_to_add():
     model = _two_stage().train()
     from mmengine.dataset import pseudo_collate
 
-    steps = [TRANSFORMS.build(dict(type="LetterboxResize", size=(64, 64))), TRANSFORMS.build(dict(type="PackLandmarkInputs"))]
+    steps = [TRANSFORMS.build(dict(type="LetterboxResize", size=(64, 64))),
+             TRANSFORMS.build(dict(type="PackLandmarkInputs"))]
     r = _results()
     for s in steps:
         r = s(r)
@@ -504,7 +504,8 @@ def test_channels_last_training_keeps_the_optimizer_the_loss_and_the_checkpoint(
 def test_refine_oracle_splits_the_models_own_error_between_its_stages(two_stage_checkpoint, tmp_path,
                                                                      project_script):
     """The two-stage project's refine_oracle.py: its 'model' column is what the predictor predicts, its 'global'
-    column what the global stage alone predicts, and the refine stage from the truth is the same refine step, re-centred."""
+    column what the global stage alone predicts, and the refine stage from the truth is the same refine step,
+    re-centred."""
     from zoo.inference import Predictor
 
     oracle = project_script("two_stage_isbi", "refine_oracle")

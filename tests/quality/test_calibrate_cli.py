@@ -59,8 +59,8 @@ def test_the_calibrated_copy_carries_shape_thresholds_uncertainty_and_orientatio
 
 
 def test_predictions_carry_a_verdict_and_radii_and_the_validation_images_pass(calibrated, checkpoint):
-    from zoo.inference import Predictor
     from zoo.calibration import dataset_samples
+    from zoo.inference import Predictor
 
     predictor = Predictor.from_path(calibrated)
     samples, _, _ = dataset_samples(predictor.meta["config"]["val_dataloader"]["dataset"])
@@ -78,10 +78,10 @@ def test_predictions_carry_a_verdict_and_radii_and_the_validation_images_pass(ca
 def test_a_weights_file_keeps_its_tensors_byte_for_byte(checkpoint, tmp_path):
     from safetensors.torch import load_file
 
-    from zoo.modelfile import safe_load
-    from zoo.model_zoo import write_weights
-    from zoo.modelfile.weights import read_meta
     from zoo.calibration import write_calibrated
+    from zoo.model_zoo import write_weights
+    from zoo.modelfile import safe_load
+    from zoo.modelfile.weights import read_meta
 
     weights = write_weights(safe_load(checkpoint), tmp_path / "tiny.safetensors")
     out, _ = write_calibrated(weights, tmp_path / "tiny calibrated.safetensors")
@@ -100,8 +100,8 @@ def test_calibrate_refuses_exports_and_mismatched_outputs(checkpoint, tmp_path):
 
 
 def test_a_damaged_quality_block_is_refused_when_the_model_opens(calibrated):
-    from zoo.modelfile.meta import MetadataError, check_meta
     from zoo.modelfile import safe_load
+    from zoo.modelfile.meta import MetadataError, check_meta
 
     meta = safe_load(calibrated)["zoo_meta"]
     meta["quality"]["thresholds"]["confidence"] = {"suspect": 0.1, "reject": 0.9}
@@ -123,8 +123,8 @@ def test_exported_files_say_the_canonical_orientation():
 def test_an_onnx_export_judges_and_bounds_as_the_checkpoint_does(calibrated, tmp_path):
     import onnx
 
-    from zoo.inference import Predictor
     from zoo.calibration import dataset_samples
+    from zoo.inference import Predictor
     from zoo.registry import EXPORTERS
 
     result = EXPORTERS.build(dict(type="OnnxExporter")).export(calibrated, tmp_path / "tiny.onnx", check=False)

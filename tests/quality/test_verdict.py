@@ -7,8 +7,8 @@ import math
 import numpy as np
 import pytest
 
-from zoo.quality import REJECT, SUSPECT, QualityError, judge
 from zoo.calibration import threshold_for
+from zoo.quality import REJECT, SUSPECT, QualityError, judge
 from zoo.quality.gate import Threshold, thresholds_from_dict
 
 THRESHOLDS = {"shape_distance": Threshold(2.0, 3.0), "confidence": Threshold(0.5, 0.3),

@@ -126,8 +126,8 @@ def trusted_checkpoint(tmp_path_factory, tiny_data):
     import torch
 
     from zoo.engine.config import load_config
-    from zoo.modelfile.meta import build_zoo_meta
     from zoo.engine.runner import prepare
+    from zoo.modelfile.meta import build_zoo_meta
     from zoo.models.weights import without_pretrained
     from zoo.registry import MODELS
 

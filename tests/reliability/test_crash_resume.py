@@ -60,7 +60,7 @@ def check_work_dir(work: Path) -> tuple[int, int]:
     return newest, hidden
 
 
-def _reader(proc, lines: "queue.Queue[str | None]") -> None:
+def _reader(proc, lines: queue.Queue[str | None]) -> None:
     for line in proc.stdout:
         lines.put(line)
     lines.put(None)

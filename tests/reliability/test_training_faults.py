@@ -1,7 +1,8 @@
 """Training faults: an infinite loss stops training with a clear message, and a full disk during a real
 Runner save leaves the previous checkpoint whole; in both cases training then resumes from it.
 
-NaN is covered by ``tests/engine/test_training.py::test_nan_loss_stops_with_a_message_and_keeps_the_last_good_checkpoint``
+NaN is covered by
+``tests/engine/test_training.py::test_nan_loss_stops_with_a_message_and_keeps_the_last_good_checkpoint``
 (a subprocess); here +inf and -inf, in this process through the same ``run_cli`` as ``zoo train``.
 The disk fills up inside the atomic backend's write (half the bytes go out, then ENOSPC), the way a real
 full disk fails, during mmengine's own ``save_checkpoint``.

@@ -65,8 +65,8 @@ def test_absurd_checkpoint_metadata_is_refused_when_opened(case, trusted_checkpo
                                                            tally):
     import torch
 
-    from zoo.modelfile.meta import MetadataError
     from zoo.inference import Predictor
+    from zoo.modelfile.meta import MetadataError
 
     path, value = BAD_META[case]
     checkpoint = torch.load(trusted_checkpoint[0], weights_only=True)

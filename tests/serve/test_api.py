@@ -100,7 +100,8 @@ def ruler_server(tmp_path_factory):
     from zoo.inference import Predictor
     from zoo.serve import create_app
 
-    path = build_tiny_checkpoint(tmp_path_factory.mktemp("ruler") / "ruler.pth", "heatmap/hm_hrnet-w18_b8-2k_p1p2-512.py")
+    path = build_tiny_checkpoint(tmp_path_factory.mktemp("ruler") / "ruler.pth",
+                                 "heatmap/hm_hrnet-w18_b8-2k_p1p2-512.py")
     predictor = Predictor.from_path(path)
     with running_server(create_app(predictor)) as url:
         yield url, predictor

@@ -8,7 +8,7 @@ from __future__ import annotations
 import pytest
 
 schemathesis = pytest.importorskip("schemathesis", reason="schemathesis is not installed (pip install -e '.[dev]')")
-from hypothesis import HealthCheck, settings
+from hypothesis import HealthCheck, settings  # noqa: E402 (after the skip: without schemathesis nothing here runs)
 
 
 @pytest.fixture(scope="module")

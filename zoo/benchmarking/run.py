@@ -149,8 +149,8 @@ def calibration_inputs(model, cfg, size: tuple[int, int], n: int,
     from .predictor import data_images
 
     if cfg is not None and n > 0:
-        from zoo.modelfile.meta import MetadataError, preprocess_from_config
         from zoo.inference import Predictor
+        from zoo.modelfile.meta import MetadataError, preprocess_from_config
 
         try:
             pre = dict(preprocess_from_config(cfg), input_size=list(size))
@@ -224,7 +224,7 @@ def bench_target(target, size, runs: int, runtimes, threads: int, calib_n: int, 
         try:
             if whole:
                 predictor = predictor_for(runtime, model, served, cfg, tmpdir / stem, threads, calib_n, entry)
-                result = timed(lambda: predictor.predict_array(img), runs)
+                result = timed(lambda p=predictor: p.predict_array(img), runs)
                 del predictor
             elif runtime == "eager":
                 with torch.inference_mode():
@@ -233,7 +233,7 @@ def bench_target(target, size, runs: int, runtimes, threads: int, calib_n: int, 
                 cl = copy.deepcopy(model).to(memory_format=torch.channels_last)
                 xc = x.contiguous(memory_format=torch.channels_last)
                 with torch.inference_mode():
-                    result = timed(lambda: cl(xc, mode="tensor"), runs)
+                    result = timed(lambda m=cl, x=xc: m(x, mode="tensor"), runs)
                 del cl
             else:
                 from zoo.exporters.onnx_export import export_onnx
@@ -254,7 +254,7 @@ def bench_target(target, size, runs: int, runtimes, threads: int, calib_n: int, 
                     entry["calibration"] = source
                 session = _ort_session(file, threads)
                 feed = {session.get_inputs()[0].name: x.numpy()}
-                result = timed(lambda: session.run(None, feed), runs)
+                result = timed(lambda s=session, f=feed: s.run(None, f), runs)
                 del session
             entry["runtimes"][runtime] = result
             log(f"  {name}: {LABELS[runtime]}: {result['ms']:.1f} ms")

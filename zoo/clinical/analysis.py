@@ -233,7 +233,8 @@ def analyze(
 
 def analyze_prediction(entry: Mapping, norms=None, *, ruler_mm: float | None = None,
                        where: str = "prediction") -> Analysis:
-    """Analyse one entry of a predictions file's ``predictions`` list (the format ``zoo predict --out`` writes, :class:`zoo.serve.schemas.Prediction`).
+    """Analyse one entry of a predictions file's ``predictions`` list (the format ``zoo predict --out`` writes,
+    :class:`zoo.serve.schemas.Prediction`).
 
     The entry's pixel size is taken as given unless it came from the ruler: a ruler scale is checked again
     from ``p1``/``p2`` (files written before rulers were checked carry unchecked ones), and a ruler the

@@ -32,9 +32,9 @@ def publish(
 ):
     """Write a checkpoint's weights and metadata as one safetensors file: what a model zoo entry ships or a
     download serves (no optimizer state, nothing that runs when read). Prints its size and sha256."""
-    from zoo.modelfile import safe_load
     from zoo.inference.backends import TorchBackend
     from zoo.model_zoo.cache import sha256_of
+    from zoo.modelfile import safe_load
     from zoo.modelfile.weights import SUFFIX, read_weights, write_weights
     from zoo.registry import ZooError, load_plugins
 
@@ -61,8 +61,8 @@ def calibrate(
     """Teach a model to judge its own answers: a shape model of its training annotations, verdict thresholds and
     per-landmark uncertainty from its validation images (both named by its stored config). The copy's predictions
     carry `quality` (ok / suspect / reject, with reasons) and `uncertainty_px`/`_mm` per landmark."""
-    from zoo.model_zoo import resolve_model
     from zoo.calibration import write_calibrated
+    from zoo.model_zoo import resolve_model
     from zoo.registry import load_plugins
 
     load_plugins()

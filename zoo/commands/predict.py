@@ -70,11 +70,10 @@ def run_predict(model, images, *, ruler_mm=None, spacing_mm=None, min_confidence
     'warning' or 'error'). ``spacing_mm`` wins over a ruler the model predicts (see ``Predictor.predict``).
     """
     from zoo.data.imageio import MAX_PIXELS, decode
+    from zoo.data.spacing import check_spacing
     from zoo.inference import Predictor
     from zoo.inference.predictor import DEFAULT_MIN_CONFIDENCE
     from zoo.registry import ZooError
-
-    from zoo.data.spacing import check_spacing
 
     log = log or (lambda kind, message: None)
     if spacing_mm is not None:  # a physical pixel size, or refused before the model is even opened

@@ -216,7 +216,7 @@ def probe(data: bytes, fmt: str) -> tuple[int, int, int] | None:
     return None
 
 
-def image_size(path: "str | Path") -> tuple[int, int]:
+def image_size(path: str | Path) -> tuple[int, int]:
     """``(height, width)`` from the file header without decoding pixels; raises naming the file."""
     path = Path(path)
     try:
@@ -287,7 +287,7 @@ def size_from_bytes(data: bytes, fmt: str, name: str) -> tuple[int, int]:
     return int(h), int(w)
 
 
-def read_bytes(path: "str | Path") -> bytes:
+def read_bytes(path: str | Path) -> bytes:
     """A file's bytes, with the zoo's error naming the file."""
     path = Path(path)
     try:
@@ -300,7 +300,7 @@ def read_bytes(path: "str | Path") -> bytes:
         raise ImageReadError(f"{path}: cannot read image ({exc.strerror or exc})") from None
 
 
-def decode(path: "str | Path", flags: int | None = None, max_pixels: int | None = MAX_PIXELS):
+def decode(path: str | Path, flags: int | None = None, max_pixels: int | None = MAX_PIXELS):
     """Decode an image with OpenCV after checking format, size cap and completeness.
 
     ``flags`` are cv2.IMREAD_* flags (default IMREAD_UNCHANGED). Returns the array as OpenCV gives it
@@ -492,7 +492,7 @@ def decode_planned(data: bytes, plan: DecodePlan, name: str):
     return stretch_to_uint8(_imdecode(data, plan.fmt, plan.flags, name))
 
 
-def find_images(folder: "str | Path") -> list[Path]:
+def find_images(folder: str | Path) -> list[Path]:
     """Image files directly in ``folder`` (by suffix, any case), sorted by name."""
     folder = Path(folder)
     return sorted((p for p in folder.iterdir() if p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES),

@@ -47,7 +47,7 @@ def _colour(i: int, n: int) -> str:
     return f"#{int(r * 255):02x}{int(g * 255):02x}{int(b * 255):02x}"
 
 
-def labeling_config(landmark_set: "str | LandmarkSet") -> str:
+def labeling_config(landmark_set: str | LandmarkSet) -> str:
     """The labeling interface XML: one keypoint label per symbol, each usable once per image, the full name
     as its hover hint."""
     lset = get_landmark_set(landmark_set)
@@ -62,7 +62,7 @@ def labeling_config(landmark_set: "str | LandmarkSet") -> str:
     return ET.tostring(view, encoding="unicode") + "\n"
 
 
-def image_reference(image: "str | Path", document_root: "str | Path | None" = None) -> str:
+def image_reference(image: str | Path, document_root: str | Path | None = None) -> str:
     """What a task's ``data.image`` says for a local image.
 
     Under Label Studio's local-files document root the reference is ``/data/local-files/?d=<relative path>``,
@@ -165,7 +165,7 @@ def task_from_record(record: dict) -> dict:
     return task
 
 
-def read_csv_export(path: "str | Path") -> list[dict]:
+def read_csv_export(path: str | Path) -> list[dict]:
     """Label Studio's CSV or TSV export (one row per annotation, keypoints as JSON in the control's column) as
     tasks."""
     path = Path(path)
@@ -177,7 +177,7 @@ def read_csv_export(path: "str | Path") -> list[dict]:
     return [task_from_record({k: v for k, v in row.items() if k is not None}) for row in rows]
 
 
-def looks_like_csv_export(path: "str | Path") -> bool:
+def looks_like_csv_export(path: str | Path) -> bool:
     """Whether a CSV/TSV is a Label Studio export (a column of keypoint JSON), not a plain landmark table."""
     with Path(path).open("rb") as fh:
         return b"keypointlabels" in fh.read(1 << 16)

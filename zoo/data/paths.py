@@ -17,7 +17,7 @@ def repo_root() -> Path:
     return Path.cwd()
 
 
-def resolve_data_root(data_root: "str | os.PathLike | None") -> Path:
+def resolve_data_root(data_root: str | os.PathLike | None) -> Path:
     """Absolute path for ``data_root``: absolute as given; relative against the repo root first.
 
     A relative path that exists only from the current directory is still accepted (a user's own data

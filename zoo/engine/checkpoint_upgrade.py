@@ -8,9 +8,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-
-from zoo.modelfile.meta import check_meta
 from zoo.modelfile import CheckpointError, safe_load, save_checkpoint
+from zoo.modelfile.meta import check_meta
 from zoo.modelfile.stored_config import FORMAT, config_to_data, without_config_text
 
 

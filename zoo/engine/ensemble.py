@@ -12,10 +12,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-
-from zoo.registry import ZooError
-
 from zoo.modelfile import safe_load, save_checkpoint
+from zoo.registry import ZooError
 
 
 class EnsembleError(ZooError):
@@ -34,10 +32,9 @@ def _refine_spec(meta: dict):
 def assemble_ensemble(checkpoints, out) -> Path:
     """Write the ensemble of ``checkpoints`` (at least two zoo checkpoints of one landmark set) to ``out``."""
     from zoo.modelfile import checkpoint_config, checkpoint_meta
+    from zoo.modelfile.meta import build_zoo_meta
     from zoo.models.weights import without_pretrained
     from zoo.registry import MODELS, load_plugins
-
-    from zoo.modelfile.meta import build_zoo_meta
 
     load_plugins()
     paths = [Path(p) for p in checkpoints]
@@ -77,7 +74,8 @@ def assemble_ensemble(checkpoints, out) -> Path:
     for path, meta, rebuilt in zip(paths, metas, zoo_meta["members"]):
         if _refine_spec(rebuilt) != _refine_spec(meta):
             raise EnsembleError(f"{path}: its config rebuilds a refine stage ({rebuilt.get('refine')}) other than its "
-                                f"metadata's ({meta.get('refine')}); the ensemble would not predict what the member did")
+                                f"metadata's ({meta.get('refine')}); the ensemble would not predict what the member "
+                                f"did")
     checkpoint = {"meta": {"ensemble_of": [p.name for p in paths]}, "state_dict": model.state_dict(),
                   "zoo_meta": zoo_meta}
     return save_checkpoint(checkpoint, out)

@@ -6,9 +6,8 @@ import math
 import torch
 from mmengine.hooks import Hook
 
-from zoo.registry import HOOKS, ZooError
-
 from zoo.modelfile import without_config_text
+from zoo.registry import HOOKS, ZooError
 
 from .run_state import confine_paths, expect_model, from_plain, install, rng_state, set_rng_state, to_plain
 

@@ -30,8 +30,7 @@ def _closed_form(scheduler, base: float, step: int) -> float | None:
     """The value a cosine, linear or poly schedule of the scheduler's current length has at ``step``; None for
     another kind. mmengine's schedules are chainable (each value from the one before), so after their length
     changes they carry on from where the old length had them, which a sudden pull-in of the end leaves high."""
-    from mmengine.optim.scheduler import (CosineAnnealingParamScheduler, LinearParamScheduler,
-                                          PolyParamScheduler)
+    from mmengine.optim.scheduler import CosineAnnealingParamScheduler, LinearParamScheduler, PolyParamScheduler
 
     if isinstance(scheduler, CosineAnnealingParamScheduler):
         low = base * scheduler.eta_min_ratio if scheduler.eta_min_ratio is not None else scheduler.eta_min

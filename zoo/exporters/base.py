@@ -85,9 +85,8 @@ class BaseExporter:
     def export(self, checkpoint, out=None, images=None, check: bool = True) -> ExportResult:
         """Export ``checkpoint`` to ``out`` and check it on real images (the config's dataset, else ``images``)."""
         from zoo.inference import Predictor
-        from zoo.modelfile import checkpoint_config
-
         from zoo.model_zoo import resolve_if_name
+        from zoo.modelfile import checkpoint_config
 
         named = resolve_if_name(checkpoint)
         if out is None and named is not checkpoint:  # a model name: write here, not into the package's folder

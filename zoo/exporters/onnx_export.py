@@ -6,11 +6,11 @@ from pathlib import Path
 
 import numpy as np
 
+from zoo.modelfile.exported import stamp_onnx
 from zoo.registry import EXPORTERS
 
 from .base import BaseExporter
 from .errors import ExportError
-from zoo.modelfile.exported import stamp_onnx
 
 INPUT_NAME = "input"
 OUTPUT_NAMES = ("coords", "scores")
@@ -31,7 +31,7 @@ def tensor_mode(model):
     return TensorMode(model).eval()
 
 
-def export_onnx(model, example: np.ndarray, out: "str | Path", opset: int = 17, dynamo: bool = False) -> Path:
+def export_onnx(model, example: np.ndarray, out: str | Path, opset: int = 17, dynamo: bool = False) -> Path:
     """Write ``model``'s tensor mode as ONNX with a dynamic batch axis (no metadata yet).
 
     The legacy TorchScript-based exporter is the default: the dynamo one needs ``onnxscript``, which the

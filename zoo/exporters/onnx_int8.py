@@ -19,10 +19,10 @@ import shutil
 import tempfile
 from pathlib import Path
 
+from zoo.modelfile.exported import stamp_onnx
 from zoo.registry import EXPORTERS
 
 from .errors import ExportCheckError, ExportError
-from zoo.modelfile.exported import stamp_onnx
 from .onnx_export import OnnxExporter, export_onnx
 from .qdq import FEATURE_PARTS, float_nodes, pre_process, quantize, quantize_qdq
 

@@ -79,13 +79,13 @@ def _radial(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     return np.hypot(a[..., 0] - b[..., 0], a[..., 1] - b[..., 1])
 
 
-def self_check(model, meta: dict, exported: "str | Path", images: list[CheckImage], *, fmt: str,
+def self_check(model, meta: dict, exported: str | Path, images: list[CheckImage], *, fmt: str,
                tolerance_px: float, tolerance_mre: float | None = None, image_source: str = "",
                check_batch: bool = False, threads: int | None = None) -> CheckReport:
     """Run the eager ``model`` and the ``exported`` file on ``images``; fill a :class:`CheckReport`."""
+    from zoo.data.transforms.geometric import letterbox_warp
     from zoo.inference import Predictor
     from zoo.inference.backends import TorchBackend
-    from zoo.data.transforms.geometric import letterbox_warp
     from zoo.structures import apply_warp
 
     eager = Predictor(TorchBackend(model), meta)

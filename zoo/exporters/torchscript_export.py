@@ -7,10 +7,10 @@ from pathlib import Path
 
 import numpy as np
 
+from zoo.modelfile.exported import META_KEY
 from zoo.registry import EXPORTERS
 
 from .base import BaseExporter
-from zoo.modelfile.exported import META_KEY
 from .onnx_export import tensor_mode
 
 

@@ -13,9 +13,9 @@ import math
 import torch
 import torch.nn as nn
 
+from zoo.errors import ModelConfigError
 from zoo.registry import HEADS
 
-from zoo.errors import ModelConfigError
 from .convention import input_to_heatmap, render_gaussians
 
 

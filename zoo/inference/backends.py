@@ -44,12 +44,12 @@ class TorchBackend:
         return x.contiguous(memory_format=torch.channels_last) if self.channels_last else x
 
     @classmethod
-    def from_checkpoint(cls, path, checkpoint: dict | None = None, **kwargs) -> tuple["TorchBackend", dict]:
+    def from_checkpoint(cls, path, checkpoint: dict | None = None, **kwargs) -> tuple[TorchBackend, dict]:
         """The model a checkpoint describes, built only from registered components (its config is plain data,
         checked before anything is built) and checked against the metadata the predictor will trust. A weights
         file's tensors are read only once the model is built, and only those the model has."""
-        from zoo.models.weights import without_pretrained
         from zoo.modelfile import is_weights_file, read_meta, read_weights, safe_load
+        from zoo.models.weights import without_pretrained
         from zoo.registry import MODELS
 
         lazy_weights = checkpoint is None and is_weights_file(path)
@@ -82,7 +82,7 @@ class TorchBackend:
             coords, scores = self.model(self._tensor(batch), mode="tensor")
         return coords.float().cpu().numpy(), scores.float().cpu().numpy()
 
-    def member(self, index: int) -> "TorchBackend":
+    def member(self, index: int) -> TorchBackend:
         """An ensemble's ``index``-th member as a backend of its own (the predictor runs each, then averages)."""
         return type(self)(self.model.members[index], channels_last=self.channels_last, device=str(self.device))
 
@@ -107,7 +107,8 @@ def refine_graph_path(path, meta: dict) -> Path | None:
         raise ModelFileError(f"{path} is a two-stage model but names no refine graph; re-export it with `zoo export`")
     sibling = Path(path).with_name(name)
     if not sibling.is_file():
-        raise ModelFileError(f"{path} needs its refine graph {sibling.name} beside it (both come from one `zoo export`)")
+        raise ModelFileError(f"{path} needs its refine graph {sibling.name} beside it (both come from one "
+                             f"`zoo export`)")
     return sibling
 
 

@@ -58,7 +58,7 @@ class Predictor:
         # ensembles: one predictor per member on the member's own graph, their landmarks averaged
         self.members = [self._member(i, spec) for i, spec in enumerate(meta.get("members") or [])]
 
-    def _member(self, index: int, spec: dict) -> "Predictor":
+    def _member(self, index: int, spec: dict) -> Predictor:
         backend = self.backend
         if backend is not None and not hasattr(backend, "member"):
             raise ZooError(f"an ensemble runs from its training checkpoint (.pth): the {self.runtime} runtime holds "
@@ -69,7 +69,7 @@ class Predictor:
     @classmethod
     def from_path(cls, path, threads: int | None = None, min_confidence: float = DEFAULT_MIN_CONFIDENCE,
                   channels_last: bool = False, device: str | None = None, orientation: str = "auto",
-                  trust: bool = False) -> "Predictor":
+                  trust: bool = False) -> Predictor:
         """``trust`` opens TorchScript files, which run code of their own while they load."""
         backend, meta = open_backend(path, threads=threads, channels_last=channels_last, device=device, trust=trust)
         predictor = cls(backend, meta, min_confidence, orientation)

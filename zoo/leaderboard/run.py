@@ -16,8 +16,20 @@ from pathlib import Path
 from . import tables
 from .anchors import anchors_for
 from .budget import BudgetError, iters_for_minutes
-from .model_run import (LeaderboardError, evaluate, input_size, measure_cost, model_name, plugin_label, plugins_of,
-                        prepare_config, probe_throughput, test_config_of, train, weights_mb)
+from .model_run import (
+    LeaderboardError,
+    evaluate,
+    input_size,
+    measure_cost,
+    model_name,
+    plugin_label,
+    plugins_of,
+    prepare_config,
+    probe_throughput,
+    test_config_of,
+    train,
+    weights_mb,
+)
 
 DEFAULT_RUNTIMES = ("eager", "ort_fp32", "ort_int8")
 

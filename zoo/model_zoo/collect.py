@@ -42,7 +42,8 @@ def read_metafiles(root: Path) -> list[ModelEntry]:
         for item in data.get("models") or []:
             entry = ModelEntry.from_dict(item, where)
             if not (root / entry.config).is_file():
-                raise ModelIndexError(f"{where}: model {entry.name!r} names config {entry.config}, which does not exist")
+                raise ModelIndexError(f"{where}: model {entry.name!r} names config {entry.config}, which does not "
+                                      f"exist")
             if entry.shipped:
                 _check_shipped(entry, where)
             entries.append(entry)
@@ -113,7 +114,8 @@ def model_zoo_markdown(entries: list[ModelEntry]) -> str:
             if e.training.get("command"):
                 out += ["```bash", e.training["command"].strip(), "```", ""]
         for test, r in e.results.items():
-            out += [f"**{test}**: " + ", ".join(f"{k} {v}" for k, v in r.items() if k not in ("command", "per_landmark_mm")), ""]
+            figures = ", ".join(f"{k} {v}" for k, v in r.items() if k not in ("command", "per_landmark_mm"))
+            out += [f"**{test}**: {figures}", ""]
             if r.get("per_landmark_mm"):
                 per = r["per_landmark_mm"]
                 out += ["| " + " | ".join(per) + " |", "|" + "---|" * len(per),
@@ -145,7 +147,8 @@ def readme_block(readme: str, entries: list[ModelEntry]) -> str:
     head, rest = readme.split(README_START, 1)
     _, tail = rest.split(README_END, 1)
     table = summary_table(entries[:README_ROWS])
-    return f"{head}{README_START}\n{table}\n\nAll models and how each figure was measured: [docs/model_zoo.md](docs/model_zoo.md).\n{README_END}{tail}"
+    pointer = "All models and how each figure was measured: [docs/model_zoo.md](docs/model_zoo.md)."
+    return f"{head}{README_START}\n{table}\n\n{pointer}\n{README_END}{tail}"
 
 
 def metadata_json(entry: ModelEntry) -> str:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
-from functools import lru_cache
+from functools import cache
 from pathlib import Path
 
 from zoo.registry import ZooError
@@ -46,7 +46,7 @@ class ModelEntry:
         return SHIPPED_DIR / self.file if self.shipped else None
 
     @classmethod
-    def from_dict(cls, data: dict, where: str) -> "ModelEntry":
+    def from_dict(cls, data: dict, where: str) -> ModelEntry:
         required = ("name", "config", "landmark_set", "num_landmarks", "training_data", "file", "sha256",
                     "size_bytes")
         missing = [k for k in required if k not in data]
@@ -64,7 +64,7 @@ class ModelEntry:
         return entry
 
 
-@lru_cache(maxsize=None)
+@cache
 def _load(path: str) -> tuple[ModelEntry, ...]:
     where = Path(path)
     try:

@@ -7,7 +7,6 @@ from pathlib import Path
 
 from .errors import CheckpointWriteError
 
-
 #: a new file that no other process holds, written in bytes on every OS
 _CREATE = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0)
 

@@ -82,7 +82,7 @@ def onnx_props(meta: dict) -> dict[str, str]:
     }
 
 
-def stamp_onnx(path: "str | Path", meta: dict) -> None:
+def stamp_onnx(path: str | Path, meta: dict) -> None:
     """Write ``meta`` into an ONNX file's ``metadata_props`` (replacing earlier zoo keys), in place."""
     import onnx
 
@@ -100,7 +100,7 @@ def stamp_onnx(path: "str | Path", meta: dict) -> None:
     onnx.save(model, str(path))
 
 
-def read_onnx_meta(path: "str | Path") -> dict | None:
+def read_onnx_meta(path: str | Path) -> dict | None:
     """The ``zoo_meta`` of an ONNX file (parsed, not yet checked), or None."""
     import onnx
 

@@ -119,7 +119,8 @@ def check_meta(meta, source) -> dict:
             if member.get("refine") is not None:
                 _check_refine(member["refine"], f"members[{i}].refine", fail)
     facing = meta.get("canonical_orientation")
-    if facing is not None and not (isinstance(facing, dict) and facing.get("profile_faces") in ("right", "left", "unknown")
+    if facing is not None and not (isinstance(facing, dict)
+                                   and facing.get("profile_faces") in ("right", "left", "unknown")
                                    and facing.get("upright") in (True, False, None)):
         fail(f"canonical_orientation must say profile_faces right/left/unknown and upright true/false/null, "
              f"got {facing!r}")

@@ -55,8 +55,9 @@ class EnsembleDetector(LandmarkSetMixin, BaseModel):
         first = _preprocessing(built[0])
         for i, member in enumerate(built[1:], 1):
             if _preprocessing(member) != first:
-                raise ModelConfigError(f"EnsembleDetector: member {i} preprocesses its input as {_preprocessing(member)}, "
-                                       f"member 0 as {first}; the members share one input, so one preprocessing.")
+                raise ModelConfigError(f"EnsembleDetector: member {i} preprocesses its input as "
+                                       f"{_preprocessing(member)}, member 0 as {first}; the members share one input, "
+                                       f"so one preprocessing.")
         if isinstance(data_preprocessor, dict):  # built from the zoo's registry, as mmengine's would miss it
             data_preprocessor = MODELS.build(data_preprocessor)
         super().__init__(data_preprocessor=data_preprocessor or copy.deepcopy(built[0].data_preprocessor),

@@ -92,7 +92,7 @@ class RefineSpec:
         return d
 
     @classmethod
-    def from_dict(cls, d: dict) -> "RefineSpec":
+    def from_dict(cls, d: dict) -> RefineSpec:
         """The inverse of ``to_dict``; metadata written before views (or context) existed reads as one
         identity view (and no context channels)."""
         fields = {k: d[k] for k in cls.__dataclass_fields__ if k in d}

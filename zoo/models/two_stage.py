@@ -149,7 +149,7 @@ class TwoStageDetector(LandmarkSetMixin, BaseModel):
         """
         return self.refine_graph()(patches)
 
-    def refine_graph(self) -> "RefineGraph":
+    def refine_graph(self) -> RefineGraph:
         """The refine graph as a module of its own (what the exporters and the benchmark export)."""
         return RefineGraph(self.refine_stage, self.num_keypoints)
 

@@ -12,9 +12,8 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-from zoo.registry import NECKS
-
 from zoo.errors import ModelConfigError
+from zoo.registry import NECKS
 
 
 @NECKS.register_module()

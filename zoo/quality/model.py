@@ -67,7 +67,7 @@ class QualityModel:
                 "calibrated_on": dict(self.calibrated_on)}
 
     @classmethod
-    def from_dict(cls, d: dict, symbols) -> "QualityModel":
+    def from_dict(cls, d: dict, symbols) -> QualityModel:
         """Read and check a model file's ``quality`` block against the model's landmarks."""
         from .gate import QualityError
 

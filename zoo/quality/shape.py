@@ -73,7 +73,7 @@ class ShapeModel:
         return 2 * len(self.symbols) - 4
 
     @classmethod
-    def fit(cls, shapes, symbols, iterations: int = 20) -> "ShapeModel":
+    def fit(cls, shapes, symbols, iterations: int = 20) -> ShapeModel:
         """Generalised Procrustes analysis and PCA of (N, L, 2) fully annotated training shapes."""
         shapes = np.asarray(shapes, np.float64)
         if shapes.ndim != 3 or shapes.shape[2] != 2 or shapes.shape[1] != len(symbols):
@@ -133,7 +133,7 @@ class ShapeModel:
                 "landmark_sd": [float(v) for v in self.landmark_sd], "num_shapes": int(self.num_shapes)}
 
     @classmethod
-    def from_dict(cls, d: dict) -> "ShapeModel":
+    def from_dict(cls, d: dict) -> ShapeModel:
         """The inverse of :meth:`to_dict`, checked (it comes from a model file)."""
         try:
             symbols = tuple(str(s) for s in d["symbols"])

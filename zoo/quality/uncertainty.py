@@ -62,7 +62,7 @@ class UncertaintyModel:
 
     @classmethod
     def fit(cls, feats: np.ndarray, errors: np.ndarray, coverage: float = COVERAGE,
-            steps: int = 200) -> "UncertaintyModel":
+            steps: int = 200) -> UncertaintyModel:
         """``feats`` (N, K, F) and radial ``errors`` (N, K) px of N validation images (NaN: unlabelled)."""
         import torch
 
@@ -105,7 +105,7 @@ class UncertaintyModel:
                 "coverage": float(self.coverage), "num_points": int(self.num_points)}
 
     @classmethod
-    def from_dict(cls, d: dict, num_landmarks: int) -> "UncertaintyModel":
+    def from_dict(cls, d: dict, num_landmarks: int) -> UncertaintyModel:
         try:
             if list(d["features"]) != list(FEATURES):
                 raise ValueError(f"features {d['features']} are not {list(FEATURES)}")

@@ -3,8 +3,9 @@
 # spent on iterations: the recipe under-fits (1.11 mm on its own training images), so iterations are what it
 # lacks. Weights, gradients and AdamW stay fp32; validation and testing run in fp32.
 # Why: on the 2-core AMD EPYC with AVX512-BF16 (2026-11-28) one training step of the all-patches recipe took
-# 0.67 s in bf16 against 1.05 s in fp32 (benchmarks/cpu_bf16_step.py: same batch, interleaved, median of 6). On a CPU without native bf16
-# the wrapper is slower than fp32; `zoo train --amp` picks it only where the CPU has bf16 (native_bf16()).
+# 0.67 s in bf16 against 1.05 s in fp32 (benchmarks/cpu_bf16_step.py: same batch, interleaved, median of 6).
+# On a CPU without native bf16 the wrapper is slower than fp32; `zoo train --amp` picks it only where the CPU
+# has bf16 (native_bf16()).
 # max_iters is a first guess: trained with `--minutes 57`, TimeBudgetHook moves the end (and the cosine's) to
 # what the machine's pace fits, validations included.
 # Outcome (2026-11-28, at 33a1c16, loss still in bf16): 6326 iterations in 55.9 minutes; validation's pick

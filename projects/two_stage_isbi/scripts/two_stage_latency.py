@@ -59,10 +59,10 @@ def main(argv=None) -> int:
 
     from zoo.benchmarking.machine import cores, machine_info
     from zoo.engine.config import load_config
-    from zoo.modelfile.meta import build_zoo_meta
-    from zoo.modelfile.exported import stamp_onnx
     from zoo.exporters.onnx_export import export_onnx
     from zoo.inference.backends import OnnxBackend, TorchBackend
+    from zoo.modelfile.exported import stamp_onnx
+    from zoo.modelfile.meta import build_zoo_meta
     from zoo.models.refinement import RefineSpec, crop_views
     from zoo.registry import MODELS, load_plugins
 

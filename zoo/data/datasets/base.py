@@ -10,8 +10,8 @@ from __future__ import annotations
 
 import logging
 from collections import Counter
+from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Callable, Iterator
 
 import numpy as np
 from mmengine.dataset import BaseDataset
@@ -191,7 +191,8 @@ class LandmarkDataset(BaseDataset):
         bad = labelled & ~np.isfinite(kpts).all(axis=1)
         if bad.any():
             names = get_landmark_set(set_name or self.landmark_set.name).symbols
-            raise AnnotationError(f"{source}: NaN/infinite coordinates for {', '.join(names[i] for i in np.flatnonzero(bad))}",
+            which = ", ".join(names[i] for i in np.flatnonzero(bad))
+            raise AnnotationError(f"{source}: NaN/infinite coordinates for {which}",
                                   reason="nan coordinates")
         kpts, labelled = self._map_set(kpts, labelled, set_name)
         if not img_path.is_file():

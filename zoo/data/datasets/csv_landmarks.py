@@ -125,7 +125,8 @@ class CsvLandmarkDataset(LandmarkDataset):
         try:
             rows = list(csv.reader(io.StringIO(text), _sniff_dialect(text)))
         except csv.Error as exc:  # e.g. a field over the csv module's 128 kB limit
-            raise AnnotationError(f"{self.csv_path}: not a readable CSV ({exc})", reason="malformed annotation") from None
+            raise AnnotationError(f"{self.csv_path}: not a readable CSV ({exc})",
+                                  reason="malformed annotation") from None
         header = None
         start = 0
         while start < len(rows) and not any(c.strip() for c in rows[start]):
@@ -156,7 +157,8 @@ class CsvLandmarkDataset(LandmarkDataset):
                         kpts[i] = (float(cells[0]), float(cells[1]))
                     except ValueError:
                         raise AnnotationError(f"{source}: landmark {self.landmark_set.symbols[i]}: "
-                                              f"{cells!r} is not a pair of numbers", reason="malformed annotation")
+                                              f"{cells!r} is not a pair of numbers",
+                                              reason="malformed annotation") from None
                     labelled[i] = True
                 spacing = self.spacing
                 if spacing_col is not None and spacing_col < len(row) and row[spacing_col].strip():

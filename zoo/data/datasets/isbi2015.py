@@ -23,7 +23,7 @@ LAYOUT = ("RawImage/{TrainingData,Test1Data,Test2Data}/NNN.(bmp|jpg|png) and "
           "AnnotationsByMD/{400_senior,400_junior}/NNN.txt (19 lines 'x,y')")
 
 
-def read_isbi_annotation(path: "str | Path") -> np.ndarray:
+def read_isbi_annotation(path: str | Path) -> np.ndarray:
     """The 19 ``x,y`` points of one ISBI annotation file as a (19, 2) float32 array (pixels).
 
     Lines after the 19th (the original release's classification labels) are ignored; a short file or a

@@ -26,10 +26,10 @@ from zoo.registry import DATASETS
 from ..errors import AnnotationError, DataNotFoundError, ImageReadError, how_to_fix_missing
 from ..imageio import IMAGE_SUFFIXES
 from ..labels import describe_suggestions, suggest
+
 # the format (flat exports, the percent convention) is zoo.data.labelstudio's; px_to_percent stays importable
 # from here for existing callers
-from ..labelstudio import (is_flat_record, percent_to_px, px_to_percent,  # noqa: F401
-                           read_csv_export, task_from_record)
+from ..labelstudio import is_flat_record, percent_to_px, px_to_percent, read_csv_export, task_from_record  # noqa: F401
 from ..landmark_sets import LandmarkSet, is_known_symbol
 from .base import LandmarkDataset
 
@@ -89,7 +89,7 @@ def _pick_annotation(task: dict) -> dict | None:
     return kept[0] if kept else None
 
 
-def load_export(path: "str | Path") -> list:
+def load_export(path: str | Path) -> list:
     """The tasks of an export: Label Studio's JSON, or its flat JSON-MIN and CSV forms as the same tasks."""
     path = Path(path)
     if path.suffix.lower() in (".csv", ".tsv") and path.is_file():

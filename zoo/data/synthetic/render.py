@@ -175,8 +175,9 @@ def draw_skull(film: Film, p: dict, rng: np.random.Generator) -> None:
 
     # head and neck soft tissue: scalp around the vault, unioned with the face/neck in front of the profile
     dome = catmull_rom(P(*[f"v{i}" for i in range(14)]))
-    base = catmull_rom([p["v13"], p["mast"] + np.array([4, -8]), p["Ar"] + np.array([2, -8]), p["cl1"] + np.array([0, -12]),
-                        p["st2"], p["acb1"] + np.array([0, 4]), p["acb2"] + np.array([0, 6]), p["v0"]])
+    base = catmull_rom([p["v13"], p["mast"] + np.array([4, -8]), p["Ar"] + np.array([2, -8]),
+                        p["cl1"] + np.array([0, -12]), p["st2"], p["acb1"] + np.array([0, 4]),
+                        p["acb2"] + np.array([0, 6]), p["v0"]])
     vault = np.vstack([dome, base])
     centre = np.mean(dome, axis=0)
     scalp = centre + (vault - centre) * 1.06
@@ -230,10 +231,11 @@ def draw_skull(film: Film, p: dict, rng: np.random.Generator) -> None:
     film.stroke(catmull_rom(rim, closed=True), 0.55, 1.6, closed=True)
     film.stroke(catmull_rom([p["N"], p["N"] + np.array([7, 10]), p["nb"]]), 0.7, 2.0)
     film.stroke(catmull_rom(P("kr1", "kr2") + [p["kr2"] + np.array([6, 4])]), 0.45, 2.2)
-    film.stroke(catmull_rom([p["pt1"], p["pt1"] + np.array([4, 10]), p["pt2"], p["pt1"] + np.array([-3, 12]), p["pt1"]]),
-                0.4, 1.0)
+    film.stroke(catmull_rom([p["pt1"], p["pt1"] + np.array([4, 10]), p["pt2"], p["pt1"] + np.array([-3, 12]),
+                             p["pt1"]]), 0.4, 1.0)
     # maxilla: body, sinus, palate (PNS-ANS), teeth
-    film.fill(catmull_rom(P("PNS", "pl1", "pl2", "ANS", "A", "mx1", "mx2", "mx3", "mx4", "mx5"), closed=True), 0.55, trab)
+    film.fill(catmull_rom(P("PNS", "pl1", "pl2", "ANS", "A", "mx1", "mx2", "mx3", "mx4", "mx5"), closed=True),
+              0.55, trab)
     film.fill(catmull_rom([p["sin"] + np.array(d) for d in ((-12, -6), (8, -10), (14, 4), (6, 12), (-10, 10))],
                           closed=True), -0.35)
     film.fill(catmull_rom(P("PNS", "pl1", "pl2", "ANS", "pl3", "pl4"), closed=True), 0.7)
@@ -250,8 +252,8 @@ def draw_skull(film: Film, p: dict, rng: np.random.Generator) -> None:
     film.stroke(catmull_rom(P("md3", "md4", "md5", "Me", "Gn", "Pog", "md6", "B")), 0.75, 2.6)
     film.stroke(catmull_rom(P("md2", "Go", "md3")), 0.5, 2.0)
     film.stroke(mand, 0.35, 1.2, closed=True)
-    film.stroke(catmull_rom([p["md12"] + np.array([-3, 20]), p["md3"] + np.array([8, -10]), p["md5"] + np.array([-8, -12])]),
-                -0.2, 1.4)  # mandibular canal
+    canal = [p["md12"] + np.array([-3, 20]), p["md3"] + np.array([8, -10]), p["md5"] + np.array([-8, -12])]
+    film.stroke(catmull_rom(canal), -0.2, 1.4)  # mandibular canal
     film.fill(catmull_rom([p["B"] + np.array([-5, 0]), p["Pog"] + np.array([-7, 0]), p["Gn"] + np.array([-6, -3]),
                            p["Me"] + np.array([-2, -4]), p["LIA"] + np.array([-2, 0])], closed=True), 0.25)
     _molar(film, np.asarray(p["LMT"]) + (-11, 0.5), up=False)

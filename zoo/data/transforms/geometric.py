@@ -36,7 +36,8 @@ def letterbox(img: np.ndarray, size, pad_value: float = 0, interpolation: int | 
     W, H = int(size[0]), int(size[1])
     if interpolation is None:
         interpolation = cv2.INTER_AREA if nw < img.shape[1] else cv2.INTER_LINEAR
-    resized = img if (nw, nh) == (img.shape[1], img.shape[0]) else cv2.resize(img, (nw, nh), interpolation=interpolation)
+    same = (nw, nh) == (img.shape[1], img.shape[0])
+    resized = img if same else cv2.resize(img, (nw, nh), interpolation=interpolation)
     if resized.ndim == 2 and img.ndim == 3:
         resized = resized[:, :, None]
     channels = 1 if resized.ndim == 2 else resized.shape[2]
