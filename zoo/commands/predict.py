@@ -169,12 +169,22 @@ def write_result(result: dict, out: Path, fmt: str | None = None) -> None:
         out.write_text(render_result(result, fmt), encoding="utf-8")
 
 
+def quality_line(entry: dict) -> str:
+    """The verdict on one image, in words: ``OK`` too, since silence read as "not checked" (or as the check not
+    existing) to the first users."""
+    quality = entry.get("quality") or {}
+    status = quality.get("status", "unchecked")
+    meaning = {"ok": "the model reads it as a cephalogram like those it was calibrated on",
+               "suspect": "measure with care", "reject": "nothing is measured from it",
+               "unchecked": "the model carries no quality calibration"}.get(status, "")
+    return f"quality: {status.upper()}" + (f" ({meaning})" if meaning else "")
+
+
 def format_entry(entry: dict) -> str:
     scale = (f"{entry['mm_per_pixel']:.4g} mm/px ({entry['mm_per_pixel_source']})" if entry["mm_per_pixel"]
              else "pixel size unknown")
     quality = entry.get("quality") or {}
-    verdict = f"  quality: {quality.get('status', 'unchecked').upper()}" if quality.get("status") != "ok" else ""
-    lines = [f"{entry['image']}  {entry['width']}x{entry['height']}  {scale}{verdict}"]
+    lines = [f"{entry['image']}  {entry['width']}x{entry['height']}  {scale}", f"  {quality_line(entry)}"]
     lines += [f"  ! {reason}" for reason in quality.get("reasons", []) if quality.get("status") != "unchecked"]
     for symbol, lm in entry["landmarks"].items():
         flag = "  LOW CONFIDENCE" if lm["low_confidence"] else ""
@@ -227,6 +237,12 @@ def register(app: typer.Typer) -> None:
         result = run_predict(model, images, ruler_mm=ruler_mm, spacing_mm=spacing_mm, min_confidence=min_confidence,
                              analyze=analyze, show_dir=show_dir, max_pixels=max_pixels, threads=threads, log=log,
                              orientation=orientation, trust=trust)
+        if out or chosen:  # the file (or stdout) holds the data; the verdicts still reach the person running it
+            for entry in result["predictions"]:
+                reasons = "; ".join((entry.get("quality") or {}).get("reasons") or [])
+                shown = quality_line(entry) + (f": {reasons}" if reasons and "unchecked" not in quality_line(entry)
+                                               else "")
+                typer.echo(f"{entry['image']}: {shown}", err=True)
         if out:
             write_result(result, out, chosen)
             typer.echo(f"wrote {len(result['predictions'])} prediction(s) to {out}", err=True)

@@ -67,7 +67,7 @@ class LandmarkSet:
         key = str(label).strip().lower()
         return key in self.label_map and self.label_map[key] is None
 
-    def with_label_map(self, label_map: "dict | list | None") -> "LandmarkSet":
+    def with_label_map(self, label_map: dict | list | None) -> LandmarkSet:
         """This set reading files whose labels have other names: ``{'Sella': 'S', 'Ruler': None}``.
 
         A target may be a symbol or any name the set already accepts; None (or '') leaves the label out.
