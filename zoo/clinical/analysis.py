@@ -69,6 +69,9 @@ class Analysis:
     facing: str
     notes: list[str] = field(default_factory=list)
     calibration: Calibration | None = None
+    #: what the table means beyond its rows, as opposed to the notes' warnings: the measurements the model's landmark
+    #: set can never give, and why one angle can read normal in one row and not in another
+    remarks: list[str] = field(default_factory=list)
 
     def __getitem__(self, key: str) -> Row:
         for r in self.rows:
@@ -83,7 +86,8 @@ class Analysis:
         out = {
             "norms": self.norms, "mm_per_pixel": self.mm_per_pixel,
             "mm_per_pixel_source": self.mm_per_pixel_source, "profile_facing": self.facing,
-            "notes": list(self.notes), "measurements": [r.to_dict() for r in self.rows],
+            "notes": list(self.notes), "remarks": list(self.remarks),
+            "measurements": [r.to_dict() for r in self.rows],
         }
         cal = self.calibration
         if cal is not None and cal.ruler is not None:
@@ -110,7 +114,7 @@ class Analysis:
     def to_markdown(self) -> str:
         lines = ["| " + " | ".join(self._HEADERS) + " |", "|" + "---|" * len(self._HEADERS)]
         lines += ["| " + " | ".join(c.replace("|", "\\|") for c in row) + " |" for row in self._cells()]
-        return "\n".join([*lines, *(f"\n_{n}_" for n in self.notes)])
+        return "\n".join([*lines, *(f"\n_{n}_" for n in [*self.notes, *self.remarks])])
 
     def to_text(self) -> str:
         rows = [self._HEADERS, *self._cells()]
@@ -120,7 +124,7 @@ class Analysis:
             lines.append("  ".join(c.ljust(w) for c, w in zip(r, widths)) + "  " + r[-1])
             if i == 0:
                 lines.append("  ".join("-" * w for w in widths) + "  " + "-" * len(r[-1]))
-        return "\n".join([*(line.rstrip() for line in lines), *self.notes])
+        return "\n".join([*(line.rstrip() for line in lines), *self.notes, *self.remarks])
 
     __str__ = to_text
 
@@ -203,6 +207,7 @@ def analyze(
     mm_per_pixel_source: str | None = None,
     measurements: Iterable[Measurement] | None = None,
     image_size: tuple | None = None,
+    landmark_set: Iterable[str] | None = None,
 ) -> Analysis:
     """Compute every measurement the landmarks allow.
 
@@ -214,6 +219,8 @@ def analyze(
     ``norms``: built-in name, file path, mapping or :class:`Norms` (default ``classic``).
     ``low_confidence``: symbols to treat as unusable, on top of those flagged in ``landmarks``.
     A left-facing profile is mirrored first, so every sign convention is anatomical.
+    ``landmark_set``: the symbols the model finds; a measurement needing another is left out of the table and named
+    once in the remarks (a landmark a model can find but did not, or found weakly, still gets its row and reason).
     """
     points, flagged = _parse_landmarks(landmarks, low_confidence)
     table = load_norms(norms)
@@ -227,8 +234,54 @@ def analyze(
         notes.append("profile direction unknown (no S/N, PNS/ANS or Po/Or pair); assumed facing right")
     if facing == "left":
         points = {k: np.array([-v[0], v[1]]) for k, v in points.items()}
-    rows = [_evaluate(m, points, flagged, scale, table) for m in (measurements or MEASUREMENTS)]
-    return Analysis(rows, scale, source, table.name, facing, notes, cal)
+    chosen, remarks = list(measurements or MEASUREMENTS), []
+    if landmark_set is not None:  # what the model can never find is said once, not as one empty row per measurement
+        known = set(landmark_set)
+        beyond = [m for m in chosen if not set(m.needs) <= known]
+        chosen = [m for m in chosen if set(m.needs) <= known]
+        if beyond:
+            lacking = sorted({s for m in beyond for s in m.needs if s not in known})
+            remarks.append(f"not measurable with this model's {len(known)} landmarks (it never finds "
+                           f"{', '.join(lacking)}): {', '.join(m.name for m in beyond)}")
+    rows = [_evaluate(m, points, flagged, scale, table) for m in chosen]
+    remarks += _reference_notes(rows, table.name)
+    return Analysis(rows, scale, source, table.name, facing, notes, cal, remarks)
+
+
+def _reference_notes(rows: list[Row], norms_name: str) -> list[str]:
+    """Why one angle can be "within norm" in one row and out of class 1 in another: the ISBI 2015 classes re-measure
+    ANB, SNA and SNB against the challenge's own bands, not a clinical norm. Said where the two verdicts differ."""
+    by_key = {r.key: r for r in rows}
+    notes = []
+    for r in rows:
+        if not r.key.startswith("ISBI:") or not r.available:
+            continue
+        clinical = by_key.get(r.key.split(":", 1)[1])
+        if clinical is None or not clinical.available or clinical.norm is None or clinical.analysis == r.analysis:
+            continue
+        clinically_normal = clinical.interpretation == "within norm"
+        if clinically_normal == (r.class_id == 1):
+            continue
+        notes.append(f"{clinical.name} {r.value:.2f} {r.unit} is {clinical.interpretation} by {clinical.analysis}'s "
+                     f"norm ({clinical.norm}: mean and SD in the '{norms_name}' norms) but {r.interpretation} in the "
+                     f"ISBI 2015 classes, whose class 1 is {r.normal_range} {r.unit}: bands drawn for the challenge's "
+                     f"classification task, not a clinical norm. The same angle, two references.")
+    return notes
+
+
+def _model_symbols(entry: Mapping) -> list[str] | None:
+    """The landmarks the model behind a predictions entry finds: its landmark set's, when the entry names a set this
+    zoo knows; else None (nothing is left out)."""
+    from zoo.data.errors import DataError
+    from zoo.data.landmark_sets import get_landmark_set
+
+    name = entry.get("landmark_set")
+    if not isinstance(name, str) or not name:
+        return None
+    try:
+        return list(get_landmark_set(name).symbols)
+    except (DataError, OSError, ValueError):
+        return None
 
 
 def analyze_prediction(entry: Mapping, norms=None, *, ruler_mm: float | None = None,
@@ -255,7 +308,8 @@ def analyze_prediction(entry: Mapping, norms=None, *, ruler_mm: float | None = N
     size = (width, height) if isinstance(width, (int, float)) and isinstance(height, (int, float)) else None
     try:
         result = analyze(landmarks, given, norms, low, ruler_mm=ruler_length,
-                         mm_per_pixel_source=source if given is not None else None, image_size=size)
+                         mm_per_pixel_source=source if given is not None else None, image_size=size,
+                         landmark_set=_model_symbols(entry))
     except ClinicalError as exc:
         raise ClinicalError(f"{where}: {exc.message}") from None
     quality = entry.get("quality") if isinstance(entry.get("quality"), Mapping) else {}
