@@ -95,11 +95,17 @@ def check(
 def labelstudio_config(
     landmark_set: str = typer.Option(..., "--landmark-set", help="A built-in set name or your own JSON file."),
     out: Path = typer.Option(None, "--out", "-o", help="Write the XML here (default: print it)."),
+    image_name: str = typer.Option(
+        "image", "--image-name", help="What the project calls its image: the Image's name, the keypoints' toName "
+                                      "and the task field ($NAME) it reads; e.g. img."),
 ):
     """The Label Studio labeling interface for a landmark set: one keypoint label per symbol."""
-    from zoo.data.labelstudio import labeling_config
+    from zoo.data.labelstudio import LabelStudioNames, labeling_config
+    from zoo.registry import ZooError
 
-    xml = labeling_config(landmark_set)
+    if not image_name.replace("_", "").replace("-", "").isalnum():
+        raise ZooError(f"--image-name {image_name!r}: a name of letters, digits, - and _ (Label Studio's $field)")
+    xml = labeling_config(landmark_set, LabelStudioNames(image=image_name, data_key=image_name))
     if out is None:
         typer.echo(xml, nl=False)
         return

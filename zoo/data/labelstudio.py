@@ -1,9 +1,12 @@
 """Label Studio, both ways: the labeling interface for a landmark set, the zoo's predictions as pre-annotations,
 and Label Studio's flat exports (JSON-MIN, CSV) turned back into tasks the reader understands.
 
-The three agree on one naming, so a round trip needs no mapping: an ``Image`` named ``image`` reading the task
-field ``$image``, a ``KeyPointLabels`` named ``kp`` with one ``Label`` per landmark *symbol*. Coordinates are
-percent of the original image size (``px = x / 100 * original_width``), the convention of the reader.
+The three agree on one naming, so a round trip needs no mapping: by default an ``Image`` named ``image`` reading
+the task field ``$image``, a ``KeyPointLabels`` named ``kp`` with one ``Label`` per landmark *symbol*. A project
+set up by hand may name them otherwise (``<Image name="img" value="$img"/>`` is common): :class:`LabelStudioNames`
+carries a project's names, read from its labeling interface (:meth:`LabelStudioNames.from_config`), into the
+interface and the pre-annotations alike; the reader finds the image under any of the usual task fields. Coordinates
+are percent of the original image size (``px = x / 100 * original_width``), the convention of the reader.
 
 This module owns the format (the naming, the coordinate conversion, the flat exports); the reader
 ``zoo.data.datasets.labelstudio`` imports it and is never imported by it, so the two form no circle.
@@ -16,6 +19,7 @@ import io
 import json
 import os
 import xml.etree.ElementTree as ET
+from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import quote
 
@@ -41,23 +45,63 @@ def px_to_percent(px: float, size: float) -> float:
     return float(px) / float(size) * 100.0
 
 
+@dataclass(frozen=True)
+class LabelStudioNames:
+    """What a project's labeling interface calls its parts: the ``KeyPointLabels`` control (a result's
+    ``from_name``), the ``Image`` object it labels (``toName``, a result's ``to_name``) and the task field the image
+    reads (``value="$image"``). Pre-annotations must use the project's names, or Label Studio shows none of them."""
+
+    keypoints: str = FROM_NAME
+    image: str = TO_NAME
+    data_key: str = DATA_KEY
+
+    @classmethod
+    def from_config(cls, config: str | Path) -> LabelStudioNames:
+        """The names in a labeling interface (its XML text, or a file holding it: Settings, Labeling Interface,
+        Code): the first ``KeyPointLabels`` and the ``Image`` it points at."""
+        text = str(config)
+        if not text.lstrip().startswith("<"):
+            path = Path(config)
+            try:
+                text = path.read_text(encoding="utf-8-sig")
+            except OSError as exc:
+                raise AnnotationError(f"{path}: Label Studio labeling interface not readable ({exc})",
+                                      reason="malformed labeling config") from None
+        try:
+            root = ET.fromstring(text)
+        except ET.ParseError as exc:
+            raise AnnotationError(f"the Label Studio labeling interface is not XML ({exc}); paste the project's "
+                                  f"Settings, Labeling Interface, Code", reason="malformed labeling config") from None
+        control = next(iter(root.iter("KeyPointLabels")), None)
+        if control is None or not control.get("name") or not control.get("toName"):
+            raise AnnotationError("the Label Studio labeling interface has no <KeyPointLabels name=... toName=...>: "
+                                  "landmarks are labelled with one", reason="malformed labeling config")
+        image = next((e for e in root.iter("Image") if e.get("name") == control.get("toName")), None)
+        value = (image.get("value") or "") if image is not None else ""
+        if not value.startswith("$"):
+            raise AnnotationError(f"the Label Studio labeling interface has no <Image name=\"{control.get('toName')}\" "
+                                  f"value=\"$...\"> for its keypoints to label", reason="malformed labeling config")
+        return cls(control.get("name"), control.get("toName"), value[1:])
+
+
 def _colour(i: int, n: int) -> str:
     """Evenly spaced hues, so neighbouring landmarks are told apart on the image."""
     r, g, b = colorsys.hsv_to_rgb((i / max(n, 1)) % 1.0, 0.75, 0.95)
     return f"#{int(r * 255):02x}{int(g * 255):02x}{int(b * 255):02x}"
 
 
-def labeling_config(landmark_set: str | LandmarkSet) -> str:
+def labeling_config(landmark_set: str | LandmarkSet, names: LabelStudioNames | None = None) -> str:
     """The labeling interface XML: one keypoint label per symbol, each usable once per image, the full name
-    as its hover hint."""
+    as its hover hint; ``names`` for a project that calls its image (or control) otherwise."""
+    names = names or LabelStudioNames()
     lset = get_landmark_set(landmark_set)
     view = ET.Element("View")
     ET.SubElement(view, "Header", value=f"{lset.name}: {len(lset)} landmarks, one point each")
-    control = ET.SubElement(view, "KeyPointLabels", name=FROM_NAME, toName=TO_NAME, strokeWidth="2",
+    control = ET.SubElement(view, "KeyPointLabels", name=names.keypoints, toName=names.image, strokeWidth="2",
                             opacity="0.9")
     for i, (symbol, name) in enumerate(zip(lset.symbols, lset.names)):
         ET.SubElement(control, "Label", value=symbol, hint=name, maxUsages="1", background=_colour(i, len(lset)))
-    ET.SubElement(view, "Image", name=TO_NAME, value=f"${DATA_KEY}", zoom="true", zoomControl="true")
+    ET.SubElement(view, "Image", name=names.image, value=f"${names.data_key}", zoom="true", zoomControl="true")
     ET.indent(view, space="  ")
     return ET.tostring(view, encoding="unicode") + "\n"
 
@@ -91,13 +135,15 @@ def inside(lm: dict, width: int, height: int) -> bool:
     return 0.0 <= float(lm["x"]) <= width and 0.0 <= float(lm["y"]) <= height
 
 
-def prediction_task(entry: dict, model_version: str, document_root=None) -> dict:
+def prediction_task(entry: dict, model_version: str, document_root=None,
+                    names: LabelStudioNames | None = None) -> dict:
     """One predictions-file entry as a Label Studio task holding one prediction (pre-annotation).
 
     A point predicted off the image is left out rather than moved onto its edge: the annotator places that
     landmark, instead of accepting a position the model never gave. The task's score is the mean confidence
     of all landmarks, so Label Studio can sort the least certain images first.
     """
+    names = names or LabelStudioNames()
     w, h = int(entry["width"]), int(entry["height"])
     result, scores = [], []
     for k, (symbol, lm) in enumerate(entry["landmarks"].items()):
@@ -105,20 +151,21 @@ def prediction_task(entry: dict, model_version: str, document_root=None) -> dict
         if not inside(lm, w, h):
             continue
         result.append({
-            "id": f"lm{k:02d}", "from_name": FROM_NAME, "to_name": TO_NAME, "type": "keypointlabels",
+            "id": f"lm{k:02d}", "from_name": names.keypoints, "to_name": names.image, "type": "keypointlabels",
             "original_width": w, "original_height": h, "image_rotation": 0, "score": float(lm["confidence"]),
             "value": {"x": px_to_percent(lm["x"], w), "y": px_to_percent(lm["y"], h), "width": POINT_SIZE,
                       "keypointlabels": [symbol]},
         })
-    return {"data": {DATA_KEY: image_reference(entry["image"], document_root)},
+    return {"data": {names.data_key: image_reference(entry["image"], document_root)},
             "predictions": [{"model_version": model_version,
                              "score": sum(scores) / len(scores) if scores else 0.0, "result": result}]}
 
 
-def predictions_to_tasks(result: dict, document_root=None) -> list[dict]:
-    """A ``zoo predict`` result (``{"model", "predictions", ...}``) as Label Studio's task import JSON."""
+def predictions_to_tasks(result: dict, document_root=None, names: LabelStudioNames | None = None) -> list[dict]:
+    """A ``zoo predict`` result (``{"model", "predictions", ...}``) as Label Studio's task import JSON, in the
+    project's ``names`` (default: the interface :func:`labeling_config` writes)."""
     version = _model_version(result.get("model") or {})
-    return [prediction_task(entry, version, document_root) for entry in result["predictions"]]
+    return [prediction_task(entry, version, document_root, names) for entry in result["predictions"]]
 
 
 # -- Label Studio's flat exports back into tasks ---------------------------------------------------------
