@@ -64,6 +64,10 @@ class Prediction:
     height = property(lambda self: self._entry["height"])
     landmark_set = property(lambda self: self._entry["landmark_set"])
     mm_per_pixel = property(lambda self: self._entry["mm_per_pixel"])
+    #: where mm_per_pixel came from: 'given', a DICOM header's element ('dicom:PixelSpacing', ...), 'ruler' or None
+    mm_per_pixel_source = property(lambda self: self._entry.get("mm_per_pixel_source"))
+    #: a DICOM file's UIDs and pixel layout (no patient data), else None
+    dicom = property(lambda self: self._entry.get("dicom"))
     warnings = property(lambda self: list(self._entry.get("warnings", [])))
     orientation = property(lambda self: self._entry.get("orientation"))
     #: the quality gate's verdict (``entry['quality']``); entries from before the gate read as unchecked
@@ -156,15 +160,16 @@ class LandmarkModel:
         return self._one(images, spacing_mm, ruler_mm, channel_order, "<image>")
 
     def _one(self, image, spacing_mm, ruler_mm, channel_order, label) -> Prediction:
-        from zoo.data.imageio import decode, decode_bytes
+        from zoo.data.imageio import decode_image
 
+        header = None  # a DICOM file's: its pixel size (after a given spacing_mm) and UIDs
         if isinstance(image, (str, Path)):
-            raw, label = decode(Path(image)), str(image)
+            (raw, header), label = decode_image(Path(image)), str(image)
         elif isinstance(image, (bytes, bytearray, memoryview)):
-            raw = decode_bytes(bytes(image), label)
+            raw, header = decode_image(bytes(image), label)
         else:
             raw = as_image(image, channel_order)
-        entry = self.predictor.predict(raw, name=label, spacing_mm=spacing_mm, ruler_mm=ruler_mm)
+        entry = self.predictor.predict(raw, name=label, spacing_mm=spacing_mm, ruler_mm=ruler_mm, header=header)
         return Prediction(entry, raw)
 
     def describe(self) -> dict:

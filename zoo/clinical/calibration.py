@@ -1,8 +1,9 @@
 """Pixel size for mm figures: a spacing the user gives, or the ruler the model found (``p1``/``p2``).
 
 A spacing given by the user (``--spacing-mm``, the API's ``spacing_mm``, ``Predictor.predict(spacing_mm=)``,
-``zoo analyze --mm-per-pixel``) always wins: it comes from the scanner or the DICOM header, while the ruler
-is two predicted points, and a badly predicted pair once silently overrode a correct given spacing and shrank a
+``zoo analyze --mm-per-pixel``) always wins; next comes the image's own header (a DICOM file's
+``ImagerPixelSpacing`` / magnification factor or ``PixelSpacing``, :mod:`zoo.data.dicom`); the ruler comes last,
+being two predicted points, and a badly predicted pair once silently overrode a correct given spacing and shrank a
 lower face height to a fraction of a centimetre. When both exist both are reported, and a disagreement over
 :data:`DISAGREEMENT` is a warning.
 
@@ -141,20 +142,38 @@ class Calibration:
     given: float | None = None
     ruler: RulerReading | None = None
     warnings: list[str] = field(default_factory=list)
+    #: the pixel size an image's own header gives (a DICOM file's), and which element it came from
+    header: float | None = None
+    header_source: str | None = None
 
     @property
     def disagreement(self) -> float | None:
-        """``|ruler - given| / given``, when both a given spacing and a ruler pixel size exist."""
-        if self.given is None or self.ruler is None or self.ruler.mm_per_pixel is None:
+        """``|ruler - used| / used``, when a ruler pixel size exists beside a given or header one."""
+        reference = self.given if self.given is not None else self.header
+        if reference is None or self.ruler is None or self.ruler.mm_per_pixel is None:
             return None
-        return abs(self.ruler.mm_per_pixel - self.given) / self.given
+        return abs(self.ruler.mm_per_pixel - reference) / reference
+
+    @property
+    def header_disagreement(self) -> float | None:
+        """``|header - given| / given``, when both exist."""
+        if self.given is None or self.header is None:
+            return None
+        return abs(self.header - self.given) / self.given
 
     def to_dict(self) -> dict | None:
-        """The two pixel sizes side by side when both exist (the predictions file's ``calibration``)."""
-        if self.given is None or self.ruler is None:
+        """Every pixel size seen, side by side, when there are two or more (the predictions file's
+        ``calibration``); ``used`` names the one in ``mm_per_pixel``."""
+        seen = [v for v in (self.given, self.header, None if self.ruler is None else self.ruler) if v is not None]
+        if len(seen) < 2:
             return None
-        return {"given": self.given, "ruler": self.ruler.mm_per_pixel, "disagreement": self.disagreement,
-                "used": "given"}
+        used = "given" if self.given is not None else "header" if self.header is not None else "ruler"
+        out = {"given": self.given, "ruler": None if self.ruler is None else self.ruler.mm_per_pixel,
+               "disagreement": self.disagreement, "used": used}
+        if self.header is not None:
+            out.update(header=self.header, header_source=self.header_source,
+                       header_disagreement=self.header_disagreement)
+        return out
 
 
 def _positive(value, what: str) -> float:
@@ -164,37 +183,63 @@ def _positive(value, what: str) -> float:
     return float(value)
 
 
+def _against_ruler(cal: Calibration, ruler: RulerReading | None, value: float, what: str) -> None:
+    """Warn when the ruler contradicts the pixel size in use by more than :data:`DISAGREEMENT`, or is
+    implausible on its own; ``what`` names the pixel size in use ('the given', 'the DICOM header's')."""
+    if ruler is None:
+        return
+    said, own = [], list(ruler.problems)
+    off_by = None if ruler.mm_per_pixel is None else abs(ruler.mm_per_pixel - value) / value
+    if off_by is not None and off_by > DISAGREEMENT:
+        off = f"{100 * off_by:.0f} %"
+        said.append(f"{what} pixel size {_fmt(value)} mm/px and the ruler's "
+                    f"{_fmt(ruler.mm_per_pixel)} mm/px (p1-p2 {ruler.length_px:.1f} px for "
+                    f"{ruler.length_mm:g} mm) disagree by {off}")
+        ruler.problems.append(f"p1-p2 is {ruler.length_px:.1f} px where {what} {_fmt(value)} mm/px "
+                              f"expects {ruler.length_mm / value:.1f} px ({off} off)")
+    if own:
+        said.append(f"the ruler p1/p2 is implausible ({'; '.join(own)})")
+    if said:
+        warnings = cal.warnings
+        warnings.append("; ".join(said) + f"; {what} {_fmt(value)} mm/px is used: check it, "
+                        "or the ruler length and marks")
+
+
 def calibrate(points: Mapping, flagged: Iterable[str] = (), *, ruler_mm: float | None = None,
               given: float | None = None, given_source: str = "given",
-              image_size: tuple | None = None) -> Calibration:
-    """Choose the pixel size: ``given`` if any, else the ruler when :func:`read_ruler` finds no problem.
+              image_size: tuple | None = None, header: float | None = None,
+              header_source: str = "header") -> Calibration:
+    """Choose the pixel size: ``given`` (the user's) if any, else ``header`` (the image's own, e.g. a DICOM
+    file's ImagerPixelSpacing / magnification factor, reported as ``header_source``), else the ruler when
+    :func:`read_ruler` finds no problem. Each pair of pixel sizes more than :data:`DISAGREEMENT` apart is a
+    warning naming both.
 
     ``points``: symbol -> ``(x, y)`` or ``{x, y}`` in original pixels; ``flagged``: low-confidence symbols;
     ``image_size``: ``(width, height)`` when known. Never raises on a bad ruler: it is reported instead.
     """
     flagged = set(flagged)
     given = None if given is None else _positive(given, "the given pixel size (mm_per_pixel / spacing_mm)")
+    header = None if header is None else _positive(header, "the header's pixel size")
     ruler = read_ruler(points, ruler_mm, flagged, image_size)
     warnings: list[str] = []
     if given is not None:
-        cal = Calibration(given, given_source, given, ruler, warnings)
+        cal = Calibration(given, given_source, given, ruler, warnings, header, header_source if header else None)
         for problem in scale_problems(given, points, flagged, image_size):
             warnings.append(f"the given pixel size {_fmt(given)} mm/px looks wrong: {problem}; "
                             "it is used as given")
-        if ruler is not None:
-            said, own = [], list(ruler.problems)
-            if cal.disagreement is not None and cal.disagreement > DISAGREEMENT:
-                off = f"{100 * cal.disagreement:.0f} %"
-                said.append(f"the given pixel size {_fmt(given)} mm/px and the ruler's "
-                            f"{_fmt(ruler.mm_per_pixel)} mm/px (p1-p2 {ruler.length_px:.1f} px for "
-                            f"{ruler.length_mm:g} mm) disagree by {off}")
-                ruler.problems.append(f"p1-p2 is {ruler.length_px:.1f} px where the given {_fmt(given)} mm/px "
-                                      f"expects {ruler.length_mm / given:.1f} px ({off} off)")
-            if own:
-                said.append(f"the ruler p1/p2 is implausible ({'; '.join(own)})")
-            if said:
-                warnings.append("; ".join(said) + f"; the given {_fmt(given)} mm/px is used: check it, "
-                                "or the ruler length and marks")
+        off = cal.header_disagreement
+        if off is not None and off > DISAGREEMENT:
+            warnings.append(f"the given pixel size {_fmt(given)} mm/px and the image header's {_fmt(header)} mm/px "
+                            f"({header_source}) disagree by {100 * off:.0f} %; the given {_fmt(given)} mm/px is "
+                            "used: check which is right")
+        _against_ruler(cal, ruler, given, "the given")
+        return cal
+    if header is not None:
+        cal = Calibration(header, header_source, None, ruler, warnings, header, header_source)
+        for problem in scale_problems(header, points, flagged, image_size):
+            warnings.append(f"the image header's pixel size {_fmt(header)} mm/px ({header_source}) looks wrong: "
+                            f"{problem}; it is used as the header says (give --spacing-mm to override it)")
+        _against_ruler(cal, ruler, header, "the image header's")
         return cal
     if ruler is None:
         return Calibration(None, None)

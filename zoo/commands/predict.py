@@ -1,7 +1,10 @@
 """``zoo predict MODEL IMAGES...``: landmarks by name, in original pixels, from a checkpoint or an exported file.
 
 Everything goes through :class:`zoo.inference.Predictor`, so the preprocessing is the model's own. A bad
-image is reported on its own line and the batch goes on; the exit code is 1 when any image failed.
+image is reported on its own line and the batch goes on; the exit code is 1 when any image failed. DICOM files
+are read with their header's pixel size and UIDs (:mod:`zoo.data.dicom`). With ``--out results.jsonl`` every
+result is written as it comes and ``--resume`` goes on after a crash (:mod:`zoo.inference.batch`);
+``--report-dir`` writes a report per patient.
 """
 from __future__ import annotations
 
@@ -13,8 +16,9 @@ from pathlib import Path
 
 import typer
 
-#: what ``--format`` writes: the predictions file, one CSV row per landmark, or Label Studio pre-annotations
-FORMATS = ("json", "csv", "labelstudio")
+#: what ``--format`` writes: the predictions file, one CSV row per landmark, Label Studio pre-annotations, COCO
+#: keypoints, or the batch file (one JSON line per image, written as each image is done)
+FORMATS = ("json", "csv", "labelstudio", "coco", "jsonl")
 CSV_FIELDS = ("image", "width", "height", "landmark_set", "landmark", "x", "y", "confidence", "low_confidence",
               "mm_per_pixel", "mm_per_pixel_source", "x_mm", "y_mm", "uncertainty_px", "uncertainty_mm", "quality")
 
@@ -63,15 +67,23 @@ def _draw(raw, entry: dict, out_dir: Path) -> Path:
 
 
 def run_predict(model, images, *, ruler_mm=None, spacing_mm=None, min_confidence=None, analyze=False,
-                show_dir=None, max_pixels=None, threads=None, log=None, orientation="auto", trust=False) -> dict:
+                show_dir=None, max_pixels=None, threads=None, log=None, orientation="auto", trust=False,
+                batch_out=None, resume=False, report_dir=None) -> dict:
     """Predict every image; returns ``{"model", "predictions", "failed"}`` (the predictions-file layout).
 
     ``log(kind, message)`` receives per-file notes, warnings and errors as they happen (kind 'note',
-    'warning' or 'error'). ``spacing_mm`` wins over a ruler the model predicts (see ``Predictor.predict``).
+    'warning', 'error' or 'progress'). ``spacing_mm`` wins over a DICOM header's pixel size, which wins over a
+    ruler the model predicts (see ``Predictor.predict``). ``batch_out``: a JSONL file each result is written to
+    as it comes (:class:`zoo.inference.batch.BatchFile`); with ``resume`` the images it already holds are
+    skipped, not predicted again. ``report_dir``: a report per patient group at the end.
     """
-    from zoo.data.imageio import MAX_PIXELS, decode
+    import secrets
+    import time
+
+    from zoo.data.imageio import MAX_PIXELS, decode_image, read_bytes
     from zoo.data.spacing import check_spacing
     from zoo.inference import Predictor
+    from zoo.inference.batch import BatchFile, content_hash, group_of
     from zoo.inference.predictor import DEFAULT_MIN_CONFIDENCE
     from zoo.registry import ZooError
 
@@ -80,31 +92,72 @@ def run_predict(model, images, *, ruler_mm=None, spacing_mm=None, min_confidence
         check_spacing(spacing_mm, "--spacing-mm")
     if ruler_mm is not None and not (math.isfinite(ruler_mm) and ruler_mm > 0):
         raise ZooError(f"--ruler-mm must be a positive number of mm, got {ruler_mm!r}")
+    if resume and batch_out is None:
+        raise ZooError("--resume goes on with a batch file: give it as --out results.jsonl")
     predictor = Predictor.from_path(model, threads=threads, orientation=orientation, trust=trust,
                                     min_confidence=DEFAULT_MIN_CONFIDENCE if min_confidence is None else min_confidence)
-    predictions, failed = [], []
-    for path in expand_images(images):
-        try:
-            raw = decode(path, max_pixels=MAX_PIXELS if max_pixels is None else max_pixels)
-            for note in pixel_notes(raw, predictor.channels):
-                log("note", f"{path}: {note}")
-            entry = predictor.predict(raw, name=str(path), ruler_mm=ruler_mm, spacing_mm=spacing_mm)
-            for warning in entry["warnings"]:  # a ruler not used, or disagreeing with the given spacing
-                log("warning", f"{path}: {warning}")
-            if analyze:
-                from zoo.clinical import analyze_prediction
+    batch = BatchFile.open(batch_out, predictor.describe(), resume) if batch_out is not None else None
+    key = batch.key if batch is not None else secrets.token_bytes(32)  # names the patient groups, never kept
+    paths = expand_images(images)
+    predictions, failed, records, skipped = [], [], [], 0
+    started = time.monotonic()
+    try:
+        for number, path in enumerate(paths, 1):
+            header = digest = None
+            label = str(path)
+            try:
+                data = read_bytes(path)
+                digest = content_hash(data)
+                earlier = batch.done(path, digest) if batch is not None else None
+                if earlier is not None:  # predicted before from these same bytes: nothing recomputed
+                    skipped += 1
+                    predictions.append(earlier["entry"])
+                    records.append(earlier)
+                    log("progress", f"[{number}/{len(paths)}] {earlier['entry']['image']}: done before, skipped")
+                    continue
+                raw, header = decode_image(data, label, MAX_PIXELS if max_pixels is None else max_pixels)
+                label = header.label(label) if header is not None else label
+                for note in pixel_notes(raw, predictor.channels):
+                    log("note", f"{label}: {note}")
+                entry = predictor.predict(raw, name=str(path), ruler_mm=ruler_mm, spacing_mm=spacing_mm,
+                                          header=header)
+                for warning in entry["warnings"]:  # a ruler not used, a header disagreeing with the given spacing
+                    log("warning", f"{label}: {warning}")
+                if analyze:
+                    from zoo.clinical import analyze_prediction
 
-                entry["analysis"] = analyze_prediction(entry, ruler_mm=ruler_mm, where=str(path)).to_dict()
-            if show_dir:
-                _draw(raw, entry, Path(show_dir))
-            predictions.append(entry)
-        except Exception as exc:  # one bad file must not stop the batch
-            message = str(exc) if isinstance(exc, ZooError) else f"{path}: {type(exc).__name__}: {exc}"
-            if str(path) not in message:
-                message = f"{path}: {message}"
-            failed.append({"image": str(path), "error": message})
-            log("error", message)
-    return {"model": predictor.describe(), "predictions": predictions, "failed": failed}
+                    entry["analysis"] = analyze_prediction(entry, ruler_mm=ruler_mm, where=label).to_dict()
+                if show_dir:
+                    _draw(raw, entry, Path(show_dir))
+                predictions.append(entry)
+                records.append(batch.write(path, digest, header, entry=entry) if batch is not None
+                               else {"group": group_of(key, header, digest), "entry": entry})
+            except Exception as exc:  # one bad file must not stop the batch
+                message = str(exc) if isinstance(exc, ZooError) else f"{label}: {type(exc).__name__}: {exc}"
+                if label not in message:
+                    message = f"{label}: {message}"
+                failed.append({"image": label, "error": message})
+                records.append(batch.write(path, digest, header, error=message) if batch is not None else
+                               {"group": group_of(key, header, digest or content_hash(label.encode())),
+                                "image": label, "error": message})
+                log("error", message)
+            done = number - skipped
+            if done:
+                left = (time.monotonic() - started) / done * (len(paths) - number)
+                status = "failed" if failed and failed[-1]["image"] == label else "done"
+                log("progress", f"[{number}/{len(paths)}] {label}: {status} (about {left:.0f} s left)")
+    finally:
+        if batch is not None:
+            batch.close()
+    result = {"model": predictor.describe(), "predictions": predictions, "failed": failed}
+    if skipped:
+        result["skipped"] = skipped
+    if report_dir is not None:
+        from zoo.inference.batch import write_reports
+
+        written = write_reports(records, report_dir, analyze=analyze, ruler_mm=ruler_mm)
+        result["reports"] = [str(p) for p in written if p.suffix == ".json"]
+    return result
 
 
 def write_csv(result: dict, out: Path) -> None:
@@ -138,12 +191,17 @@ def output_format(out: Path | None, fmt: str | None) -> str:
 
     suffix = out.suffix.lower() if out is not None else ""
     if fmt is None:
-        return "csv" if suffix == ".csv" else "json"
+        return {".csv": "csv", ".jsonl": "jsonl"}.get(suffix, "json")
     fmt = fmt.lower()
     if fmt not in FORMATS:
         raise ZooError(f"--format {fmt!r}: use one of {', '.join(FORMATS)}")
     if (suffix == ".csv") != (fmt == "csv") and suffix in (".csv", ".json"):
         raise ZooError(f"--format {fmt} writes {'CSV' if fmt == 'csv' else 'JSON'}, but --out {out} ends in {suffix}")
+    if (fmt == "jsonl") != (suffix == ".jsonl") and out is not None and suffix in (".jsonl", ".json", ".csv"):
+        raise ZooError(f"--format {fmt} and --out {out} disagree: the batch file (one JSON line per image, written "
+                       "as each is done) is --out NAME.jsonl")
+    if fmt == "jsonl" and out is None:
+        raise ZooError("--format jsonl writes the batch file as the run goes: give it as --out results.jsonl")
     return fmt
 
 
@@ -157,6 +215,10 @@ def render_result(result: dict, fmt: str) -> str:
         from zoo.data.labelstudio import predictions_to_tasks
 
         return json.dumps(predictions_to_tasks(result), indent=2)
+    if fmt == "coco":
+        from zoo.data.coco import predictions_to_coco
+
+        return json.dumps(predictions_to_coco(result), indent=2)
     return json.dumps(result, indent=2)
 
 
@@ -199,9 +261,12 @@ def format_entry(entry: dict) -> str:
         lines.append(f"  ruler: {r['length_mm']:g} mm over {r['length_px']:.1f} px, {used}")
     if entry.get("calibration"):
         c = entry["calibration"]
-        if c.get("ruler") is not None:
-            lines.append(f"  pixel size: given {c['given']:.4g} mm/px, ruler {c['ruler']:.4g} mm/px "
-                         f"({100 * c['disagreement']:.1f} % apart)")
+        seen = [f"{what} {c[key]:.4g} mm/px" for what, key in (("given", "given"), ("header", "header"),
+                                                              ("ruler", "ruler")) if c.get(key) is not None]
+        lines.append(f"  pixel size: {', '.join(seen)}; {c.get('used', 'given')} used")
+    if entry.get("dicom"):
+        d = entry["dicom"]
+        lines.append(f"  dicom: study {d.get('study_instance_uid')}, instance {d.get('sop_instance_uid')}")
     return "\n".join(lines)
 
 
@@ -210,10 +275,12 @@ def register(app: typer.Typer) -> None:
     def predict_command(
         model: Path = typer.Argument(..., help="A model name (`zoo models`), a checkpoint (.pth), a weights file "
                                                "(.safetensors) or an exported model (.onnx, .torchscript.pt)."),
-        images: list[str] = typer.Argument(..., help="Image files, folders of images, or patterns like 'x/*.jpg'."),
+        images: list[str] = typer.Argument(..., help="Image files (JPEG, PNG, BMP, TIFF, DICOM), folders of "
+                                                     "images, or patterns like 'x/*.dcm'."),
         out: Path = typer.Option(None, "--out", "-o", help="Write predictions.json or predictions.csv."),
-        fmt: str = typer.Option(None, "--format", help="json, csv or labelstudio (Label Studio pre-annotations); "
-                                                       "default: --out's suffix, or text without --out."),
+        fmt: str = typer.Option(None, "--format", help="json, csv, labelstudio (Label Studio pre-annotations), coco "
+                                                       "(COCO keypoints) or jsonl (the batch file, written as it "
+                                                       "goes); default: --out's suffix, or text without --out."),
         show_dir: Path = typer.Option(None, "--show-dir", help="Write each image with its landmarks drawn here."),
         ruler_mm: float = typer.Option(None, "--ruler-mm", help="Length between ruler marks p1 and p2 in mm."),
         spacing_mm: float = typer.Option(
@@ -228,22 +295,33 @@ def register(app: typer.Typer) -> None:
                                           "orientation (8 global-stage passes); fixed: trust the image as it lies."),
         trust: bool = typer.Option(False, "--trust", help="Open a TorchScript model, which runs code of its own while "
                                    "it loads: only for a file from a source you trust (ONNX needs no trust)."),
+        resume: bool = typer.Option(False, "--resume", help="Go on with the batch file --out NAME.jsonl: images "
+                                    "already predicted (same path, same bytes) are skipped, failed ones tried again."),
+        report_dir: Path = typer.Option(None, "--report-dir", help="Write a report per patient here (DICOM PatientID "
+                                        "as a keyed hash, else the study, else the image alone)."),
     ):
-        """Predict landmarks (by name, with confidences) for images; bad files are reported, the rest go on."""
+        """Predict landmarks (by name, with confidences) for images; bad files are reported, the rest go on.
+        DICOM files are read with their header's pixel size; --out NAME.jsonl writes each result as it is done."""
         def log(kind, message):
-            typer.echo(f"{kind}: {message}", err=True)
+            typer.echo(message if kind == "progress" else f"{kind}: {message}", err=True)
 
         chosen = output_format(out, fmt) if (out or fmt) else None  # a bad --format fails before any work
         result = run_predict(model, images, ruler_mm=ruler_mm, spacing_mm=spacing_mm, min_confidence=min_confidence,
                              analyze=analyze, show_dir=show_dir, max_pixels=max_pixels, threads=threads, log=log,
-                             orientation=orientation, trust=trust)
+                             orientation=orientation, trust=trust, batch_out=out if chosen == "jsonl" else None,
+                             resume=resume, report_dir=report_dir)
+        if result.get("reports"):
+            typer.echo(f"wrote {len(result['reports'])} patient report(s) to {report_dir}", err=True)
         if out or chosen:  # the file (or stdout) holds the data; the verdicts still reach the person running it
             for entry in result["predictions"]:
                 reasons = "; ".join((entry.get("quality") or {}).get("reasons") or [])
                 shown = quality_line(entry) + (f": {reasons}" if reasons and "unchecked" not in quality_line(entry)
                                                else "")
                 typer.echo(f"{entry['image']}: {shown}", err=True)
-        if out:
+        if chosen == "jsonl":
+            typer.echo(f"{out}: {len(result['predictions'])} prediction(s), {result.get('skipped', 0)} of them done "
+                       "before (skipped)", err=True)
+        elif out:
             write_result(result, out, chosen)
             typer.echo(f"wrote {len(result['predictions'])} prediction(s) to {out}", err=True)
         elif chosen:

@@ -6,17 +6,25 @@ here, and every failure becomes an :class:`ImageReadError` naming the file.
 """
 from __future__ import annotations
 
+import io
 import re
 import struct
 import warnings
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
+from . import dicom
 from .errors import DecodeCostError, ImageReadError
+from .pixels import BAND_SAMPLES, stretch_to_uint8
 from .pixels import BAND_SAMPLES as _BAND_SAMPLES  # noqa: F401  (the band size, for the memory tests)
-from .pixels import stretch_to_uint8
 
-IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp", ".tif", ".tiff")
+IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp", ".tif", ".tiff", ".dcm", ".dicom")
+#: how many first bytes :func:`sniff_format` needs: a DICOM file's marker sits after a 128-byte preamble
+HEAD_BYTES = dicom.HEAD_BYTES
+#: the formats a message names when a file is none of them
+FORMATS_TEXT = "JPEG/PNG/BMP/TIFF image"
+#: the cv2.IMREAD_* "flags" of a DICOM plan: no OpenCV flag, the decoding process runs pydicom instead
+DICOM_FLAGS = -0x44434D
 
 #: default pixel cap: above the largest Aariz images (~95 MP), far below a decompression bomb.
 MAX_PIXELS = 200_000_000
@@ -31,7 +39,10 @@ _MAGIC = (
 
 
 def sniff_format(head: bytes) -> str | None:
-    """The image format from a file's first bytes, or None when it is not an image we read."""
+    """The image format from a file's first bytes (:data:`HEAD_BYTES` of them tell DICOM apart), or None when it
+    is not an image we read."""
+    if dicom.is_dicom(head):
+        return "dicom"
     for magic, fmt in _MAGIC:
         if head.startswith(magic):
             return fmt
@@ -47,6 +58,15 @@ def describe_bytes(head: bytes) -> str:
     if not text:
         return "it is empty"
     return f"it starts with bytes {text[:8]!r}"
+
+
+def not_an_image(name, head: bytes) -> str:
+    """The message for bytes that are no image the zoo reads; a ``.dcm`` file without the DICOM marker is told
+    so (a raw dataset without the Part 10 preamble)."""
+    if dicom.has_dicom_suffix(name):
+        return (f"{name}: not a DICOM Part 10 file (no 'DICM' marker at byte 128; {describe_bytes(head)}); "
+                "export it from the archive as a DICOM file")
+    return f"{name}: not a {FORMATS_TEXT} ({describe_bytes(head)}), nor DICOM"
 
 
 _SOF = {0xC0, 0xC1, 0xC2, 0xC3, 0xC5, 0xC6, 0xC7, 0xC9, 0xCA, 0xCB, 0xCD, 0xCE, 0xCF}
@@ -228,7 +248,10 @@ def image_size(path: str | Path) -> tuple[int, int]:
         raise ImageReadError(f"{path}: cannot read image ({exc.strerror or exc})") from None
     fmt = sniff_format(head)
     if fmt is None:
-        raise ImageReadError(f"{path}: not a JPEG/PNG/BMP/TIFF image ({describe_bytes(head)})")
+        raise ImageReadError(not_an_image(path, head))
+    if fmt == "dicom":
+        header = dicom.read_header(path)
+        return header.rows, header.columns
     found = probe(head, fmt)
     if found is not None:
         return found[0], found[1]
@@ -321,15 +344,29 @@ def decode_bytes(data: bytes, name: str, flags: int | None = None, max_pixels: i
     import cv2
 
     data = bytes(data)
+    if sniff_format(data[:HEAD_BYTES]) == "dicom":  # pydicom reads it, to the 8 bits a viewer shows
+        return dicom.read_dicom(data, name, max_pixels, check_jpeg_cost)[0]
     fmt = _checked_format(data, name, max_pixels)
     return _imdecode(data, fmt, cv2.IMREAD_UNCHANGED if flags is None else flags, name)
 
 
+def decode_image(source, name: str | None = None, max_pixels: int | None = MAX_PIXELS):
+    """``(image, DICOM header or None)`` for a path or a file's bytes: :func:`decode_bytes` (OpenCV's array, or a
+    DICOM file's 8-bit display), and for a DICOM file its header too (pixel size, UIDs), read once."""
+    if isinstance(source, (bytes, bytearray, memoryview)):
+        data, name = bytes(source), name or "<image>"
+    else:
+        data, name = read_bytes(source), name or str(source)
+    if sniff_format(data[:HEAD_BYTES]) == "dicom":
+        return dicom.read_dicom(data, name, max_pixels, check_jpeg_cost)
+    return decode_bytes(data, name, None, max_pixels), None
+
+
 def _checked_format(data: bytes, name: str, max_pixels: int | None) -> str:
     """The format, once the bytes are known to be a complete image of at most ``max_pixels``."""
-    fmt = sniff_format(data[:16])
+    fmt = sniff_format(data[:HEAD_BYTES])
     if fmt is None:
-        raise ImageReadError(f"{name}: not a JPEG/PNG/BMP/TIFF image ({describe_bytes(data[:32])})")
+        raise ImageReadError(not_an_image(name, data[:32]))
     _check_complete(data, fmt, name)
     if max_pixels:
         _check_pixels(*size_from_bytes(data, fmt, name), max_pixels, name)
@@ -377,6 +414,8 @@ class DecodePlan:
     bytes_per_sample: int
     flags: int
     extra_bytes: int = 0
+    #: a DICOM file's header (:class:`zoo.data.dicom.DicomHeader`): how its stored values are displayed
+    header: object = field(default=None, repr=False, compare=False)
 
     @property
     def array_bytes(self) -> int:
@@ -457,15 +496,27 @@ def plan_decode(data: bytes, name: str, model_channels: int = 3) -> DecodePlan:
     """What :func:`decode_for_model` decodes ``data`` to and the memory that takes, without decoding it; a
     truncated JPEG or PNG is refused here, since no plan can decode it whole, and so is a JPEG whose scans
     would take too long to decode (:func:`check_jpeg_cost`, a :class:`DecodeCostError`)."""
-    fmt = sniff_format(data[:16])
+    fmt = sniff_format(data[:HEAD_BYTES])
     if fmt is None:
-        raise ImageReadError(f"{name}: not a JPEG/PNG/BMP/TIFF image ({describe_bytes(data[:32])})")
+        raise ImageReadError(not_an_image(name, data[:32]))
+    if fmt == "dicom":
+        return _dicom_plan(data, name)
     _check_complete(data, fmt, name)
     if fmt == "jpeg":
         check_jpeg_cost(data, name)
     h, w = size_from_bytes(data, fmt, name)
     channels, depth, flags, extra = _layout(data, fmt, name, model_channels)
     return DecodePlan(fmt, int(h), int(w), channels, depth, flags, int(extra))
+
+
+def _dicom_plan(data: bytes, name: str) -> DecodePlan:
+    """A DICOM upload's plan: its header checked as :func:`zoo.data.dicom.read_dicom` checks it (one image frame,
+    a decoder installed, a JPEG frame's scan work), the stored array pydicom decodes to (8 or 16 bits, gray or
+    colour), and beside it the 8-bit display array and a band's float temporaries."""
+    header = dicom.plan_header(data, name, None, check_jpeg_cost)
+    extra = header.rows * header.columns * header.samples + 16 * BAND_SAMPLES
+    return DecodePlan("dicom", header.rows, header.columns, header.samples, header.bytes_per_sample, DICOM_FLAGS,
+                      extra, header)
 
 
 def decode_for_model(data: bytes, name: str, model_channels: int = 3, max_pixels: int | None = MAX_PIXELS,
@@ -489,7 +540,27 @@ def decode_planned(data: bytes, plan: DecodePlan, name: str):
     """Decode ``data`` as ``plan`` (from :func:`plan_decode` on the same bytes, its limits already checked)
     says: the server plans on the event loop and decodes in the inference thread without reading the header
     again."""
-    return stretch_to_uint8(_imdecode(data, plan.fmt, plan.flags, name))
+    return to_model_bits(decode_stored(data, plan, name), plan)
+
+
+def decode_stored(data: bytes, plan: DecodePlan, name: str):
+    """What the decoder itself gives for ``plan``, before the 8-bit display: OpenCV's array, or a DICOM file's
+    stored values (what the server's decoding process runs, :mod:`zoo.serve.decode_worker`)."""
+    if plan.fmt == "dicom":
+        import pydicom
+
+        with dicom._quiet():
+            ds = pydicom.dcmread(io.BytesIO(data))
+        return dicom.stored_pixels(ds, plan.header)
+    return _imdecode(data, plan.fmt, plan.flags, name)
+
+
+def to_model_bits(img, plan: DecodePlan):
+    """A decoded array as the model's 8 bits: a DICOM file's display (window, VOI LUT, MONOCHROME1), else the
+    band stretch of a deeper image."""
+    if plan.fmt == "dicom":
+        return dicom.to_display(img, plan.header)
+    return stretch_to_uint8(img)
 
 
 def find_images(folder: str | Path) -> list[Path]:

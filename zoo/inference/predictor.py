@@ -27,6 +27,22 @@ class PredictionError(ZooError):
     """One image could not be predicted; the message names it."""
 
 
+def _dicom_header(image, label: str):
+    """The DICOM header of a path or a file's bytes, or None for any other image (an array, a JPEG...)."""
+    from zoo.data import dicom
+
+    if isinstance(image, (bytes, bytearray, memoryview)):
+        return dicom.read_header(bytes(image), label) if dicom.is_dicom(bytes(image[:dicom.HEAD_BYTES])) else None
+    if isinstance(image, (str, Path)):
+        try:
+            with Path(image).open("rb") as fh:
+                head = fh.read(dicom.HEAD_BYTES)
+        except OSError:
+            return None  # the loader names the missing or unreadable file
+        return dicom.read_header(image, label) if dicom.is_dicom(head) else None
+    return None
+
+
 class Predictor:
     """Runs a model on images exactly as it was evaluated.
 
@@ -173,16 +189,23 @@ class Predictor:
         return reading, finding, chosen.to_original(reading.coords, img.shape)
 
     def predict(self, image, name: str | None = None, ruler_mm: float | None = None,
-                spacing_mm: float | None = None) -> dict:
+                spacing_mm: float | None = None, header=None) -> dict:
         """One entry of the predictions file (see ``zoo.structures``): landmarks by symbol, confidences,
-        mm per pixel from a given spacing, else from a plausible ruler (``p1``/``p2`` and a known ruler
-        length); ``ruler``, ``calibration`` (both pixel sizes) and ``warnings`` say what was seen and why.
-        A ``spacing_mm`` outside the physical range (:mod:`zoo.data.spacing`) is refused before any work."""
+        mm per pixel from a given spacing, else from a DICOM header's (``header``, a
+        :class:`zoo.data.dicom.DicomHeader`, read here when ``image`` is a DICOM path or file), else from a
+        plausible ruler (``p1``/``p2`` and a known ruler length); ``ruler``, ``calibration`` (every pixel size
+        seen) and ``warnings`` say what was seen and why; a DICOM file's ``dicom`` block carries its UIDs (never
+        patient data). A ``spacing_mm`` outside the physical range (:mod:`zoo.data.spacing`) is refused before
+        any work."""
         from zoo.data.spacing import check_spacing
 
         if spacing_mm is not None:
             spacing_mm = check_spacing(spacing_mm, "spacing_mm")
         label = str(name if name is not None else (image if isinstance(image, (str, Path)) else "<image>"))
+        if header is None:
+            header = _dicom_header(image, label)
+        if header is not None:  # a file named after its patient is reported under its SOP Instance UID
+            label = header.label(label)
         img = self.load(image, label)
         reading, finding, coords = self.oriented_read(img)
         scores = reading.scores
@@ -201,7 +224,7 @@ class Predictor:
         if radii is not None:
             for k, lm in enumerate(landmarks.values()):
                 lm["uncertainty_px"] = float(radii[k])
-        cal = self._calibration(landmarks, ruler_mm, spacing_mm, (w, h))
+        cal = self._calibration(landmarks, ruler_mm, spacing_mm, (w, h), header)
         mm_per_pixel, source = cal.mm_per_pixel, cal.source
         if mm_per_pixel is not None:
             for lm in landmarks.values():
@@ -215,6 +238,9 @@ class Predictor:
         if cal.to_dict() is not None:
             entry["calibration"] = cal.to_dict()
         entry["warnings"] = list(cal.warnings)
+        if header is not None:
+            entry["dicom"] = header.to_dict()
+            entry["warnings"] = header.warnings() + entry["warnings"]
         entry["quality"] = verdict.to_dict()
         if radii is not None:
             entry["uncertainty_coverage"] = float(self.quality.uncertainty.coverage)
@@ -230,15 +256,18 @@ class Predictor:
                                          f"images; its landmarks were read in the model's orientation and mapped back")
         return entry
 
-    def _calibration(self, landmarks, ruler_mm, spacing_mm, image_size):
-        """A given spacing wins over the predicted ruler, which is used alone only when plausible
-        (:mod:`zoo.clinical.calibration`: a wrong ruler once overrode a given 0.1 mm/px unseen)."""
+    def _calibration(self, landmarks, ruler_mm, spacing_mm, image_size, header=None):
+        """A given spacing wins over a DICOM header's, which wins over the predicted ruler; the ruler is used alone
+        only when plausible (:mod:`zoo.clinical.calibration`: a wrong ruler once overrode a given 0.1 mm/px
+        unseen)."""
         from zoo.clinical.calibration import calibrate
 
         ruler_mm = ruler_mm if ruler_mm is not None else self.meta.get("ruler_mm")
         flagged = {s for s, lm in landmarks.items() if lm["low_confidence"]}
+        header_mm = getattr(header, "spacing_mm", None)
         return calibrate(landmarks, flagged, ruler_mm=ruler_mm or None, given=spacing_mm or None,
-                         image_size=image_size)
+                         image_size=image_size, header=header_mm,
+                         header_source=getattr(header, "spacing_source", None) or "header")
 
     def predict_many(self, images, **kwargs) -> tuple[list[dict], list[dict]]:
         """Predict each image; a bad file is reported and the batch goes on."""

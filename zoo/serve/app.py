@@ -52,7 +52,8 @@ _FORM_SCHEMA = {
     "additionalProperties": False,
     "properties": {
         "file": {"type": "string", "format": "binary",
-                 "description": "the cephalogram: PNG (8 or 16 bit), JPEG, BMP or TIFF"},
+                 "description": "the cephalogram: PNG (8 or 16 bit), JPEG, BMP, TIFF or DICOM (its header's "
+                                "pixel size is used unless spacing_mm is given)"},
         "ruler_mm": _optional({"type": "number", "exclusiveMinimum": 0, "maximum": MAX_RULER_MM},
                               "known p1-p2 ruler length in mm (models that detect p1/p2)"),
         "spacing_mm": _optional({"type": "number", "minimum": MIN_SPACING_MM, "maximum": MAX_SPACING_MM},
@@ -68,7 +69,8 @@ _ERRORS = {
     408: "the headers or the upload did not arrive within --header-timeout-s / --body-timeout-s",
     413: "upload over --max-upload-mb, image over --max-pixels, its decoding over --max-decode-mb, or a JPEG "
          "whose scans would take too long to decode (image_too_costly)",
-    415: "not multipart/form-data, or the file is not an image",
+    415: "not multipart/form-data, the file is not an image (a DICOM object without one: a report, an RT plan), "
+         "or a DICOM transfer syntax no installed decoder reads (unsupported_transfer_syntax)",
     422: "missing/unknown/invalid field, an image that cannot be decoded, or one whose decoding passed "
          "--decode-timeout-s (decode_timeout)",
     500: "the model produced no valid answer (model_error), or an unexpected error the server logged",
@@ -215,6 +217,8 @@ def create_app(predictor, limits: ServeLimits | None = None, cors_origins: tuple
         deadline = time.monotonic() + limits.timeout_s
         form = await _read_upload(request, limits)
         plan = check_image(form.data, form.filename, limits.max_pixels, limits.max_decode_bytes, predictor.channels)
+        if plan.header is not None:  # a DICOM upload named after its patient is answered under its SOP UID
+            form.filename = plan.header.label(form.filename)
         gate.enter()  # only now: a client still sending its body holds no queue place
         try:
             job = partial(_predict, predictor, form, plan, supports_analysis, decoder,
@@ -240,10 +244,10 @@ async def _read_upload(request, limits: ServeLimits):
 def _decode(decoder, form, plan, decode_s: float, deadline: float):
     """The upload as the model's 8-bit input: decoded in a child process (killed at whichever comes first,
     ``decode_s`` or the request's deadline), then stretched to 8 bits here."""
-    from zoo.data.pixels import stretch_to_uint8
+    from zoo.data.imageio import to_model_bits
 
     try:
-        return stretch_to_uint8(decoder.decode(form.data, plan, form.filename, decode_s, within=deadline))
+        return to_model_bits(decoder.decode(form.data, plan, form.filename, decode_s, within=deadline), plan)
     except DecodeDeadline as exc:
         if exc.request:  # the request's own budget ran out first: the gate answers 504 for it
             raise ApiError(504, "timeout", "the image was not decoded within the request timeout; the "
@@ -265,7 +269,8 @@ def _predict(predictor, form, plan, supports_analysis: bool, decoder, decode_s: 
 
     try:
         img = _decode(decoder, form, plan, decode_s, deadline)
-        entry = predictor.predict(img, name=form.filename, ruler_mm=form.ruler_mm, spacing_mm=form.spacing_mm)
+        entry = predictor.predict(img, name=form.filename, ruler_mm=form.ruler_mm, spacing_mm=form.spacing_mm,
+                                  header=plan.header)
     except ImageReadError as exc:
         raise ApiError(422, "unreadable_image", str(exc)) from None
     except PredictionError as exc:  # the model's fault, not the request's

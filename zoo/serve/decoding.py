@@ -13,8 +13,9 @@ once, and an abandoned one never goes on using a core. A decoder that crashes (a
 its own process. The process answers in JSON and raw pixels, never pickle: a codec that an image managed to
 exploit could otherwise run code in the server.
 
-The process returns the array as OpenCV decodes it (8 or 16 bits), never larger than the plan expects; the
-8-bit stretch runs in the server. Memory stays what the plan counted: the decode in the worker, then
+The process returns the array as OpenCV decodes it (8 or 16 bits), or a DICOM file's stored values as pydicom
+decodes them, never larger than the plan expects; the 8-bit stretch (a DICOM file's window or VOI LUT) runs in
+the server. Memory stays what the plan counted: the decode in the worker, then
 the array in one process or the other.
 
 Where the platform has no ``select`` on pipes (Windows), images are decoded in the inference thread as
@@ -36,7 +37,7 @@ import numpy as np
 #: how long a freshly started worker may take to import numpy and OpenCV before it is given up
 START_S = 60.0
 #: the dtypes a worker may answer with: what the plans decode to (8 or 16 bits)
-_DTYPES = {"|u1": np.uint8, "<u2": np.uint16}
+_DTYPES = {"|u1": np.uint8, "<u2": np.uint16, "<i2": np.int16}  # int16: a DICOM file's signed stored values
 
 
 class DecodeDeadline(Exception):
@@ -145,10 +146,10 @@ class ProcessDecoder:
         from multiprocessing import BufferTooShort
 
         from zoo.data.errors import ImageReadError
-        from zoo.data.imageio import _imdecode
+        from zoo.data.imageio import decode_stored
 
         if not self.isolated:  # pragma: no cover - Windows
-            return _imdecode(data, plan.fmt, plan.flags, name)
+            return decode_stored(data, plan, name)
         within = time.monotonic() + seconds if within is None else within
         worker = self._ready_worker(within, seconds)
         deadline = min(time.monotonic() + max(0.0, seconds), within)

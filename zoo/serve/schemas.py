@@ -35,10 +35,31 @@ class Ruler(BaseModel):
 
 
 class Calibration(BaseModel):
-    given: float = Field(description="the pixel size given with the request (spacing_mm), which is used")
+    given: float | None = Field(description="the pixel size given with the request (spacing_mm), which wins")
     ruler: float | None = Field(description="the pixel size the predicted ruler implies")
-    disagreement: float | None = Field(description="relative difference of the two; over 0.05 is a warning")
-    used: str
+    disagreement: float | None = Field(description="relative difference of the ruler's and the used pixel size; "
+                                                   "over 0.05 is a warning")
+    used: Literal["given", "header", "ruler"] = Field(description="which pixel size is in mm_per_pixel")
+    header: float | None = Field(None, description="the pixel size a DICOM upload's header gives")
+    header_source: str | None = Field(None, description="the header elements it came from, e.g. "
+                                                        "'dicom:ImagerPixelSpacing/EstimatedRadiographicMagnificationFactor'")
+    header_disagreement: float | None = Field(None, description="relative difference of the header's and the given "
+                                                                "pixel size; over 0.05 is a warning")
+
+
+class DicomInfo(BaseModel):
+    """What links an answer for a DICOM upload back to the archive, without any patient data."""
+
+    study_instance_uid: str | None
+    series_instance_uid: str | None
+    sop_instance_uid: str | None
+    sop_class_uid: str | None
+    modality: str | None
+    transfer_syntax: str
+    photometric_interpretation: str
+    bits_stored: int
+    pixel_spacing_mm: float | None = Field(description="the pixel size the header gives (see pixel_spacing_source)")
+    pixel_spacing_source: str | None
 
 
 class OrientationFinding(BaseModel):
@@ -72,13 +93,17 @@ class Prediction(BaseModel):
     height: int
     landmark_set: str
     mm_per_pixel: float | None
-    mm_per_pixel_source: str | None = Field(description="'given' (spacing_mm, which always wins), "
-                                                        "'ruler' (a plausible p1/p2 and a ruler length) or null")
+    mm_per_pixel_source: str | None = Field(description="'given' (spacing_mm, which always wins), a DICOM "
+                                                        "header's 'dicom:ImagerPixelSpacing/Estimated"
+                                                        "RadiographicMagnificationFactor', 'dicom:PixelSpacing' or "
+                                                        "'dicom:ImagerPixelSpacing', 'ruler' (a plausible p1/p2 and "
+                                                        "a ruler length) or null")
     landmarks: dict[str, Landmark] = Field(description="by landmark symbol, in the model's order")
     ruler: Ruler | None = Field(None, description="the predicted ruler p1-p2 and its checks, whenever a ruler "
                                                   "length is known (used or not)")
-    calibration: Calibration | None = Field(None, description="both pixel sizes, when one was given and the "
-                                                              "model also predicts a ruler")
+    calibration: Calibration | None = Field(None, description="every pixel size seen (given, a DICOM header's, "
+                                                              "the ruler's), when there are two or more")
+    dicom: DicomInfo | None = Field(None, description="a DICOM upload's UIDs and pixel layout (no patient data)")
     warnings: list[str] = Field(default_factory=list, description="what a person should know about this "
                                                                   "answer (a ruler that disagrees, a mirrored image, "
                                                                   "a suspect or rejected image)")

@@ -133,15 +133,19 @@ def check_image(data: bytes, name: str, max_pixels: int, max_decode_bytes: int |
     bytes, the header and a JPEG's markers alone); 415 if not an image, 413 if too big in pixels or in decode
     memory, or a JPEG whose scans would take too long to decode."""
     from zoo.data.errors import DecodeCostError, ImageReadError
-    from zoo.data.imageio import describe_bytes, plan_decode, sniff_format
+    from zoo.data.imageio import HEAD_BYTES, not_an_image, plan_decode, sniff_format
 
-    if sniff_format(data[:16]) is None:
-        raise ApiError(415, "not_an_image", f"{name}: not a JPEG/PNG/BMP/TIFF image ({describe_bytes(data[:32])})")
+    if sniff_format(data[:HEAD_BYTES]) is None:
+        raise ApiError(415, "not_an_image", not_an_image(name, data[:32]))
     try:
         plan = plan_decode(data, name, channels)
     except DecodeCostError as exc:
         raise ApiError(413, "image_too_costly", str(exc)) from None
     except ImageReadError as exc:
+        if exc.reason == "not an image":  # a DICOM structured report, RT plan...: no radiograph in it
+            raise ApiError(415, "not_an_image", str(exc)) from None
+        if exc.reason == "missing decoder":  # a DICOM transfer syntax this server has no codec for
+            raise ApiError(415, "unsupported_transfer_syntax", str(exc)) from None
         raise ApiError(422, "unreadable_image", str(exc)) from None
     w, h = plan.width, plan.height
     if w < 1 or h < 1:

@@ -6,7 +6,7 @@ import numpy as np
 from zoo.registry import TRANSFORMS
 
 from ..errors import ImageReadError
-from ..imageio import MAX_PIXELS, decode_bytes, probe, read_bytes, sniff_format
+from ..imageio import HEAD_BYTES, MAX_PIXELS, decode_bytes, probe, read_bytes, sniff_format
 from ..pixels import to_uint8
 from .base import BaseTransform, compose_warp
 
@@ -116,7 +116,7 @@ class LoadCephalogram(BaseTransform):
 
         path = results["img_path"]
         data = read_bytes(path)
-        fmt = sniff_format(data[:16])
+        fmt = sniff_format(data[:HEAD_BYTES])  # a DICOM file is told by bytes 128-131
         header = probe(data[:65536], fmt) if fmt else None
         gray_source = header is not None and header[2] == 1
         factor = 1
