@@ -192,6 +192,26 @@ def test_a_test_split_is_evaluated_only_when_given(tmp_path, capsys):
     assert "6 images to train, 2 to validate, 3 to test" in out and "MRE_px" in out
     assert f"zoo test \"{work / 'model.pth'}\"" in out
     assert len(json.loads((work / "split.json").read_text())["test"]) == 3
+    summary = json.loads((work / "summary.json").read_text())
+    assert summary["test_images"] == 3 and summary["test"]["MRE_px"] > 0 and summary["validation_images"] == 2
+
+
+def test_a_folder_with_its_own_splits_fine_tunes_across_landmark_sets(tmp_path, capsys):
+    """An Aariz-layout folder (the synthetic set: train/valid/test, 31 landmarks with the ruler): its own validation
+    and test splits are used, and isbi19 starts the 19 landmarks it shares while the 12 new ones start fresh."""
+    from zoo.data.synthetic import generate
+
+    folder = generate(tmp_path / "my clinic", n=20, seed=3, size=SIZE)
+    work = tmp_path / "ceph31 run"
+    code, out, err = _zoo(["train", "--data", folder, "--recipe", _tiny_recipe(tmp_path, "finetune"),
+                           "--work-dir", work], capsys)
+    assert code == 0, err[-3000:]
+    assert "16 images to train, 2 to validate, 2 to test" in out and "landmark set ceph31 (31)" in out
+    assert "from isbi19: 19 of 31 landmarks shared by symbol; 12 new (" in out
+    assert "19 of 31 landmarks share weights by symbol" in _run_log(work)
+    summary = json.loads((work / "summary.json").read_text())
+    assert summary["test_images"] == 2 and summary["landmark_set"] == "ceph31"
+    assert safe_load(work / "model.pth")["zoo_meta"]["landmark_symbols"] == list(get_landmark_set("ceph31").symbols)
 
 
 # -- what it picks, without training ---------------------------------------------------------------------------

@@ -106,7 +106,7 @@ class OwnDataResult:
     checkpoint: Path  # the checkpoint training kept (best on validation)
     model: Path  # the model to use: the checkpoint with its quality gate, when one could be calibrated
     validation: dict  # the validation report of the final model (zoo.evaluation.landmark_report)
-    test: dict | None  # the test split's metrics, when there is one
+    test: dict | None  # the test split's report (the same form), when there is one
     calibration: list  # where each part of the quality gate came from, or why it is missing
     pictures: list  # one drawing per validation image: truth, prediction, the error between
 
@@ -121,7 +121,9 @@ def _role(cfg: dict, label: str) -> str:
     return "pool"
 
 
-def _dataset_cfgs(path, landmark_set, label_map, images, spacing) -> list[tuple[str, dict]]:
+def _dataset_cfgs(path, landmark_set, label_map, images, spacing, strict: bool = True) -> list[tuple[str, dict]]:
+    """``zoo data check``'s dataset entries for a path, with the command's options applied; ``strict`` refuses a
+    pixel size given for a layout that carries its own (the test data's layout may carry its own quietly)."""
     from zoo.data.check import datasets_for_path
 
     path = Path(path)
@@ -140,11 +142,12 @@ def _dataset_cfgs(path, landmark_set, label_map, images, spacing) -> list[tuple[
                 raise OwnDataError(f"--images applies to a Label Studio export or a CSV; {path} is a "
                                    f"{cfg['type']} folder, whose images sit in its own layout")
             cfg["img_dir"] = str(Path(images).resolve())
-        if spacing is not None:
-            if cfg["type"] not in ("LabelStudioDataset", "CsvLandmarkDataset"):
-                raise OwnDataError(f"--spacing-mm applies to a Label Studio export or a CSV; a {cfg['type']} "
-                                   f"carries each image's pixel size itself")
+        takes_spacing = cfg["type"] in ("LabelStudioDataset", "CsvLandmarkDataset")
+        if spacing is not None and takes_spacing:
             cfg["spacing"] = float(spacing)
+        elif spacing is not None and strict:
+            raise OwnDataError(f"--spacing-mm applies to a Label Studio export or a CSV; a {cfg['type']} "
+                               f"carries each image's pixel size itself")
         cfg["data_root"] = str(Path(cfg["data_root"]).resolve())
         out.append((label, cfg))
     return out
@@ -208,10 +211,16 @@ def read_own_data(data, *, images=None, test=None, landmark_set=None, label_map=
 
     source = Path(data)
     configs = _dataset_cfgs(source, landmark_set, label_map, images, spacing)
-    if test is not None:
-        configs += [(f"test: {label}", {**cfg, "_role": "test"})
-                    for label, cfg in _dataset_cfgs(test, landmark_set, label_map, None, spacing)]
+    if test is not None:  # the test split named wins over the data folder's own
+        configs = [(label, cfg) for label, cfg in configs if _role(cfg, label) != "test"]
+        given = _dataset_cfgs(test, landmark_set, label_map, None, spacing, strict=False)
+        named = [(label, cfg) for label, cfg in given if _role(cfg, label) == "test"]
+        configs += [(f"test: {label}", {**cfg, "_role": "test"}) for label, cfg in (named or given)]
     roles = [cfg.pop("_role", None) or _role(cfg, label) for label, cfg in configs]
+    if roles.count("test") > 1 or roles.count("val") > 1:
+        several = [label for (label, _), role in zip(configs, roles) if role in ("test", "val")]
+        raise OwnDataError(f"several test or validation splits ({', '.join(several)}): name the one to test on with "
+                           f"--test PATH")
     if "pool" not in roles:
         raise OwnDataError(f"{source}: every split in it is a test or validation split ({', '.join(roles)}); "
                            f"--data names the images to train on")
@@ -521,9 +530,29 @@ def train_on_data(data, *, start="auto", images=None, test=None, landmark_set=No
     notes = _calibrate(best, model, plan.start, say)
     val_cfg = _val_dataset(plan)
     report, pictures, verdicts = _validation_pictures(model, val_cfg, plan.work_dir / "validation")
-    result = OwnDataResult(plan.work_dir, config, best, model, report, outcome.test_metrics, notes, pictures)
+    result = OwnDataResult(plan.work_dir, config, best, model, report, outcome.test_report, notes, pictures)
+    _write_summary(result, plan, verdicts)
     _say_summary(result, plan, verdicts, say)
     return result
+
+
+def _write_summary(result: OwnDataResult, plan: RunPlan, verdicts: list) -> None:
+    """``WORK_DIR/summary.json``: the run's figures and choices as data, for a script (the benchmark) or a lab
+    notebook; the console says the same in words."""
+    from zoo.evaluation.report import headline
+
+    n_val = len(verdicts)
+    summary = {
+        "data": str(plan.data.source), "landmark_set": plan.data.landmark_set,
+        "train_images": len(plan.train_indices), "validation_images": n_val,
+        "test_images": sum(len(s.samples) for s in plan.data.role("test")),
+        "start": plan.start, "start_reason": plan.start_reason, "recipe": str(plan.recipe),
+        "config": str(result.config), "checkpoint": str(result.checkpoint), "model": str(result.model),
+        "validation": headline(result.validation), "validation_verdicts": verdicts,
+        "test": headline(result.test) if result.test is not None else None,
+        "test_report": result.test, "quality_gate": result.calibration,
+    }
+    (plan.work_dir / "summary.json").write_text(json.dumps(summary, indent=1, default=float), encoding="utf-8")
 
 
 def _val_dataset(plan: RunPlan) -> dict:

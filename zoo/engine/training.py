@@ -50,6 +50,7 @@ class TrainOutcome:
     runner: object
     best: Path | None
     test_metrics: dict | None
+    test_report: dict | None = None  # the clinical report of the test split (per landmark, SDR...), when tested
 
 
 def run_training(config, *, work_dir=None, resume=None, amp=False, cfg_options=None, launcher="none",
@@ -84,7 +85,8 @@ def run_training(config, *, work_dir=None, resume=None, amp=False, cfg_options=N
         runner.logger.info(f"evaluating the best checkpoint {named}")
     metrics = runner.test()
     _print_report(runner)
-    return TrainOutcome(runner, best, metrics)
+    metric = _report_metric(runner)
+    return TrainOutcome(runner, best, metrics, metric.last_report if metric is not None else None)
 
 
 def _report_metric(runner):
