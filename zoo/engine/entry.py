@@ -30,10 +30,14 @@ def _print_next_steps(runner, checkpoint) -> None:
     if checkpoint is None or runner.rank != 0:
         return
     shown = f'"{checkpoint}"' if " " in str(checkpoint) else str(checkpoint)
+    start = None if runner.cfg.get("resume") else runner.cfg.get("load_from")  # resuming: the run's own checkpoint
+    quoted = f'"{start}"' if start and " " in str(start) else start
+    fallback = f" --fallback {quoted}" if start else ""  # a fine-tune's few images may need the start's gate
     print(f"\ncheckpoint: {shown}\nnext:\n"
           f"  zoo predict {shown} YOUR_IMAGE.jpg --spacing-mm 0.1  # landmarks (and mm, given the pixel size)\n"
           f"  zoo test {shown}  # this report again\n"
-          f"  zoo checkpoint calibrate {shown} --out CALIBRATED.pth  # verdicts and uncertainty on its predictions\n"
+          f"  zoo checkpoint calibrate {shown} --out CALIBRATED.pth{fallback}  # verdicts and uncertainty on its "
+          f"predictions\n"
           f"  zoo export {shown} --format onnx  # for ONNX Runtime", flush=True)
 
 
