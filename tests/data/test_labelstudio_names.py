@@ -56,3 +56,32 @@ def test_pre_annotations_in_the_project_names_read_back(tmp_path):
     (tmp_path / "scans" / "export.json").write_text(json.dumps(export))
     ds = LabelStudioDataset(ann_file="export.json", data_root=str(tmp_path / "scans"))
     assert np.abs(ds.get_data_info(0)["keypoints"] - [[10.25, 20.5], [30.0, 41.75]]).max() < 0.01
+
+
+TINY = """default_scope = 'zoo'
+input_size = (64, 64)
+model = dict(type='LandmarkDetector', landmark_set='ruler',
+    data_preprocessor=dict(type='LandmarkDataPreprocessor', mean=[127.5] * 3, std=[64.0] * 3, channels=3),
+    backbone=dict(type='HRNetBackbone', arch='hrnet_w18_small', pretrained=False),
+    neck=dict(type='HRNetV2Neck'), head=dict(type='HeatmapHead', output_stride=4, sigma=2.0),
+    decoder=dict(type='DarkDecoder', blur_sigma=1.0), loss=dict(type='HeatmapMSELoss'))
+test_pipeline = [dict(type='LoadCephalogram', channels=3), dict(type='LetterboxResize', size=input_size),
+                 dict(type='PackLandmarkInputs')]
+"""
+
+
+def test_zoo_predict_writes_pre_annotations_in_the_projects_names(tmp_path, capsys, untrained_checkpoint):
+    model = untrained_checkpoint(TINY, tmp_path / "tiny.py", tmp_path / "tiny ruler.pth")
+    write_image(tmp_path / "scans" / "p 1.png", hw=(90, 70), dot=(30, 40))
+    interface = tmp_path / "project interface.xml"
+    interface.write_text(labeling_config("ruler", IMG))
+    out = tmp_path / "pre annotations.json"
+    code, _, err = run_zoo(["predict", str(model), str(tmp_path / "scans"), "--format", "labelstudio", "--out",
+                            str(out), "--labelstudio-config", str(interface), "--threads", "1"], capsys)
+    assert code == 0, err
+    [task] = json.loads(out.read_text())
+    assert list(task["data"]) == ["img"]
+    assert {(r["from_name"], r["to_name"]) for r in task["predictions"][0]["result"]} <= {("landmarks", "img")}
+    code, _, err = run_zoo(["predict", str(model), str(tmp_path / "scans"), "--labelstudio-config", str(interface)],
+                           capsys)
+    assert code == 2 and "--labelstudio-config goes with --format labelstudio" in err

@@ -205,8 +205,9 @@ def output_format(out: Path | None, fmt: str | None) -> str:
     return fmt
 
 
-def render_result(result: dict, fmt: str) -> str:
-    """The text of a result in one of :data:`FORMATS`."""
+def render_result(result: dict, fmt: str, names=None) -> str:
+    """The text of a result in one of :data:`FORMATS`; ``names``: a Label Studio project's
+    (:class:`zoo.data.labelstudio.LabelStudioNames`) for its pre-annotations."""
     if fmt == "csv":
         buf = io.StringIO(newline="")
         _csv_rows(result, buf)
@@ -214,7 +215,7 @@ def render_result(result: dict, fmt: str) -> str:
     if fmt == "labelstudio":
         from zoo.data.labelstudio import predictions_to_tasks
 
-        return json.dumps(predictions_to_tasks(result), indent=2)
+        return json.dumps(predictions_to_tasks(result, names=names), indent=2)
     if fmt == "coco":
         from zoo.data.coco import predictions_to_coco
 
@@ -222,13 +223,13 @@ def render_result(result: dict, fmt: str) -> str:
     return json.dumps(result, indent=2)
 
 
-def write_result(result: dict, out: Path, fmt: str | None = None) -> None:
+def write_result(result: dict, out: Path, fmt: str | None = None, names=None) -> None:
     out.parent.mkdir(parents=True, exist_ok=True)
     fmt = output_format(out, fmt)
     if fmt == "csv":
         write_csv(result, out)
     else:
-        out.write_text(render_result(result, fmt), encoding="utf-8")
+        out.write_text(render_result(result, fmt, names), encoding="utf-8")
 
 
 def quality_line(entry: dict) -> str:
@@ -299,6 +300,11 @@ def register(app: typer.Typer) -> None:
                                     "already predicted (same path, same bytes) are skipped, failed ones tried again."),
         report_dir: Path = typer.Option(None, "--report-dir", help="Write a report per patient here (DICOM PatientID "
                                         "as a keyed hash, else the study, else the image alone)."),
+        labelstudio_config: Path = typer.Option(
+            None, "--labelstudio-config", help="With --format labelstudio: the project's labeling interface (its "
+                                               "XML: Settings, Labeling Interface, Code), whose names the "
+                                               "pre-annotations take (an image called img...); default: the one zoo "
+                                               "data labelstudio-config writes."),
     ):
         """Predict landmarks (by name, with confidences) for images; bad files are reported, the rest go on.
         DICOM files are read with their header's pixel size; --out NAME.jsonl writes each result as it is done."""
@@ -306,6 +312,14 @@ def register(app: typer.Typer) -> None:
             typer.echo(message if kind == "progress" else f"{kind}: {message}", err=True)
 
         chosen = output_format(out, fmt) if (out or fmt) else None  # a bad --format fails before any work
+        names = None
+        if labelstudio_config is not None:
+            from zoo.data.labelstudio import LabelStudioNames
+            from zoo.registry import ZooError
+
+            if chosen != "labelstudio":
+                raise ZooError("--labelstudio-config goes with --format labelstudio (the pre-annotations it names)")
+            names = LabelStudioNames.from_config(labelstudio_config)
         result = run_predict(model, images, ruler_mm=ruler_mm, spacing_mm=spacing_mm, min_confidence=min_confidence,
                              analyze=analyze, show_dir=show_dir, max_pixels=max_pixels, threads=threads, log=log,
                              orientation=orientation, trust=trust, batch_out=out if chosen == "jsonl" else None,
@@ -322,10 +336,10 @@ def register(app: typer.Typer) -> None:
             typer.echo(f"{out}: {len(result['predictions'])} prediction(s), {result.get('skipped', 0)} of them done "
                        "before (skipped)", err=True)
         elif out:
-            write_result(result, out, chosen)
+            write_result(result, out, chosen, names)
             typer.echo(f"wrote {len(result['predictions'])} prediction(s) to {out}", err=True)
         elif chosen:
-            typer.echo(render_result(result, chosen), nl=False)
+            typer.echo(render_result(result, chosen, names), nl=False)
         else:
             for entry in result["predictions"]:
                 typer.echo(format_entry(entry))
