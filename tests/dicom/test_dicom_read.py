@@ -176,3 +176,18 @@ def test_a_dcm_without_the_marker_says_so(tmp_path):
     path.write_bytes(b"\x08\x00\x05\x00CS\x0a\x00ISO_IR 100" + bytes(200))
     with pytest.raises(ImageReadError, match="not a DICOM Part 10 file"):
         decode(path)
+
+
+def test_a_training_annotation_may_name_a_dicom_file(synthetic_image, tmp_path):
+    """Readers take the size from the DICOM header, and the training loader decodes it as `zoo predict` does."""
+    from zoo.data.datasets import CsvLandmarkDataset
+    from zoo.data.transforms.loading import LoadCephalogram
+
+    img, spacing = synthetic_image
+    write(tmp_path / "scans" / "ceph 1.dcm", dataset(img, PixelSpacing=[spacing, spacing]))
+    (tmp_path / "labels.csv").write_text("image,S_x,S_y,N_x,N_y\nscans/ceph 1.dcm,100,120,300,110\n")
+    ds = CsvLandmarkDataset(ann_file="labels.csv", data_root=str(tmp_path), spacing=spacing)
+    info = ds.get_data_info(0)
+    assert info["ori_shape"] == img.shape
+    loaded = LoadCephalogram(channels=1)(dict(img_path=info["img_path"], ori_shape=info["ori_shape"]))
+    assert np.array_equal(loaded["img"][:, :, 0], img)
