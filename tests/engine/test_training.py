@@ -126,7 +126,8 @@ def test_two_process_ddp_on_cpu(tmp_path, tiny_data, make_config):
     assert result.returncode == 0, result.stderr[-3000:]
     log = result.stdout + result.stderr
     assert re.search(r"Distributed training: True", log)
-    assert re.search(r"world_size: 2|GPU number: 2|distributed.*2", log, re.I)
+    assert re.search(r"Devices: 2 processes (on the CPU|one GPU each)", log)
+    assert "GPU number" not in log and ("nccl" not in log or torch.cuda.is_available())  # gloo on a CPU
     assert (work / "iter_2.pth").exists()
 
 

@@ -271,6 +271,7 @@ def _runner_class():
             per = "one GPU each" if device == "cuda" else "on the CPU"
             runtime["Devices"] = f"{self._world_size} process{'es' if self._world_size > 1 else ''} {per}"
             runtime["Distributed launcher"] = self._launcher
+            runtime["Distributed training"] = self._distributed
             lines = "\n    ".join(f"{k}: {v}" for k, v in env.items())
             run_lines = "\n    ".join(f"{k}: {v}" for k, v in runtime.items())
             dash = "-" * 60
