@@ -6,8 +6,8 @@ import xml.etree.ElementTree as ET
 
 import numpy as np
 import pytest
-
 from data_helpers import run_zoo, write_image
+
 from zoo.data import AnnotationError
 from zoo.data.datasets import LabelStudioDataset
 from zoo.data.labelstudio import LabelStudioNames, labeling_config, predictions_to_tasks

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field, replace
-from functools import lru_cache
+from functools import cache, lru_cache
 from pathlib import Path
 
 from .errors import LandmarkSetError
@@ -109,7 +109,7 @@ class LandmarkSet:
             resolved[key] = self.symbols[i]
         return replace(self, label_map={**self.label_map, **resolved})
 
-    def index_map(self, other: "LandmarkSet | str") -> list[tuple[int, int]]:
+    def index_map(self, other: LandmarkSet | str) -> list[tuple[int, int]]:
         """``(i_self, i_other)`` for every symbol both sets share, in this set's order."""
         other = get_landmark_set(other) if isinstance(other, str) else other
         pairs = []
@@ -177,7 +177,7 @@ def flip_order(count: int, pairs) -> list[int]:
     return order
 
 
-@lru_cache(maxsize=None)
+@cache
 def _load(path: str) -> LandmarkSet:
     source = Path(path)
     try:
@@ -208,7 +208,7 @@ def list_landmark_sets() -> list[str]:
     return sorted(p.stem for p in SETS_DIR.glob("*.json"))
 
 
-def get_landmark_set(name: "str | LandmarkSet | dict") -> LandmarkSet:
+def get_landmark_set(name: str | LandmarkSet | dict) -> LandmarkSet:
     """A built-in set by name, a JSON file by path, or a set from a dict (as stored in a checkpoint)."""
     if isinstance(name, LandmarkSet):
         return name
