@@ -53,6 +53,31 @@ def project_script():
                                                 f"{project}_{name}")
 
 
+#: the smallest heatmap model the tests save as a real zoo checkpoint (``str.format`` its landmark set and ruler)
+TINY_HEATMAP_CONFIG = """default_scope = 'zoo'
+input_size = (64, 64)
+model = dict(type='LandmarkDetector', landmark_set='{landmark_set}',
+    data_preprocessor=dict(type='LandmarkDataPreprocessor', mean=[123.675, 116.28, 103.53],
+                           std=[58.395, 57.12, 57.375], channels=3),
+    backbone=dict(type='HRNetBackbone', arch='hrnet_w18_small', pretrained=False),
+    neck=dict(type='HRNetV2Neck'), head=dict(type='HeatmapHead', output_stride=4, sigma=2.0),
+    decoder=dict(type='DarkDecoder', blur_sigma=1.0), loss=dict(type='HeatmapMSELoss'))
+test_pipeline = [
+    dict(type='LoadCephalogram', channels=3),
+    dict(type='LetterboxResize', size=input_size, pad_value=0),
+    dict(type='PackLandmarkInputs'),
+]
+ruler_mm = {ruler_mm}
+"""
+
+
+@pytest.fixture(scope="session")
+def tiny_heatmap_config():
+    """``tiny_heatmap_config(landmark_set='isbi2015', ruler_mm=None)``: :data:`TINY_HEATMAP_CONFIG` as config text."""
+    return lambda landmark_set="isbi2015", ruler_mm=None: TINY_HEATMAP_CONFIG.format(
+        landmark_set=landmark_set, ruler_mm=repr(ruler_mm))
+
+
 def _save_untrained(config_text: str, config_path: Path, checkpoint_path: Path, **extra) -> Path:
     """The model a config text describes, untrained (seed 0), saved as ``zoo train`` saves a checkpoint: its weights
     and the ``zoo_meta`` inference reads (``extra``: more top-level keys, e.g. an optimizer state)."""

@@ -112,35 +112,16 @@ def synthetic_image() -> tuple[np.ndarray, float]:
     return sample.image, sample.spacing
 
 
-TINY = """default_scope = 'zoo'
-input_size = (64, 64)
-model = dict(type='LandmarkDetector', landmark_set='{landmark_set}',
-    data_preprocessor=dict(type='LandmarkDataPreprocessor', mean=[123.675, 116.28, 103.53],
-                           std=[58.395, 57.12, 57.375], channels=3),
-    backbone=dict(type='HRNetBackbone', arch='hrnet_w18_small', pretrained=False),
-    neck=dict(type='HRNetV2Neck'), head=dict(type='HeatmapHead', output_stride=4, sigma=2.0),
-    decoder=dict(type='DarkDecoder', blur_sigma=1.0), loss=dict(type='HeatmapMSELoss'))
-test_pipeline = [
-    dict(type='LoadCephalogram', channels=3),
-    dict(type='LetterboxResize', size=input_size, pad_value=0),
-    dict(type='PackLandmarkInputs'),
-]
-ruler_mm = {ruler_mm}
-"""
-
-
 @pytest.fixture(scope="session")
-def tiny_model(tmp_path_factory, untrained_checkpoint, one_torch_thread) -> Path:
+def tiny_model(tmp_path_factory, untrained_checkpoint, tiny_heatmap_config, one_torch_thread) -> Path:
     """An untrained HRNet-W18-small at 64 px for the ISBI 19 landmarks, saved as ``zoo train`` saves one:
     deterministic, so the same pixels give the same landmarks."""
     folder = tmp_path_factory.mktemp("dicom model")
-    return untrained_checkpoint(TINY.format(landmark_set="isbi2015", ruler_mm="None"), folder / "tiny.py",
-                                folder / "tiny.pth")
+    return untrained_checkpoint(tiny_heatmap_config(), folder / "tiny.py", folder / "tiny.pth")
 
 
 @pytest.fixture(scope="session")
-def ruler_model(tmp_path_factory, untrained_checkpoint, one_torch_thread) -> Path:
+def ruler_model(tmp_path_factory, untrained_checkpoint, tiny_heatmap_config, one_torch_thread) -> Path:
     """The same, predicting the ruler's p1 and p2 (30 mm apart): a ruler to set against the header's pixel size."""
     folder = tmp_path_factory.mktemp("dicom ruler model")
-    return untrained_checkpoint(TINY.format(landmark_set="ceph31", ruler_mm="30.0"), folder / "ruler.py",
-                                folder / "ruler.pth")
+    return untrained_checkpoint(tiny_heatmap_config("ceph31", 30.0), folder / "ruler.py", folder / "ruler.pth")

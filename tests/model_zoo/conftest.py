@@ -7,21 +7,6 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-CONFIG = """default_scope = 'zoo'
-input_size = (64, 64)
-model = dict(type='LandmarkDetector', landmark_set='isbi2015',
-    data_preprocessor=dict(type='LandmarkDataPreprocessor', mean=[123.675, 116.28, 103.53],
-                           std=[58.395, 57.12, 57.375], channels=3),
-    backbone=dict(type='HRNetBackbone', arch='hrnet_w18_small', pretrained=False),
-    neck=dict(type='HRNetV2Neck'), head=dict(type='HeatmapHead', output_stride=4, sigma=2.0),
-    decoder=dict(type='DarkDecoder', blur_sigma=1.0), loss=dict(type='HeatmapMSELoss'))
-test_pipeline = [
-    dict(type='LoadCephalogram', channels=3),
-    dict(type='LetterboxResize', size=input_size, pad_value=0),
-    dict(type='PackLandmarkInputs'),
-]
-"""
-
 
 @pytest.fixture(scope="session", autouse=True)
 def _one_thread(one_torch_thread):
@@ -29,9 +14,9 @@ def _one_thread(one_torch_thread):
 
 
 @pytest.fixture(scope="session")
-def tiny_checkpoint(tmp_path_factory, untrained_checkpoint) -> Path:
+def tiny_checkpoint(tmp_path_factory, untrained_checkpoint, tiny_heatmap_config) -> Path:
     folder = tmp_path_factory.mktemp("model zoo")
-    return untrained_checkpoint(CONFIG, folder / "tiny.py", folder / "tiny.pth", optimizer={"state": {}})
+    return untrained_checkpoint(tiny_heatmap_config(), folder / "tiny.py", folder / "tiny.pth", optimizer={"state": {}})
 
 
 @pytest.fixture(scope="session")

@@ -537,11 +537,9 @@ def to_display(stored: np.ndarray, header: DicomHeader) -> np.ndarray:
     return out
 
 
-def read_dicom(data: bytes, name: str, max_pixels: int | None = None,
-               jpeg_cost=None) -> tuple[np.ndarray, DicomHeader]:
-    """A DICOM file's bytes -> ``(8-bit image, header)``: the header checked (one image frame, a decoder for its
-    transfer syntax, at most ``max_pixels``, a JPEG frame's scan work through ``jpeg_cost``) before a pixel is
-    decoded."""
+def _admitted(data: bytes, name: str, max_pixels: int | None, jpeg_cost):
+    """The dataset and its header once every check that needs no decoding has passed: one image frame, a decoder
+    for its transfer syntax, at most ``max_pixels``, a JPEG frame's scan work within ``jpeg_cost``, pixel data."""
     ds = _read(bytes(data), name, False)
     with _quiet():
         header = parse_header(ds, name)
@@ -551,20 +549,21 @@ def read_dicom(data: bytes, name: str, max_pixels: int | None = None,
     if "PixelData" not in ds:
         raise DicomError(f"{name}: the header describes a {header.columns}x{header.rows} image but the file holds "
                          "no pixel data", reason="not an image")
+    return ds, header
+
+
+def read_dicom(data: bytes, name: str, max_pixels: int | None = None,
+               jpeg_cost=None) -> tuple[np.ndarray, DicomHeader]:
+    """A DICOM file's bytes -> ``(8-bit image, header)``: the header checked (one image frame, a decoder for its
+    transfer syntax, at most ``max_pixels``, a JPEG frame's scan work through ``jpeg_cost``) before a pixel is
+    decoded."""
+    ds, header = _admitted(data, name, max_pixels, jpeg_cost)
     return to_display(stored_pixels(ds, header), header), header
 
 
 def plan_header(data: bytes, name: str, max_pixels: int | None = None, jpeg_cost=None) -> DicomHeader:
     """The checks :func:`read_dicom` makes before decoding, alone: what the server runs before it admits an
     upload (the pixels are decoded later, in a process it can kill)."""
-    ds = _read(bytes(data), name, False)
-    with _quiet():
-        header = parse_header(ds, name)
-    check_pixels(header, max_pixels)
-    check_decoder(header)
-    check_cost(ds, header, jpeg_cost)
-    if "PixelData" not in ds:
-        raise DicomError(f"{name}: the header describes a {header.columns}x{header.rows} image but the file holds "
-                         "no pixel data", reason="not an image")
+    ds, header = _admitted(data, name, max_pixels, jpeg_cost)
     del ds.PixelData  # the display needs the header alone; the pixels are decoded from the upload's bytes
     return header

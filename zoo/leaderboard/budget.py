@@ -70,8 +70,15 @@ def apply_budget(cfg, iters: int, seed: int, work_dir, data_root=None):
     hooks["checkpoint"] = dict(type="CheckpointHook", by_epoch=False, interval=int(iters), max_keep_ckpts=1,
                                save_best=None, save_last=True)
     hooks["logger"] = dict(type="LoggerHook", interval=1)
+    # window 1: per-iteration times in scalars.json
+    return finish_run(cfg, hooks, log_window=1, seed=seed, work_dir=work_dir, data_root=data_root)
+
+
+def finish_run(cfg, hooks: dict, *, log_window: int, seed: int, work_dir, data_root=None):
+    """The part every leaderboard run fixes alike: its hooks and log window, seed, work dir, a fresh start (never
+    a resume, never another model's weights) and, where given, the data root."""
     cfg.default_hooks = hooks
-    cfg.log_processor = dict(by_epoch=False, window_size=1)  # per-iteration times in scalars.json
+    cfg.log_processor = dict(by_epoch=False, window_size=int(log_window))
     cfg.randomness = dict(seed=int(seed), deterministic=False)
     cfg.work_dir = str(work_dir)
     cfg.resume = False
@@ -90,16 +97,18 @@ def set_data_root(cfg, data_root) -> None:
 
 def iteration_times(work_dir) -> list[float]:
     """Seconds per training iteration, as mmengine's IterTimerHook logged them in ``vis_data/scalars.json``."""
-    times = []
+    return [float(row["time"]) for row in scalar_rows(work_dir) if "time" in row and "loss" in row]
+
+
+def scalar_rows(work_dir):
+    """Every row mmengine logged to ``vis_data/scalars.json`` under ``work_dir`` (training rows carry ``loss``,
+    validation rows the metric); a line cut short by a kill is skipped."""
     for path in sorted(Path(work_dir).glob("*/vis_data/scalars.json")):
         for line in path.read_text(encoding="utf-8").splitlines():
             try:
-                row = json.loads(line)
+                yield json.loads(line)
             except json.JSONDecodeError:
                 continue
-            if "time" in row and "loss" in row:
-                times.append(float(row["time"]))
-    return times
 
 
 def seconds_per_iter(times: list[float], skip: int = 2) -> float:

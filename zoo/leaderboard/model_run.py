@@ -13,7 +13,7 @@ from pathlib import Path
 
 from zoo.registry import ZooError
 
-from .budget import apply_budget, iteration_times, seconds_per_iter, set_data_root
+from .budget import apply_budget, iteration_times, scalar_rows, seconds_per_iter, set_data_root
 
 #: registry kind for each component key of a model config
 _COMPONENTS = (("model", "models"), ("backbone", "backbones"), ("neck", "necks"), ("head", "heads"),
@@ -229,13 +229,5 @@ def selected_checkpoint(work_dir: Path) -> tuple[Path, int | None, float | None]
                                f"validation split), found {len(best)}")
     found = re.search(r"iter_(\d+)", best[0].stem)
     step = int(found.group(1)) if found else None
-    scores = []
-    for path in sorted(Path(work_dir).glob("*/vis_data/scalars.json")):
-        for line in path.read_text(encoding="utf-8").splitlines():
-            try:
-                row = json.loads(line)
-            except json.JSONDecodeError:
-                continue
-            if "MRE" in row and "loss" not in row:
-                scores.append(float(row["MRE"]))
+    scores = [float(row["MRE"]) for row in scalar_rows(work_dir) if "MRE" in row and "loss" not in row]
     return best[0], step, min(scores) if scores else None

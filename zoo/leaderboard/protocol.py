@@ -20,7 +20,7 @@ import hashlib
 import json
 import math
 
-from .budget import set_data_root, stretch_schedule
+from .budget import finish_run, stretch_schedule
 from .model_run import LeaderboardError
 
 #: what trains a row; everything else in a config (work_dir, seed, helper variables) is not the row
@@ -198,12 +198,4 @@ def apply_protocol(cfg, *, iters: int, seed: int, work_dir, data_root=None):
     hooks["checkpoint"] = dict(type="CheckpointHook", by_epoch=False, interval=every, max_keep_ckpts=1,
                                save_best="MRE", rule="less", save_last=True)
     hooks["logger"] = dict(type="LoggerHook", interval=10)
-    cfg.default_hooks = hooks
-    cfg.log_processor = dict(by_epoch=False, window_size=10)
-    cfg.randomness = dict(seed=int(seed), deterministic=False)
-    cfg.work_dir = str(work_dir)
-    cfg.resume = False
-    cfg.load_from = None
-    if data_root is not None:
-        set_data_root(cfg, data_root)
-    return cfg
+    return finish_run(cfg, hooks, log_window=10, seed=seed, work_dir=work_dir, data_root=data_root)
