@@ -70,6 +70,9 @@ class Prediction:
     dicom = property(lambda self: self._entry.get("dicom"))
     warnings = property(lambda self: list(self._entry.get("warnings", [])))
     orientation = property(lambda self: self._entry.get("orientation"))
+    #: how the image's scale was read (``entry['scale']``): the model's pixel size, the image's and its source
+    #: ('given', 'dicom:...', 'ruler', 'anatomy' for the estimate), the resampling factor; None in older files
+    scale = property(lambda self: self._entry.get("scale"))
     #: the quality gate's verdict (``entry['quality']``); entries from before the gate read as unchecked
     quality = property(lambda self: self._entry.get("quality") or {"status": UNCHECKED, "reasons": [],
                                                                     "signals": {}})
@@ -181,10 +184,13 @@ class LandmarkModel:
 
 
 def load(name_or_path, *, device: str | None = None, threads: int | None = None,
-         min_confidence: float | None = None, orientation: str = "auto", trust: bool = False) -> LandmarkModel:
+         min_confidence: float | None = None, orientation: str = "auto", trust: bool = False,
+         scale: str = "auto") -> LandmarkModel:
     """A named model (``zoo models``) or a model file, ready to predict. ``device='cuda'`` runs a checkpoint or
     weights file on the GPU; exported ONNX/TorchScript models run on the CPU. ``orientation='auto'`` finds mirrored
     and turned images (``Prediction.orientation`` says what was found); ``'fixed'`` trusts the image.
+    ``scale='auto'`` reads every image at the pixel size the model was trained at (``spacing_mm``, a DICOM header's,
+    a ruler's, else the anatomy's estimate; ``Prediction.entry['scale']`` says which); ``'fixed'`` as it lies.
     ``trust=True`` is needed for a TorchScript file, which is a program: it runs code of its own while it loads, so
     open one only from a source you trust (ONNX files and the zoo's checkpoints and weights files carry no code)."""
     from zoo.inference import Predictor
@@ -193,6 +199,7 @@ def load(name_or_path, *, device: str | None = None, threads: int | None = None,
 
     load_plugins()
     predictor = Predictor.from_path(name_or_path, threads=threads, device=device, orientation=orientation, trust=trust,
+                                    scale=scale,
                                     min_confidence=DEFAULT_MIN_CONFIDENCE if min_confidence is None else min_confidence)
     return LandmarkModel(predictor, str(name_or_path))
 

@@ -52,3 +52,10 @@ def apply_warp(points: np.ndarray, warp: np.ndarray) -> np.ndarray:
 def to_original(points_input_px: np.ndarray, warp: np.ndarray) -> np.ndarray:
     """Map points from network-input pixels back to the original image's pixels."""
     return apply_warp(points_input_px, np.linalg.inv(warp))
+
+
+def resample_warp(factor: float) -> np.ndarray:
+    """3x3: image px -> px of the image resized by ``factor``, centres mapped as ``cv2.resize`` maps them
+    (``x' = (x + 0.5) * factor - 0.5``): the frame a model reads an image in at its own pixel size (#39)."""
+    f = float(factor)
+    return np.array([[f, 0.0, 0.5 * f - 0.5], [0.0, f, 0.5 * f - 0.5], [0.0, 0.0, 1.0]])

@@ -52,22 +52,23 @@ def test_the_calibrated_copy_carries_shape_thresholds_uncertainty_and_orientatio
     meta = safe_load(calibrated)["zoo_meta"]
     quality = meta["quality"]
     assert quality["shape"]["num_shapes"] == 64 and "p1" not in quality["shape"]["symbols"]
-    assert set(quality["thresholds"]) == {"confidence", "shape_distance", "orientation_margin"}
+    assert set(quality["thresholds"]) == {"confidence", "shape_distance", "orientation_margin", "scale_error"}
     assert quality["calibrated_on"]["validation_images"] == 8
     assert len(quality["uncertainty"]["base"]) == 31
     assert meta["canonical_orientation"]["profile_faces"] in ("right", "left")
 
 
 def test_predictions_carry_a_verdict_and_radii_and_the_validation_images_pass(calibrated, checkpoint):
-    from zoo.calibration import dataset_samples
+    from zoo.calibration import dataset_samples_spacings
     from zoo.inference import Predictor
 
     predictor = Predictor.from_path(calibrated)
-    samples, _, _ = dataset_samples(predictor.meta["config"]["val_dataloader"]["dataset"])
-    entries = [predictor.predict(path, spacing_mm=0.1) for path, _, _ in samples]
+    samples, _, _, spacings = dataset_samples_spacings(predictor.meta["config"]["val_dataloader"]["dataset"])
+    # each image with its own pixel size (a wrong one now reads it at the wrong scale, and the gate says so)
+    entries = [predictor.predict(path, spacing_mm=mm) for (path, _, _), mm in zip(samples, spacings)]
     assert [e["quality"]["status"] for e in entries] == ["ok"] * 8, [e["quality"] for e in entries]
     lm = entries[0]["landmarks"]["S"]
-    assert lm["uncertainty_px"] > 0 and lm["uncertainty_mm"] == pytest.approx(lm["uncertainty_px"] * 0.1)
+    assert lm["uncertainty_px"] > 0 and lm["uncertainty_mm"] == pytest.approx(lm["uncertainty_px"] * spacings[0])
     assert entries[0]["uncertainty_coverage"] == 0.9
     noise = np.random.default_rng(0).integers(0, 255, (160, 128), dtype=np.uint8)
     assert predictor.predict(noise)["quality"]["status"] in ("ok", "suspect", "reject")

@@ -20,15 +20,18 @@ from .calibrate import (
     canonical_orientation,
     dataset_orientation,
     dataset_samples,
+    dataset_samples_spacings,
+    dataset_scale,
     fit_quality,
     fit_shape_model,
     read_validation,
     threshold_for,
+    training_scale,
     write_calibrated,
     write_quality,
 )
 
 __all__ = ["MIN_VALIDATION_IMAGES", "REJECT_SD", "SUSPECT_SD", "Calibration", "CalibrationError", "ValidationRead",
            "annotations", "calibrate_model", "calibrate_with_fallback", "canonical_orientation", "dataset_orientation",
-           "dataset_samples", "fit_quality", "fit_shape_model", "read_validation", "threshold_for", "write_calibrated",
-           "write_quality"]
+           "dataset_samples", "dataset_samples_spacings", "dataset_scale", "fit_quality", "fit_shape_model",
+           "read_validation", "threshold_for", "training_scale", "write_calibrated", "write_quality"]

@@ -97,6 +97,37 @@ def dataset_orientation(dataset, symbols) -> dict | None:
     return canonical_orientation(shapes, labelled, list(symbols))
 
 
+def training_scale(spacings, shapes, labelled, symbols, source: str = "") -> tuple[float | None, dict | None]:
+    """``(train_mm_per_pixel, anatomy)`` of training data: the median of the images' known pixel sizes (what the model
+    learnt to read at; None when no image has one) and the training anatomy's size
+    (:class:`zoo.quality.scale.AnatomySize` as a dict; None with fewer than 10 fully labelled shapes of known pixel
+    size). What the predictor reads every image at, and estimates an unknown pixel size against."""
+    from zoo.quality.scale import AnatomySize
+
+    known = [float(v) for v in spacings if v is not None and math.isfinite(float(v)) and float(v) > 0]
+    if not known:
+        return None, None
+    anatomy = AnatomySize.fit(shapes, labelled, spacings, list(symbols), source)
+    return round(float(np.median(known)), 6), anatomy.to_dict() if anatomy is not None else None
+
+
+def dataset_scale(dataset, symbols) -> tuple[float | None, dict | None]:
+    """:func:`training_scale` of a built training dataset (wrappers unwrapped, as :func:`dataset_orientation`);
+    ``(None, None)`` when its annotations cannot be read without loading images."""
+    while not hasattr(dataset, "get_data_info") and hasattr(dataset, "dataset"):
+        dataset = dataset.dataset
+    try:
+        infos = [dataset.get_data_info(i) for i in range(len(dataset))]
+        shapes = np.stack([np.asarray(d["ori_keypoints"], np.float64) for d in infos])
+        labelled = np.stack([np.asarray(d["ori_keypoints_visible"]) > 0 for d in infos])
+    except (AttributeError, KeyError, TypeError, ValueError):
+        return None, None
+    if shapes.shape[1:] != (len(symbols), 2):
+        return None, None
+    source = f"{len(infos)} training annotations ({type(dataset).__name__})"
+    return training_scale([d.get("spacing") for d in infos], shapes, labelled, symbols, source)
+
+
 def threshold_for(values, direction: str, suspect_sd: float = SUSPECT_SD, reject_sd: float = REJECT_SD) -> Threshold:
     """A signal's thresholds from its clean validation values (see the module's docstring)."""
     v = np.asarray([x for x in values if math.isfinite(x)], np.float64)
@@ -110,16 +141,19 @@ def threshold_for(values, direction: str, suspect_sd: float = SUSPECT_SD, reject
     return Threshold(suspect, suspect - (reject_sd - suspect_sd) * sd)
 
 
-def read_validation(predictor, shape_model, samples, progress=None) -> list[ValidationRead]:
-    """``samples``: (image path, truth (K, 2) px, labelled (K,) bool) -> what the model made of each;
-    ``progress(done, total)`` after each."""
+def read_validation(predictor, shape_model, samples, progress=None, spacings=None) -> list[ValidationRead]:
+    """``samples``: (image path, truth (K, 2) px, labelled (K,) bool) -> what the model made of each, read as
+    ``zoo predict`` reads it: at the model's pixel size, each image's own (``spacings``, mm/px or None) known as a
+    dataset's (``Predictor.scaled_read``); ``progress(done, total)`` after each."""
     out = []
-    for i, (path, truth, labelled) in enumerate(samples):
+    spacings = list(spacings) if spacings is not None else [None] * len(samples)
+    for i, ((path, truth, labelled), spacing) in enumerate(zip(samples, spacings)):
         img = predictor.load(path, str(path))
-        reading, finding, coords = predictor.oriented_read(img)
+        reading, finding, coords, _ = predictor.scaled_read(img, spacing, "dataset")
         errors = np.linalg.norm(coords - np.asarray(truth, np.float64), axis=1)
         errors[~np.asarray(labelled, bool)] = np.nan
-        out.append(ValidationRead(image_signals(reading, shape_model, finding), reading.features(), errors))
+        signals = image_signals(reading, shape_model, finding, predictor.anatomy, predictor.model_mm)
+        out.append(ValidationRead(signals, reading.features(), errors))
         if progress:
             progress(i + 1, len(samples))
     return out
@@ -146,14 +180,24 @@ def fit_quality(shape_model: ShapeModel, reads: list[ValidationRead], calibrated
     return QualityModel(shape_model, thresholds, uncertainty, info)
 
 
-def dataset_samples(cfg_dataset: dict, data_root=None) -> tuple[list, np.ndarray, np.ndarray]:
-    """A config's dataset read without its pipeline: ``(samples, shapes (N, K, 2), labelled (N, K))``."""
+def _built(cfg_dataset: dict, data_root=None):
     from zoo.registry import DATASETS
 
     cfg = {**dict(cfg_dataset), "pipeline": [], "test_mode": True}
     if data_root is not None:
         cfg["data_root"] = str(data_root)
-    return annotations(DATASETS.build(cfg))
+    return DATASETS.build(cfg)
+
+
+def dataset_samples(cfg_dataset: dict, data_root=None) -> tuple[list, np.ndarray, np.ndarray]:
+    """A config's dataset read without its pipeline: ``(samples, shapes (N, K, 2), labelled (N, K))``."""
+    return annotations(_built(cfg_dataset, data_root))
+
+
+def dataset_samples_spacings(cfg_dataset: dict, data_root=None) -> tuple[list, np.ndarray, np.ndarray, list]:
+    """:func:`dataset_samples` and each sample's pixel size (mm/px, None where unknown)."""
+    dataset = _built(cfg_dataset, data_root)
+    return (*annotations(dataset), [dataset.get_data_info(i).get("spacing") for i in range(len(dataset))])
 
 
 def annotations(dataset) -> tuple[list, np.ndarray, np.ndarray]:
@@ -173,7 +217,8 @@ def calibrate_model(model, data_root=None, threads: int | None = None, progress=
 
     predictor = Predictor.from_path(model, threads=threads)
     cfg = checkpoint_config(predictor.meta, model)
-    _, shapes, labelled = dataset_samples(cfg.train_dataloader.dataset, data_root)
+    _, shapes, labelled, spacings = dataset_samples_spacings(cfg.train_dataloader.dataset, data_root)
+    _set_scale(predictor, spacings, shapes, labelled, cfg.train_dataloader.dataset)
     way_out = (f"Label more images, or calibrate with what there is: `zoo checkpoint calibrate {model} --out OUT "
                f"--fallback START_MODEL` (e.g. isbi19, the model it was fine-tuned from) borrows what your data "
                f"cannot give")
@@ -185,14 +230,31 @@ def calibrate_model(model, data_root=None, threads: int | None = None, progress=
     val_cfg = (cfg.get("val_dataloader") or {}).get("dataset")
     if not val_cfg:
         raise CalibrationError(f"{model}: its config has no val_dataloader to calibrate on. {way_out}")
-    samples, _, _ = dataset_samples(val_cfg, data_root)
+    samples, _, _, val_spacings = dataset_samples_spacings(val_cfg, data_root)
     if len(samples) < MIN_VALIDATION_IMAGES:
         raise CalibrationError(f"{model}: {len(samples)} validation images; the thresholds need at least "
                                f"{MIN_VALIDATION_IMAGES}. {way_out}")
-    reads = read_validation(predictor, shape_model, samples, progress)
+    reads = read_validation(predictor, shape_model, samples, progress, val_spacings)
     described = {"train": _describe(cfg.train_dataloader.dataset), "validation": _describe(val_cfg)}
+    if predictor.model_mm is not None:
+        described["read_mm_per_pixel"] = predictor.model_mm
     facing = canonical_orientation(shapes, labelled, predictor.symbols)
-    return fit_quality(shape_model, reads, described, held_out), facing
+    quality = fit_quality(shape_model, reads, described, held_out)
+    return quality.with_scale(predictor.anatomy, predictor.model_mm), facing
+
+
+def _set_scale(predictor, spacings, shapes, labelled, train_cfg: dict) -> None:
+    """The training data's pixel size and anatomy (:func:`training_scale`) into ``predictor``, which then reads the
+    validation images at that pixel size and measures ``scale_error`` against that anatomy; a dataset without
+    pixel sizes leaves the model's own (metadata, or its config's dataset)."""
+    from zoo.quality.scale import AnatomySize
+
+    mm, anatomy = training_scale(spacings, shapes, labelled, predictor.symbols,
+                                 f"{len(shapes)} training annotations ({_describe(train_cfg)})")
+    if mm is not None:
+        predictor.model_mm, predictor.model_mm_source = mm, "the training data"
+    if anatomy is not None:
+        predictor.anatomy = AnatomySize.from_dict(anatomy, predictor.symbols)
 
 
 @dataclass
@@ -241,7 +303,8 @@ def calibrate_with_fallback(model, fallback=None, data_root=None, threads: int |
     predictor = Predictor.from_path(model, threads=threads)
     symbols = predictor.symbols
     cfg = checkpoint_config(predictor.meta, model)
-    _, shapes, labelled = dataset_samples(cfg.train_dataloader.dataset, data_root)
+    _, shapes, labelled, spacings = dataset_samples_spacings(cfg.train_dataloader.dataset, data_root)
+    _set_scale(predictor, spacings, shapes, labelled, cfg.train_dataloader.dataset)
     facing = canonical_orientation(shapes, labelled, symbols)
     notes, sources = [], {}
     borrowed, why_not = _fallback_quality(fallback, symbols) if fallback else (None, "")
@@ -256,7 +319,7 @@ def calibrate_with_fallback(model, fallback=None, data_root=None, threads: int |
         shape_problem = (f"{len(shapes)} training images: {exc}" if len(anatomy) >= 3 else
                          "a shape model needs 3 or more anatomical landmarks, and ruler points are no anatomy")
     val_cfg = (cfg.get("val_dataloader") or {}).get("dataset")
-    samples = dataset_samples(val_cfg, data_root)[0] if val_cfg else []
+    samples, _, _, val_spacings = dataset_samples_spacings(val_cfg, data_root) if val_cfg else ([], None, None, [])
     enough = len(samples) >= MIN_VALIDATION_IMAGES
     few = (f"{len(samples)} validation images, the thresholds need {MIN_VALIDATION_IMAGES}" if val_cfg
            else "no validation images")
@@ -271,7 +334,7 @@ def calibrate_with_fallback(model, fallback=None, data_root=None, threads: int |
         sources["shape"] = f"{fallback} ({shape_problem or 'borrowed with its thresholds'})"
     else:
         notes.append(f"no shape model: {shape_problem}")
-    reads = read_validation(predictor, shape, samples, progress) if samples else []
+    reads = read_validation(predictor, shape, samples, progress, val_spacings) if samples else []
     thresholds = {}
     if enough:
         clean = {name: [r.signals[name] for r in reads] for name in reads[0].signals}
@@ -302,7 +365,9 @@ def calibrate_with_fallback(model, fallback=None, data_root=None, threads: int |
             "shape_held_out_distances": len(held_out) if shape is own_shape else 0,
             "validation_mre_px": round(float(np.nanmean(errors)), 3) if reads else None,
             "suspect_sd": SUSPECT_SD, "reject_sd": REJECT_SD, "sources": sources, "notes": list(notes)}
-    quality = QualityModel(shape, thresholds, uncertainty, info)
+    if predictor.model_mm is not None:
+        info["read_mm_per_pixel"] = predictor.model_mm
+    quality = QualityModel(shape, thresholds, uncertainty, info, predictor.anatomy, predictor.model_mm)
     if borrow_gate and reads:
         from zoo.quality.gate import OK, judge
 
@@ -362,8 +427,18 @@ def write_quality(model_path, out, quality: QualityModel, facing: dict):
 
     model_path, out = Path(model_path), Path(out)
     added = {"quality": quality.to_dict(), "canonical_orientation": facing}
+    if quality.anatomy is not None:
+        added["anatomy"] = quality.anatomy.to_dict()
+
+    def scaled(meta: dict) -> dict:
+        """The pixel size the model was calibrated (and trained) at, in its preprocessing (#39)."""
+        meta = {**meta, **added}
+        if quality.model_mm_per_pixel is not None:
+            meta["preprocess"] = {**meta["preprocess"], "train_mm_per_pixel": float(quality.model_mm_per_pixel)}
+        return meta
+
     if is_weights_file(model_path):
-        return with_meta(model_path, {**read_meta(model_path), **added}, out)
+        return with_meta(model_path, scaled(read_meta(model_path)), out)
     checkpoint = safe_load(model_path)
-    checkpoint["zoo_meta"] = {**checkpoint["zoo_meta"], **added}
+    checkpoint["zoo_meta"] = scaled(checkpoint["zoo_meta"])
     return save_checkpoint(checkpoint, out)

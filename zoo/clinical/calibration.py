@@ -7,6 +7,12 @@ being two predicted points, and a badly predicted pair once silently overrode a 
 lower face height to a fraction of a centimetre. When both exist both are reported, and a disagreement over
 :data:`DISAGREEMENT` is a warning.
 
+Last comes the anatomy's own estimate (``zoo.inference.scale``: the size of the predicted landmarks against the
+model's training anatomy). The predictor reads an image of unknown pixel size at the scale it gives, and it is
+reported beside the others, with a warning when it disagrees with the one used by more than a skull's size varies
+(:data:`ESTIMATE_DISAGREEMENT`) -- a given pixel size that is wrong by half shows there. It never gives mm figures:
+a length measured with it would only restate the training skulls' mean size.
+
 A predicted ruler is checked before it is used, with what is known without ground truth
 (:func:`read_ruler`); one that fails is reported with the reasons and not used, so mm figures are absent
 rather than wrong. Bounds (:data:`FIELD_OF_VIEW_MM`, :data:`CRANIAL_BASE_MM`) are wide on purpose: they
@@ -25,6 +31,10 @@ RULER = ("p1", "p2")
 
 #: a given spacing and the ruler's that differ by more than this fraction (of the given one) are a warning
 DISAGREEMENT = 0.05
+#: the anatomy's estimate and the pixel size used that differ by more than this fraction are a warning: three
+#: standard deviations of a skull's size (6.4 % over ISBI 2015's training images); the predictor passes its own
+#: model's (``zoo.quality.scale.AnatomySize.log_sd``)
+ESTIMATE_DISAGREEMENT = 0.2
 
 #: the image's longer side in mm at a candidate pixel size. A lateral cephalogram shows at least sella to
 #: menton (~120 mm), so a crop to the face is still over 100 mm; detectors and films are at most 35 x 43 cm
@@ -145,6 +155,16 @@ class Calibration:
     #: the pixel size an image's own header gives (a DICOM file's), and which element it came from
     header: float | None = None
     header_source: str | None = None
+    #: the anatomy's estimate of the pixel size (never used for mm figures) and what it was measured against
+    estimate: float | None = None
+    estimate_source: str | None = None
+
+    @property
+    def estimate_disagreement(self) -> float | None:
+        """``|estimate - used| / used``, when both exist."""
+        if self.estimate is None or self.mm_per_pixel is None:
+            return None
+        return abs(self.estimate - self.mm_per_pixel) / self.mm_per_pixel
 
     @property
     def disagreement(self) -> float | None:
@@ -164,15 +184,20 @@ class Calibration:
     def to_dict(self) -> dict | None:
         """Every pixel size seen, side by side, when there are two or more (the predictions file's
         ``calibration``); ``used`` names the one in ``mm_per_pixel``."""
-        seen = [v for v in (self.given, self.header, None if self.ruler is None else self.ruler) if v is not None]
+        seen = [v for v in (self.given, self.header, None if self.ruler is None else self.ruler, self.estimate)
+                if v is not None]
         if len(seen) < 2:
             return None
-        used = "given" if self.given is not None else "header" if self.header is not None else "ruler"
+        used = ("given" if self.given is not None else "header" if self.header is not None
+                else "ruler" if self.mm_per_pixel is not None else None)
         out = {"given": self.given, "ruler": None if self.ruler is None else self.ruler.mm_per_pixel,
                "disagreement": self.disagreement, "used": used}
         if self.header is not None:
             out.update(header=self.header, header_source=self.header_source,
                        header_disagreement=self.header_disagreement)
+        if self.estimate is not None:
+            out.update(estimate=self.estimate, estimate_source=self.estimate_source,
+                       estimate_disagreement=self.estimate_disagreement)
         return out
 
 
@@ -208,15 +233,36 @@ def _against_ruler(cal: Calibration, ruler: RulerReading | None, value: float, w
 def calibrate(points: Mapping, flagged: Iterable[str] = (), *, ruler_mm: float | None = None,
               given: float | None = None, given_source: str = "given",
               image_size: tuple | None = None, header: float | None = None,
-              header_source: str = "header") -> Calibration:
+              header_source: str = "header", estimate: float | None = None, estimate_source: str = "anatomy",
+              estimate_tolerance: float = ESTIMATE_DISAGREEMENT) -> Calibration:
     """Choose the pixel size: ``given`` (the user's) if any, else ``header`` (the image's own, e.g. a DICOM
     file's ImagerPixelSpacing / magnification factor, reported as ``header_source``), else the ruler when
     :func:`read_ruler` finds no problem. Each pair of pixel sizes more than :data:`DISAGREEMENT` apart is a
-    warning naming both.
+    warning naming both. ``estimate`` (the anatomy's, from ``estimate_source``) is reported beside them and never
+    used for mm; more than ``estimate_tolerance`` from the one used is a warning.
 
     ``points``: symbol -> ``(x, y)`` or ``{x, y}`` in original pixels; ``flagged``: low-confidence symbols;
     ``image_size``: ``(width, height)`` when known. Never raises on a bad ruler: it is reported instead.
     """
+    cal = _choose(points, flagged, ruler_mm=ruler_mm, given=given, given_source=given_source, image_size=image_size,
+                  header=header, header_source=header_source)
+    if estimate is not None:
+        cal.estimate, cal.estimate_source = _positive(estimate, "the estimated pixel size"), estimate_source
+        off = cal.estimate_disagreement
+        if off is not None and off > estimate_tolerance:
+            what = {"given": "the given", "ruler": "the ruler's"}.get(cal.source, "the image header's")
+            cal.warnings.append(
+                f"{what} pixel size {_fmt(cal.mm_per_pixel)} mm/px and the anatomy's {_fmt(cal.estimate)} mm/px "
+                f"({estimate_source}) disagree by {100 * off:.0f} %, more than a skull's size varies "
+                f"({100 * estimate_tolerance:.0f} %); {what} {_fmt(cal.mm_per_pixel)} mm/px is used: check it")
+    return cal
+
+
+def _choose(points: Mapping, flagged: Iterable[str] = (), *, ruler_mm: float | None = None,
+            given: float | None = None, given_source: str = "given",
+            image_size: tuple | None = None, header: float | None = None,
+            header_source: str = "header") -> Calibration:
+    """:func:`calibrate` less the anatomy's estimate."""
     flagged = set(flagged)
     given = None if given is None else _positive(given, "the given pixel size (mm_per_pixel / spacing_mm)")
     header = None if header is None else _positive(header, "the header's pixel size")

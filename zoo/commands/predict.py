@@ -68,14 +68,15 @@ def _draw(raw, entry: dict, out_dir: Path) -> Path:
 
 def run_predict(model, images, *, ruler_mm=None, spacing_mm=None, min_confidence=None, analyze=False,
                 show_dir=None, max_pixels=None, threads=None, log=None, orientation="auto", trust=False,
-                batch_out=None, resume=False, report_dir=None) -> dict:
+                batch_out=None, resume=False, report_dir=None, scale="auto") -> dict:
     """Predict every image; returns ``{"model", "predictions", "failed"}`` (the predictions-file layout).
 
     ``log(kind, message)`` receives per-file notes, warnings and errors as they happen (kind 'note',
     'warning', 'error' or 'progress'). ``spacing_mm`` wins over a DICOM header's pixel size, which wins over a
     ruler the model predicts (see ``Predictor.predict``). ``batch_out``: a JSONL file each result is written to
     as it comes (:class:`zoo.inference.batch.BatchFile`); with ``resume`` the images it already holds are
-    skipped, not predicted again. ``report_dir``: a report per patient group at the end.
+    skipped, not predicted again. ``report_dir``: a report per patient group at the end. ``scale``: ``auto`` reads
+    every image at the model's training pixel size (``zoo.inference.scale``), ``fixed`` as it lies.
     """
     import secrets
     import time
@@ -94,7 +95,7 @@ def run_predict(model, images, *, ruler_mm=None, spacing_mm=None, min_confidence
         raise ZooError(f"--ruler-mm must be a positive number of mm, got {ruler_mm!r}")
     if resume and batch_out is None:
         raise ZooError("--resume goes on with a batch file: give it as --out results.jsonl")
-    predictor = Predictor.from_path(model, threads=threads, orientation=orientation, trust=trust,
+    predictor = Predictor.from_path(model, threads=threads, orientation=orientation, trust=trust, scale=scale,
                                     min_confidence=DEFAULT_MIN_CONFIDENCE if min_confidence is None else min_confidence)
     batch = BatchFile.open(batch_out, predictor.describe(), resume) if batch_out is not None else None
     key = batch.key if batch is not None else secrets.token_bytes(32)  # names the patient groups, never kept
@@ -263,8 +264,13 @@ def format_entry(entry: dict) -> str:
     if entry.get("calibration"):
         c = entry["calibration"]
         seen = [f"{what} {c[key]:.4g} mm/px" for what, key in (("given", "given"), ("header", "header"),
-                                                              ("ruler", "ruler")) if c.get(key) is not None]
-        lines.append(f"  pixel size: {', '.join(seen)}; {c.get('used', 'given')} used")
+                                                              ("ruler", "ruler"), ("anatomy", "estimate"))
+                if c.get(key) is not None]
+        lines.append(f"  pixel size: {', '.join(seen)}; {c.get('used') or 'none'} used")
+    read = entry.get("scale") or {}
+    if read.get("factor") not in (None, 1.0):
+        lines.append(f"  read at the model's {read['model_mm_per_pixel']:.4g} mm/px: the image's "
+                     f"{read['image_mm_per_pixel']:.4g} mm/px ({read['source']}) resampled x{read['factor']:.4g}")
     if entry.get("dicom"):
         d = entry["dicom"]
         lines.append(f"  dicom: study {d.get('study_instance_uid')}, instance {d.get('sop_instance_uid')}")
@@ -294,6 +300,9 @@ def register(app: typer.Typer) -> None:
         orientation: str = typer.Option(
             "auto", "--orientation", help="auto: find mirrored or turned images and read them in the model's "
                                           "orientation (8 global-stage passes); fixed: trust the image as it lies."),
+        scale: str = typer.Option(
+            "auto", "--scale", help="auto: read each image at the pixel size the model was trained at (the given, "
+                                    "header or ruler pixel size, else the anatomy's estimate); fixed: as it lies."),
         trust: bool = typer.Option(False, "--trust", help="Open a TorchScript model, which runs code of its own while "
                                    "it loads: only for a file from a source you trust (ONNX needs no trust)."),
         resume: bool = typer.Option(False, "--resume", help="Go on with the batch file --out NAME.jsonl: images "
@@ -323,7 +332,7 @@ def register(app: typer.Typer) -> None:
         result = run_predict(model, images, ruler_mm=ruler_mm, spacing_mm=spacing_mm, min_confidence=min_confidence,
                              analyze=analyze, show_dir=show_dir, max_pixels=max_pixels, threads=threads, log=log,
                              orientation=orientation, trust=trust, batch_out=out if chosen == "jsonl" else None,
-                             resume=resume, report_dir=report_dir)
+                             resume=resume, report_dir=report_dir, scale=scale)
         if result.get("reports"):
             typer.echo(f"wrote {len(result['reports'])} patient report(s) to {report_dir}", err=True)
         if out or chosen:  # the file (or stdout) holds the data; the verdicts still reach the person running it

@@ -52,6 +52,7 @@ def test(target, checkpoint=None, *, out=None, show_dir=None, cfg_options=None, 
     cfg.load_from = str(checkpoint)
     cfg.resume = False
     cfg.zoo_strict_load = True  # scoring a checkpoint that does not fit would score random weights
+    _read_at_model_scale(cfg, checkpoint)
     prepare(cfg, work_dir=work_dir, launcher=launcher, phases=("test",))
     runner = build_runner(cfg)
     metrics = runner.test()
@@ -68,6 +69,29 @@ def test(target, checkpoint=None, *, out=None, show_dir=None, cfg_options=None, 
 
         draw_comparisons(metric.last_predictions, list(metric.dataset_meta["landmark_names"]), show_dir)
     return metrics
+
+
+def _read_at_model_scale(cfg, checkpoint) -> None:
+    """``zoo test`` reads every image of known spacing at the pixel size the model was trained at, as ``zoo predict``
+    does (#39): a two-stage model's ``test_cfg.read_mm_per_pixel``, unless the config sets it. The pixel size is the
+    model file's (``zoo.inference.scale.model_pixel_size``: its metadata, else its config's training dataset); a
+    ``.pth`` checkpoint is read a second time only when its config's dataset does not state one."""
+    from zoo.data.datasets.declared import declared_spacing
+    from zoo.inference.scale import model_pixel_size
+    from zoo.modelfile import is_weights_file, read_meta, safe_load
+
+    model = cfg.get("model") or {}
+    test_cfg = model.get("test_cfg") or {}
+    if model.get("type") != "TwoStageDetector" or test_cfg.get("read_mm_per_pixel") is not None:
+        return
+    train = (cfg.get("train_dataloader") or {}).get("dataset")
+    mm = declared_spacing(train.to_dict() if hasattr(train, "to_dict") else train) if train else None
+    path = Path(str(checkpoint))
+    if mm is None and path.is_file():
+        meta = read_meta(path) if is_weights_file(path) else (safe_load(path).get("zoo_meta") or {})
+        mm = model_pixel_size(meta)[0] if isinstance(meta, dict) and meta.get("preprocess") else None
+    if mm is not None:
+        cfg.model["test_cfg"] = {**dict(test_cfg), "read_mm_per_pixel": float(mm)}
 
 
 def write_predictions(metric, checkpoint, path) -> None:

@@ -21,8 +21,9 @@ class ZooCheckpointHook(Hook):
     """Makes every checkpoint loadable with ``weights_only=True`` and complete for inference.
 
     Before saving: the message hub becomes plain data, the RNG states are recorded and ``zoo_meta`` (config,
-    landmark set, preprocessing) is added. After loading: the message hub and RNG are rebuilt when resuming,
-    and when fine-tuning from another landmark set the per-landmark head weights are matched by symbol.
+    landmark set, preprocessing, the training images' orientation, pixel size and anatomy size) is added. After
+    loading: the message hub and RNG are rebuilt when resuming, and when fine-tuning from another landmark set the
+    per-landmark head weights are matched by symbol.
     """
 
     priority = "VERY_HIGH"
@@ -43,6 +44,12 @@ class ZooCheckpointHook(Hook):
         facing = self._training_orientation(runner, model)
         if facing is not None:
             checkpoint["zoo_meta"]["canonical_orientation"] = facing
+        mm, anatomy = self._training_scale(runner, model)
+        if mm is not None:  # the pixel size every image is read at (#39)
+            meta = checkpoint["zoo_meta"]
+            meta["preprocess"] = {**meta["preprocess"], "train_mm_per_pixel": mm}
+            if anatomy is not None:
+                meta["anatomy"] = anatomy
 
     def _training_orientation(self, runner, model):
         """Which way the training images face (from their annotations, once per run): what an export tells a
@@ -54,6 +61,17 @@ class ZooCheckpointHook(Hook):
             dataset = getattr(getattr(loop, "dataloader", None), "dataset", None)
             self._facing = dataset_orientation(dataset, model.landmark_symbols) if dataset is not None else None
         return self._facing
+
+    def _training_scale(self, runner, model):
+        """The training images' pixel size and anatomy size (from their annotations, once per run): the scale the
+        predictor reads every image at, and estimates an unknown pixel size against (``zoo.inference.scale``)."""
+        if not hasattr(self, "_scale"):
+            from zoo.calibration import dataset_scale
+
+            loop = runner._train_loop
+            dataset = getattr(getattr(loop, "dataloader", None), "dataset", None)
+            self._scale = dataset_scale(dataset, model.landmark_symbols) if dataset is not None else (None, None)
+        return self._scale
 
     def after_load_checkpoint(self, runner, checkpoint: dict) -> None:
         if "message_hub" in checkpoint:

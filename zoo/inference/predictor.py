@@ -3,6 +3,9 @@
 ``zoo test`` (through the same letterbox function), ``zoo predict``, ``zoo serve``, the export self-check
 and the leaderboard all come here, and the preprocessing comes *only* from the model's own metadata
 (a served model once normalised with the wrong mean/std and squashed instead of letterboxing).
+
+Each image is read at the pixel size the model was trained at (:mod:`zoo.inference.scale`): the given one, a DICOM
+header's, a plausible ruler's, or the anatomy's estimate from the global stage's first answer, in that order.
 """
 from __future__ import annotations
 
@@ -13,9 +16,10 @@ import numpy as np
 from zoo.models.refinement import RefineSpec, refine_landmarks
 from zoo.quality import REJECT, SUSPECT, QualityModel, unchecked
 from zoo.registry import ZooError
-from zoo.structures import to_original
+from zoo.structures import apply_warp, to_original
 
 from .backends import open_backend
+from .scale import ESTIMATE, SCALE_MODES, ScaleReading, factor_for, model_anatomy, model_pixel_size, resample_warp
 
 DEFAULT_MIN_CONFIDENCE = 0.25
 #: ``auto``: find the image's orientation (mirrored, quarter turns) and read it in the model's; ``fixed``: trust it
@@ -53,12 +57,15 @@ class Predictor:
     """
 
     def __init__(self, backend, meta: dict, min_confidence: float = DEFAULT_MIN_CONFIDENCE,
-                 orientation: str = "auto"):
+                 orientation: str = "auto", scale: str = "auto"):
         if orientation not in ORIENTATION_MODES:
             raise ZooError(f"orientation must be one of {', '.join(ORIENTATION_MODES)}, got {orientation!r}")
+        if scale not in SCALE_MODES:
+            raise ZooError(f"scale must be one of {', '.join(SCALE_MODES)}, got {scale!r}")
         self.backend = backend
         self.meta = meta
         self.orientation = orientation
+        self.scale_mode = scale
         pre = meta["preprocess"]
         self.input_size = tuple(int(v) for v in pre["input_size"])  # (W, H)
         self.channels = int(pre["channels"])
@@ -69,8 +76,13 @@ class Predictor:
         self.min_confidence = min_confidence
         # two-stage models: the refine graph runs on patches cut around the global stage's landmarks
         self.refine = RefineSpec.from_dict(meta["refine"]) if meta.get("refine") else None
+        # the pixel size the model reads at and its training anatomy's size, which estimates an unknown one
+        self.model_mm, self.model_mm_source = model_pixel_size(meta)
+        self.anatomy = model_anatomy(meta, self.symbols)
         # the model's judge of its own answers (zoo checkpoint calibrate): shape model, thresholds, uncertainty
         self.quality = QualityModel.from_dict(meta["quality"], self.symbols) if meta.get("quality") else None
+        if self.quality is not None:
+            self.quality = self.quality.with_scale(self.anatomy, self.model_mm)
         # ensembles: one predictor per member on the member's own graph, their landmarks averaged
         self.members = [self._member(i, spec) for i, spec in enumerate(meta.get("members") or [])]
 
@@ -80,15 +92,17 @@ class Predictor:
             raise ZooError(f"an ensemble runs from its training checkpoint (.pth): the {self.runtime} runtime holds "
                            f"one graph, not each member's")
         meta = {**self.meta, "members": None, "model_type": spec.get("model_type"), "refine": spec.get("refine")}
-        return type(self)(backend.member(index) if backend is not None else None, meta, self.min_confidence, "fixed")
+        return type(self)(backend.member(index) if backend is not None else None, meta, self.min_confidence, "fixed",
+                          "fixed")
 
     @classmethod
     def from_path(cls, path, threads: int | None = None, min_confidence: float = DEFAULT_MIN_CONFIDENCE,
                   channels_last: bool = False, device: str | None = None, orientation: str = "auto",
-                  trust: bool = False) -> Predictor:
-        """``trust`` opens TorchScript files, which run code of their own while they load."""
+                  trust: bool = False, scale: str = "auto") -> Predictor:
+        """``trust`` opens TorchScript files, which run code of their own while they load; ``scale``: one of
+        :data:`zoo.inference.scale.SCALE_MODES`."""
         backend, meta = open_backend(path, threads=threads, channels_last=channels_last, device=device, trust=trust)
-        predictor = cls(backend, meta, min_confidence, orientation)
+        predictor = cls(backend, meta, min_confidence, orientation, scale)
         predictor.source = str(path)
         return predictor
 
@@ -128,14 +142,18 @@ class Predictor:
         coords, scores = self.backend(batch)
         return to_original(coords[0], warp), np.asarray(scores[0], dtype=np.float64)
 
-    def read(self, img: np.ndarray, coarse=None):
-        """One decoded image read as it lies: a :class:`zoo.quality.Reading` (final and global-stage landmarks in
-        original px, their scores, the refine views' spread); ``coarse``: the global stage's output when already
-        computed."""
+    def read(self, img: np.ndarray, coarse=None, factor: float = 1.0):
+        """One decoded image read as it lies: a :class:`zoo.quality.Reading` (final and global-stage landmarks, their
+        scores, the refine views' spread); ``coarse``: the global stage's output (image px) when already computed.
+
+        ``factor``: read the image as if resized by it (model px per image px, :mod:`zoo.inference.scale`); the
+        reading's coordinates and spread are then in the resized frame's pixels (the model's own, where the quality
+        gate applies). The global stage letterboxes the image itself, which is the resized image's letterbox; the
+        refine stage cuts its patches through the resize's warp, never from a resized copy."""
         from zoo.quality import Reading
 
         if self.members:
-            runs = [member.read(img) for member in self.members]
+            runs = [member.read(img, factor=factor) for member in self.members]
             spreads = [r.spread for r in runs if r.spread is not None]
             spread = None
             if spreads:
@@ -146,10 +164,12 @@ class Predictor:
             return Reading(self.symbols, *(np.mean([getattr(r, f) for r in runs], axis=0)
                                            for f in ("coords", "scores", "coarse", "coarse_scores")), spread)
         coarse_xy, coarse_scores = coarse if coarse is not None else self.global_array(img)
+        resize = resample_warp(factor)
+        coarse_xy = apply_warp(coarse_xy, resize) if factor != 1.0 else coarse_xy
         if self.refine is None:
             return Reading(self.symbols, coarse_xy, coarse_scores, coarse_xy, coarse_scores)
-        [refined] = refine_landmarks([img], [np.eye(3)], [coarse_xy], [coarse_scores], self.backend.refine,
-                                     self.refine)
+        [refined] = refine_landmarks([img], [np.linalg.inv(resize)], [coarse_xy], [coarse_scores],
+                                     self.backend.refine, self.refine)
         return Reading(self.symbols, refined.coords, refined.scores, coarse_xy, coarse_scores, refined.spread)
 
     def predict_array(self, img: np.ndarray, coarse=None) -> tuple[np.ndarray, np.ndarray]:
@@ -157,14 +177,27 @@ class Predictor:
         reading = self.read(img, coarse)
         return reading.coords, reading.scores
 
-    def oriented_read(self, img: np.ndarray):
-        """``(reading, finding, coords)``: the image read in the model's own orientation (``reading``, whose
-        coordinates are in that orientation's pixels, where the shape model and the quality signals apply),
-        ``finding`` (:class:`OrientationFinding`, None when the orientation is trusted) and the landmarks mapped
-        back to ``img``'s pixels."""
+    def oriented_read(self, img: np.ndarray, factor: float = 1.0):
+        """``(reading, finding, coords)``: the image read in the model's own orientation, as if resized by
+        ``factor`` (``reading``, whose coordinates are in that orientation's and scale's pixels, where the shape
+        model and the quality signals apply), ``finding`` (:class:`OrientationFinding`, None when the orientation is
+        trusted) and the landmarks mapped back to ``img``'s pixels."""
+        finding, turned, coarse = self._orient(img)
+        reading = self.read(turned, coarse) if factor == 1.0 else self.read(turned, coarse, factor)
+        return reading, finding, self._to_image(reading.coords, finding, img.shape, factor)
+
+    @staticmethod
+    def _to_image(coords, finding, shape, factor: float = 1.0) -> np.ndarray:
+        """Reading coordinates (model orientation, resized by ``factor``) -> the image's own pixels."""
+        coords = to_original(coords, resample_warp(factor)) if factor != 1.0 else coords
+        if finding is None or finding.chosen.is_identity:
+            return coords
+        return finding.chosen.to_original(coords, shape)
+
+    def _orient(self, img: np.ndarray):
+        """``(finding, img in the model's orientation, its global-stage answer when already computed or None)``."""
         if self.orientation == "fixed":
-            reading = self.read(img)
-            return reading, None, reading.coords
+            return None, img, None
         from .orientation import find_orientation
 
         scout = self.members[0] if self.members else self  # an ensemble's members share the orientation
@@ -183,10 +216,72 @@ class Predictor:
         finding = find_orientation(confidence_of)
         chosen = finding.chosen
         if chosen.is_identity:
-            reading = self.read(img, None if self.members else as_lies["global"])
-            return reading, finding, reading.coords
-        reading = self.read(chosen.apply(img))
-        return reading, finding, chosen.to_original(reading.coords, img.shape)
+            return finding, img, None if self.members else as_lies["global"]
+        return finding, chosen.apply(img), None
+
+    def scaled_read(self, img: np.ndarray, spacing_mm: float | None = None, spacing_source: str = "given",
+                    ruler_mm: float | None = None):
+        """``(reading, finding, coords, scale)``: :meth:`oriented_read` at the model's training pixel size.
+
+        The image's pixel size is ``spacing_mm`` (given, a header's or a dataset's, named by ``spacing_source``) when
+        known; else the global stage reads the image first and its landmarks measure it: a plausible ruler
+        (``p1``/``p2`` and a ruler length), else the anatomy's size against the training anatomy's (an estimate
+        within the training skulls' own spread of the model's pixel size reads the image as it lies: it cannot tell
+        a small skull from a small pixel, and the model has read skulls of that spread at its own). ``scale`` is a
+        :class:`zoo.inference.scale.ScaleReading`; ``scale='fixed'`` reads every image as it lies."""
+        scale = ScaleReading(self.scale_mode, self.model_mm, self.model_mm_source)
+        if spacing_mm is not None:
+            scale.image_mm_per_pixel, scale.source = float(spacing_mm), spacing_source
+        if self.scale_mode == "fixed" or self.model_mm is None:
+            if self.scale_mode == "auto":
+                scale.note = ("the model does not record the pixel size it was trained at, so the image was read as "
+                              "it lies")
+            reading, finding, coords = self.oriented_read(img)
+            self._measure(scale, reading)
+            return reading, finding, coords, scale
+        if spacing_mm is not None:
+            scale.factor = factor_for(scale.image_mm_per_pixel, self.model_mm)
+            reading, finding, coords = self.oriented_read(img, scale.factor)
+            self._measure(scale, reading)
+            return reading, finding, coords, scale
+        finding, turned, coarse = self._orient(img)
+        if coarse is None:
+            coarse = (self.members[0] if self.members else self).global_array(turned)
+        ruler = self._coarse_ruler(coarse, ruler_mm, turned.shape)
+        self._measure(scale, None, coarse[0])
+        if ruler is not None:
+            scale.image_mm_per_pixel, scale.source = ruler, "ruler"
+            scale.factor = factor_for(ruler, self.model_mm)
+        elif scale.estimate_mm_per_pixel is not None:
+            scale.image_mm_per_pixel, scale.source = scale.estimate_mm_per_pixel, ESTIMATE
+            scale.factor = factor_for(scale.estimate_mm_per_pixel, self.model_mm, self.anatomy.log_sd)
+        reading = self.read(turned, None if self.members else coarse, scale.factor)
+        return reading, finding, self._to_image(reading.coords, finding, img.shape, scale.factor), scale
+
+    def _measure(self, scale: ScaleReading, reading, coarse=None) -> None:
+        """The anatomy's estimate of the image's pixel size, from the global stage's landmarks (``coarse``, image
+        px, or ``reading.coarse``, read at ``scale.factor``)."""
+        if self.anatomy is None:
+            return
+        points, per_px = (coarse, 1.0) if coarse is not None else (reading.coarse, scale.factor)
+        mm_per_read_px = self.anatomy.mm_per_pixel(points, self.symbols)
+        if mm_per_read_px is not None:
+            scale.estimate_mm_per_pixel = mm_per_read_px * per_px
+            scale.estimate_source = f"{ESTIMATE}: {self.anatomy.source or 'the training anatomy'}"
+
+    def _coarse_ruler(self, coarse, ruler_mm, shape) -> float | None:
+        """The pixel size of a plausible ruler among the global stage's landmarks, or None."""
+        from zoo.clinical.calibration import RULER as RULER_POINTS
+        from zoo.clinical.calibration import read_ruler
+
+        ruler_mm = ruler_mm if ruler_mm is not None else self.meta.get("ruler_mm")
+        if not ruler_mm or not set(RULER_POINTS) <= set(self.symbols):
+            return None
+        xy, scores = coarse
+        points = {s: xy[k] for k, s in enumerate(self.symbols)}
+        flagged = {s for k, s in enumerate(self.symbols) if scores[k] < self.min_confidence}
+        found = read_ruler(points, ruler_mm, flagged, (shape[1], shape[0]))
+        return found.mm_per_pixel if found is not None and found.plausible else None
 
     def predict(self, image, name: str | None = None, ruler_mm: float | None = None,
                 spacing_mm: float | None = None, header=None) -> dict:
@@ -207,15 +302,22 @@ class Predictor:
         if header is not None:  # a file named after its patient is reported under its SOP Instance UID
             label = header.label(label)
         img = self.load(image, label)
-        reading, finding, coords = self.oriented_read(img)
+        header_mm = getattr(header, "spacing_mm", None)
+        known, known_source = ((spacing_mm, "given") if spacing_mm else
+                               (header_mm, getattr(header, "spacing_source", None) or "header") if header_mm else
+                               (None, None))
+        reading, finding, coords, scale = self.scaled_read(img, known, known_source, ruler_mm)
         scores = reading.scores
         if not np.isfinite(coords).all():
             raise PredictionError(f"{label}: the model produced non-finite coordinates")
         if not np.isfinite(scores).all():  # NaN heatmaps decode to finite argmax positions with NaN scores
             raise PredictionError(f"{label}: the model produced non-finite confidences (NaN/inf in its output)")
         h, w = img.shape[:2]
-        verdict = self.quality.assess(reading, finding) if self.quality else unchecked()
+        verdict = (self.quality.assess(reading, finding, scale.read_mm_per_pixel, scale.source) if self.quality
+                   else unchecked())
         radii = self.quality.radii(reading) if self.quality else None
+        if radii is not None:  # the reading's px are the resized frame's
+            radii = radii / scale.factor
         landmarks = {
             s: {"x": float(coords[k, 0]), "y": float(coords[k, 1]), "confidence": float(scores[k]),
                 "low_confidence": bool(scores[k] < self.min_confidence)}
@@ -224,7 +326,7 @@ class Predictor:
         if radii is not None:
             for k, lm in enumerate(landmarks.values()):
                 lm["uncertainty_px"] = float(radii[k])
-        cal = self._calibration(landmarks, ruler_mm, spacing_mm, (w, h), header)
+        cal = self._calibration(landmarks, ruler_mm, spacing_mm, (w, h), header, scale.estimate_mm_per_pixel)
         mm_per_pixel, source = cal.mm_per_pixel, cal.source
         if mm_per_pixel is not None:
             for lm in landmarks.values():
@@ -237,7 +339,13 @@ class Predictor:
             entry["ruler"] = cal.ruler.to_dict()
         if cal.to_dict() is not None:
             entry["calibration"] = cal.to_dict()
+        entry["scale"] = scale.to_dict()
         entry["warnings"] = list(cal.warnings)
+        if scale.source == ESTIMATE and scale.factor != 1.0:
+            entry["warnings"].append(
+                f"the pixel size is unknown: the anatomy's size puts it at {scale.image_mm_per_pixel:.3g} mm/px, so "
+                f"the image was read at the model's {scale.model_mm_per_pixel:.3g} mm/px (x{scale.factor:.3g}); "
+                f"mm values need the real one (--spacing-mm)")
         if header is not None:
             entry["dicom"] = header.to_dict()
             entry["warnings"] = header.warnings() + entry["warnings"]
@@ -256,18 +364,20 @@ class Predictor:
                                          f"images; its landmarks were read in the model's orientation and mapped back")
         return entry
 
-    def _calibration(self, landmarks, ruler_mm, spacing_mm, image_size, header=None):
+    def _calibration(self, landmarks, ruler_mm, spacing_mm, image_size, header=None, estimate=None):
         """A given spacing wins over a DICOM header's, which wins over the predicted ruler; the ruler is used alone
         only when plausible (:mod:`zoo.clinical.calibration`: a wrong ruler once overrode a given 0.1 mm/px
-        unseen)."""
-        from zoo.clinical.calibration import calibrate
+        unseen). The anatomy's ``estimate`` is reported beside them, never used for mm."""
+        from zoo.clinical.calibration import ESTIMATE_DISAGREEMENT, calibrate
 
         ruler_mm = ruler_mm if ruler_mm is not None else self.meta.get("ruler_mm")
         flagged = {s for s, lm in landmarks.items() if lm["low_confidence"]}
         header_mm = getattr(header, "spacing_mm", None)
+        tolerance = 3 * self.anatomy.log_sd if self.anatomy is not None else ESTIMATE_DISAGREEMENT
         return calibrate(landmarks, flagged, ruler_mm=ruler_mm or None, given=spacing_mm or None,
                          image_size=image_size, header=header_mm,
-                         header_source=getattr(header, "spacing_source", None) or "header")
+                         header_source=getattr(header, "spacing_source", None) or "header", estimate=estimate,
+                         estimate_source=ESTIMATE, estimate_tolerance=tolerance)
 
     def predict_many(self, images, **kwargs) -> tuple[list[dict], list[dict]]:
         """Predict each image; a bad file is reported and the batch goes on."""
@@ -287,4 +397,6 @@ class Predictor:
                 "model_type": self.meta.get("model_type"), "ruler_mm": self.meta.get("ruler_mm"),
                 "min_confidence": self.min_confidence, "orientation": self.orientation,
                 "canonical_orientation": self.meta.get("canonical_orientation"),
+                "scale": self.scale_mode, "train_mm_per_pixel": self.model_mm,
+                "anatomy": self.anatomy.to_dict() if self.anatomy is not None else None,
                 "quality_calibration": self.quality.calibrated_on if self.quality else None}

@@ -2,9 +2,12 @@
 
 ``zoo_meta`` is plain data: the model's config (:mod:`zoo.modelfile.stored_config`), landmark set and symbols, and
 the preprocessing spelled out -- input size, letterbox, channels, mean/std -- read from the test pipeline and
-the model's data preprocessor. The predictor reads only this, so :func:`check_meta` runs whenever a model
-file is opened: a file whose metadata asks for a 100000 px input or a zero std is refused there, with the
-reason, instead of answering "ok" and then failing (or allocating tens of GB) on the first request.
+the model's data preprocessor; since #39 also the pixel size the model was trained at
+(``preprocess.train_mm_per_pixel``) and its training anatomy's size (``anatomy``), both optional, which the
+training hook and ``zoo checkpoint calibrate`` derive from the training data. The predictor reads only this, so
+:func:`check_meta` runs whenever a model file is opened: a file whose metadata asks for a 100000 px input or a
+zero std is refused there, with the reason, instead of answering "ok" and then failing (or allocating tens of GB)
+on the first request.
 """
 from __future__ import annotations
 
@@ -124,6 +127,13 @@ def check_meta(meta, source) -> dict:
                                    and facing.get("upright") in (True, False, None)):
         fail(f"canonical_orientation must say profile_faces right/left/unknown and upright true/false/null, "
              f"got {facing!r}")
+    if meta.get("anatomy") is not None:
+        from zoo.quality.scale import AnatomyError, AnatomySize
+
+        try:
+            AnatomySize.from_dict(meta["anatomy"], symbols)
+        except AnatomyError as exc:
+            fail(f"anatomy: {exc}")
     if meta.get("quality") is not None:
         from zoo.quality import QualityError, QualityModel
 
@@ -156,6 +166,12 @@ def _check_preprocess(pre, fail) -> None:
         fail(f"pad_value must be a pixel value 0..255, got {pre.get('pad_value')!r}")
     if "value_range" in pre and not (_number(pre["value_range"]) and pre["value_range"] > 0):
         fail(f"value_range must be positive, got {pre['value_range']!r}")
+    if pre.get("train_mm_per_pixel") is not None:  # written since #39; older files derive it from their config
+        from zoo.data.spacing import spacing_problem
+
+        problem = spacing_problem(pre["train_mm_per_pixel"])
+        if problem is not None:
+            fail(f"preprocess.train_mm_per_pixel {problem}")
 
 
 def _check_normalisation(mean, std, channels: int, where: str, fail) -> None:

@@ -19,14 +19,14 @@ from mmengine.model import BaseModel
 
 from zoo.registry import MODELS
 from zoo.registry._errors import suggest
-from zoo.structures import apply_warp, to_original
+from zoo.structures import apply_warp, resample_warp, to_original
 
 from .data_preprocessor import normalisation
 from .detector import LandmarkSetMixin
 from .errors import ModelConfigError
 from .refinement import RefineSpec, RefineViewError, parse_views, refine_landmarks
 
-TEST_CFG_KEYS = ("iters", "min_score", "views")
+TEST_CFG_KEYS = ("iters", "min_score", "views", "read_mm_per_pixel")
 
 
 def _stage(cfg, landmark_set: str, what: str) -> dict:
@@ -71,7 +71,9 @@ class TwoStageDetector(LandmarkSetMixin, BaseModel):
         refine_weight: weight of the refine stage's loss in the total.
         test_cfg: ``dict(iters=1, min_score=0.05, views=None)``: refine passes, the peak below which a
             landmark keeps its coarse position, and the refine stage's test-time views (a list of
-            ``dict(shift=(dx, dy), angle=deg, scale=s)``, shift in patch px; ``zoo.models.refinement``).
+            ``dict(shift=(dx, dy), angle=deg, scale=s)``, shift in patch px; ``zoo.models.refinement``);
+            ``read_mm_per_pixel``: the pixel size the refine stage reads a sample of known ``spacing`` at (the
+            model's training one, which ``zoo test`` sets from the model file, #39), None: as it lies.
         data_preprocessor: normalises both the images and the patches (one mean/std for both stages).
     """
 
@@ -105,7 +107,7 @@ class TwoStageDetector(LandmarkSetMixin, BaseModel):
                 f"channels (the gray patch + one per multiplier), but the data preprocessor gives the networks "
                 f"{channels}; set its `channels` to {1 + len(self.patch_context)}.")
         self.refine_weight = float(refine_weight)
-        self.test_cfg = {"iters": 1, "min_score": 0.05, "views": None, **(test_cfg or {})}
+        self.test_cfg = {"iters": 1, "min_score": 0.05, "views": None, "read_mm_per_pixel": None, **(test_cfg or {})}
         unknown = sorted(set(self.test_cfg) - set(TEST_CFG_KEYS))
         if unknown:
             hints = [f"{k!r} (did you mean {close[0]!r}?)" if (close := suggest(k, list(TEST_CFG_KEYS), n=1))
@@ -221,16 +223,32 @@ class TwoStageDetector(LandmarkSetMixin, BaseModel):
             xy, sc = self.refine_tensor(torch.from_numpy(batch).to(device))
             return xy.float().cpu().numpy(), sc.float().cpu().numpy()
 
+        # each sample read at the model's pixel size when both are known: patches cut from the frame of the image
+        # resized by spacing / read_mm_per_pixel (as the Predictor reads it), the answers mapped back
+        resizes = [resample_warp(self._read_factor(s.metainfo.get("spacing"))) for s in data_samples]
         results = refine_landmarks([s.metainfo["refine_img"] for s in data_samples],
-                                   [s.metainfo["refine_warp"] for s in data_samples], coarse,
+                                   [np.asarray(s.metainfo["refine_warp"], np.float64) @ np.linalg.inv(r)
+                                    for s, r in zip(data_samples, resizes)],
+                                   [apply_warp(c, r) for c, r in zip(coarse, resizes)],
                                    list(scores_np), run, self.refine_spec())
-        for sample, warp, first, (xy, conf, moved, _) in zip(data_samples, warps, coarse, results):
+        for sample, warp, first, resize, (xy, conf, moved, _) in zip(data_samples, warps, coarse, resizes, results):
+            xy = to_original(xy, resize)
             sample.pred_coarse_keypoints = first
             sample.pred_keypoints = xy
             sample.pred_scores = conf.astype(np.float32)
             sample.pred_input_keypoints = apply_warp(xy, warp)
             sample.pred_refined = moved
         return list(data_samples)
+
+
+    def _read_factor(self, spacing) -> float:
+        """Model px per image px for a sample of ``spacing`` mm/px (1 when either pixel size is unknown)."""
+        read_mm = self.test_cfg.get("read_mm_per_pixel")
+        try:
+            spacing = float(spacing)
+        except (TypeError, ValueError):
+            return 1.0
+        return spacing / float(read_mm) if read_mm and np.isfinite(spacing) and spacing > 0 else 1.0
 
 
 class RefineGraph(torch.nn.Module):

@@ -25,6 +25,7 @@ SIGNALS = {
     "view_spread_px": ("high", "the refine stage's shifted views disagree"),
     "refine_shift_px": ("high", "the refine stage moved the landmarks far from the global stage's answer"),
     "orientation_margin": ("low", "no orientation of the image reads clearly better than the others"),
+    "scale_error": ("high", "the anatomy is not the size the model was trained on, at the pixel size it was read at"),
 }
 
 
@@ -66,8 +67,10 @@ class Verdict:
         return out
 
 
-def judge(signals: dict, thresholds: dict, off_shape=()) -> Verdict:
-    """The verdict of ``signals`` (name -> value; names without a threshold are reported, not judged)."""
+def judge(signals: dict, thresholds: dict, off_shape=(), flags=()) -> Verdict:
+    """The verdict of ``signals`` (name -> value; names without a threshold are reported, not judged); ``flags``:
+    ``(level, reason)`` pairs found otherwise (an image read at a pixel size the model was not calibrated at), which
+    count like a signal past that level."""
     reasons, levels = [], []
     for name, value in signals.items():
         if name not in thresholds:
@@ -80,6 +83,9 @@ def judge(signals: dict, thresholds: dict, off_shape=()) -> Verdict:
             shown = f"{value:.3g}" if math.isfinite(value) else "not finite"
             reasons.append(f"{meaning} ({name} {shown} {side} {level} threshold {limit:.3g})")
             levels.append(level)
+    for level, reason in flags:
+        reasons.append(reason)
+        levels.append(level)
     if off_shape and "shape_distance" in signals and levels:
         reasons.append(f"farthest from the training anatomy: {', '.join(off_shape[:5])}")
     status = REJECT if (REJECT in levels or len(levels) >= 2) else SUSPECT if levels else OK
@@ -102,11 +108,15 @@ def thresholds_from_dict(d: dict) -> dict:
     return out
 
 
-def image_signals(reading, shape_model=None, finding=None) -> dict:
-    """The ground-truth-free signals of one reading (see ``Predictor.read``), in the model's own orientation."""
+def image_signals(reading, shape_model=None, finding=None, anatomy=None, model_mm_per_pixel=None) -> dict:
+    """The ground-truth-free signals of one reading (see ``Predictor.read``), in the model's own orientation and at
+    the scale it was read at; ``scale_error`` needs the training anatomy's size (``anatomy``,
+    :class:`zoo.quality.scale.AnatomySize`) and the model's pixel size, at which its reading frame is taken to be."""
     out = {"confidence": float(np.mean(reading.coarse_scores))}
     if shape_model is not None:
         out["shape_distance"] = shape_model.distance(reading.points(shape_model.symbols))
+    if anatomy is not None and model_mm_per_pixel and anatomy.applies_to(reading.symbols):
+        out["scale_error"] = anatomy.scale_error(reading.coords, reading.symbols, model_mm_per_pixel)
     if reading.spread is not None:
         agreed = np.isfinite(reading.spread)
         out["view_spread_px"] = float(np.median(reading.spread[agreed])) if agreed.any() else math.inf

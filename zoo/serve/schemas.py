@@ -39,12 +39,38 @@ class Calibration(BaseModel):
     ruler: float | None = Field(description="the pixel size the predicted ruler implies")
     disagreement: float | None = Field(description="relative difference of the ruler's and the used pixel size; "
                                                    "over 0.05 is a warning")
-    used: Literal["given", "header", "ruler"] = Field(description="which pixel size is in mm_per_pixel")
+    used: Literal["given", "header", "ruler"] | None = Field(description="which pixel size is in mm_per_pixel "
+                                                                     "(null: none, the anatomy's estimate is never "
+                                                                     "used for mm)")
     header: float | None = Field(None, description="the pixel size a DICOM upload's header gives")
     header_source: str | None = Field(None, description="the header elements it came from, e.g. "
                                                         "'dicom:ImagerPixelSpacing/EstimatedRadiographicMagnificationFactor'")
     header_disagreement: float | None = Field(None, description="relative difference of the header's and the given "
                                                                 "pixel size; over 0.05 is a warning")
+    estimate: float | None = Field(None, description="the pixel size the anatomy's size implies (the predicted "
+                                                     "landmarks against the model's training anatomy)")
+    estimate_source: str | None = Field(None, description="'anatomy'")
+    estimate_disagreement: float | None = Field(None, description="relative difference of the estimate and the used "
+                                                                  "pixel size; over three sds of a skull's size is a "
+                                                                  "warning")
+
+
+class Scale(BaseModel):
+    """How the image's scale was read: every image is read at the pixel size the model was trained at."""
+
+    mode: Literal["auto", "fixed"] = Field(description="'auto': read at the model's pixel size; 'fixed': as it lies")
+    model_mm_per_pixel: float | None = Field(description="the pixel size the model was trained at")
+    model_source: str | None = Field(description="where that comes from: the model file's metadata, or its stored "
+                                                 "config's training dataset")
+    image_mm_per_pixel: float | None = Field(description="the image's pixel size as taken: given, a DICOM header's, "
+                                                         "a plausible ruler's, else the anatomy's estimate")
+    source: str | None = Field(description="'given', 'dicom:...', 'dataset', 'ruler', 'anatomy' (the estimate) or "
+                                           "null (unknown)")
+    factor: float = Field(description="model px per image px the image was read at (1: as it lies)")
+    read_mm_per_pixel: float | None = Field(description="the pixel size the image was read at")
+    estimate_mm_per_pixel: float | None = Field(description="the anatomy's estimate, whenever it is measurable")
+    estimate_source: str | None = Field(description="what the estimate is measured against")
+    note: str | None = None
 
 
 class DicomInfo(BaseModel):
@@ -97,7 +123,8 @@ class Prediction(BaseModel):
                                                         "header's 'dicom:ImagerPixelSpacing/Estimated"
                                                         "RadiographicMagnificationFactor', 'dicom:PixelSpacing' or "
                                                         "'dicom:ImagerPixelSpacing', 'ruler' (a plausible p1/p2 and "
-                                                        "a ruler length) or null")
+                                                        "a ruler length) or null (the anatomy's estimate, in scale, "
+                                                        "never gives mm)")
     landmarks: dict[str, Landmark] = Field(description="by landmark symbol, in the model's order")
     ruler: Ruler | None = Field(None, description="the predicted ruler p1-p2 and its checks, whenever a ruler "
                                                   "length is known (used or not)")
@@ -109,6 +136,8 @@ class Prediction(BaseModel):
                                                                   "a suspect or rejected image)")
     orientation: OrientationFinding | None = Field(None, description="the orientation found before reading the "
                                                                      "landmarks (absent when it was trusted)")
+    scale: Scale | None = Field(None, description="the pixel size the image was read at and why (absent in files "
+                                                  "written before images were read in millimetres)")
     quality: Quality | None = Field(None, description="the quality gate's verdict (absent in files written before "
                                                       "the gate existed)")
     uncertainty_coverage: float | None = Field(None, description="probability that each landmark's "

@@ -66,6 +66,11 @@ class LandmarkDataset(BaseDataset):
     DEFAULT_SET: str = "isbi2015"
     #: whether the files name their landmarks (so a label_map applies and label_counts is filled)
     NAMED_LABELS: bool = False
+    #: mm per pixel of every image of the layout, when the layout fixes it (ISBI 2015: 0.1); None: per image or unknown
+    SPACING_MM: float | None = None
+    #: the native set's anatomy size, when measured (``zoo.quality.scale.AnatomySize`` as a dict): what a model
+    #: trained on the layout before model files carried their own is read against (``zoo.data.spacing``)
+    ANATOMY: dict | None = None
 
     def __init__(self, data_root="", landmark_set=None, skip_invalid: bool = False,
                  check_images: bool = True, indices=None, pipeline=(), test_mode: bool = False,

@@ -72,6 +72,14 @@ class ISBI2015Dataset(LandmarkDataset):
 
     NATIVE_SET = "isbi2015"
     DEFAULT_SET = "isbi2015"
+    SPACING_MM = SPACING_MM
+    #: the 19 landmarks' constellation size (:mod:`zoo.quality.scale`) over TrainingData 001-150: what a model
+    #: trained here, written before model files recorded their own training anatomy (``zoo_meta['anatomy']``), reads
+    #: the pixel size of an image nobody measured against. Test1's 150 give 44.87 +- 3.17 mm.
+    ANATOMY = {"symbols": ["S", "N", "Or", "Po", "A", "B", "Pog", "Me", "Gn", "Go", "LIT", "UIT", "Ls", "Li", "Sn",
+                           "Pog'", "PNS", "ANS", "Ar"],
+               "mean_mm": 44.3747, "sd_mm": 2.8481, "num_shapes": 150,
+               "source": "ISBI 2015 TrainingData 001-150, senior annotation, 0.1 mm/px"}
 
     def __init__(self, data_root="", split: str = "train", annotator: str = "senior", **kwargs):
         if annotator not in ANNOTATORS:
