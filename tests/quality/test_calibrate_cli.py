@@ -55,6 +55,10 @@ def test_the_calibrated_copy_carries_shape_thresholds_uncertainty_and_orientatio
     assert set(quality["thresholds"]) == {"confidence", "shape_distance", "orientation_margin", "scale_error"}
     assert quality["calibrated_on"]["validation_images"] == 8
     assert len(quality["uncertainty"]["base"]) == 31
+    # the pixel size the validation images were read at, which is the training images' (#39), and their anatomy
+    assert quality["calibrated_on"]["read_mm_per_pixel"] == meta["preprocess"]["train_mm_per_pixel"]
+    assert 0.9 < meta["preprocess"]["train_mm_per_pixel"] / (205 / 128) < 1.1
+    assert meta["anatomy"]["num_shapes"] == 64 and len(meta["anatomy"]["symbols"]) == 29
     assert meta["canonical_orientation"]["profile_faces"] in ("right", "left")
 
 

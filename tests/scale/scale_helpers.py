@@ -150,3 +150,71 @@ def small_ceph() -> Ceph:
 @pytest.fixture(scope="session")
 def big_ceph() -> Ceph:
     return render(3, BIG)
+
+
+# -- a real (untrained) two-stage checkpoint, for zoo test, zoo predict and exports ------------------------------
+#: the pixel size its config says it was trained at, and the test images' own: each image is read at factor 2
+TRAIN_MM, TEST_MM = 0.05, 0.1
+BLOB_HW = (160, 128)
+
+
+def _blob_image(seed: int):
+    rng = np.random.default_rng(seed)
+    h, w = BLOB_HW
+    pts = np.stack([rng.uniform(20, w - 20, 19), rng.uniform(20, h - 20, 19)], 1)
+    ys, xs = np.mgrid[0:h, 0:w]
+    img = np.full((h, w), 20.0)
+    for x, y in pts:
+        img += 200.0 * np.exp(-((xs - x) ** 2 + (ys - y) ** 2) / (2 * 1.5 ** 2))
+    return np.clip(img, 0, 255).astype(np.uint8), pts
+
+
+def two_stage_checkpoint(folder):
+    """An untrained two-stage HRNet-W18-small (64 px input, 32 px patches) whose config trains on images of
+    :data:`TRAIN_MM` and tests on a CSV of three images of :data:`TEST_MM`, saved as a zoo checkpoint; ``min_score``
+    0 so that every landmark goes through the refine graph. Returns ``(checkpoint, [(image path, truth)])``."""
+    import cv2
+    import torch
+    from mmengine.config import Config
+
+    from zoo.modelfile.meta import build_zoo_meta
+    from zoo.models.two_stage import TwoStageDetector
+    from zoo.registry import MODELS, load_plugins
+
+    load_plugins()
+    data = folder / "blob data"
+    data.mkdir(parents=True)
+    rows, images = [], []
+    for i in range(3):
+        img, pts = _blob_image(i)
+        path = data / f"blob {i}.png"
+        cv2.imwrite(str(path), img)
+        images.append((path, pts))
+        rows.append(",".join([path.name, *(f"{v:.2f}" for v in pts.reshape(-1)), str(TEST_MM)]))
+    header = "image," + ",".join(f"x{k},y{k}" for k in range(1, 20)) + ",spacing"
+    (data / "test.csv").write_text("\n".join([header, *rows]) + "\n")
+    (data / "train.csv").write_text("\n".join([header, *(r.rsplit(",", 1)[0] + "," for r in rows)]) + "\n")
+    smoke = dict(TwoStageDetector._smoke_cfgs()[0], test_cfg=dict(min_score=0.0))
+    model_cfg = dict(type="TwoStageDetector", **smoke, data_preprocessor=dict(
+        type="LandmarkDataPreprocessor", mean=[123.675, 116.28, 103.53], std=[58.395, 57.12, 57.375], channels=3))
+    text = f"""default_scope = 'zoo'
+model = {model_cfg!r}
+test_pipeline = [dict(type='LoadCephalogram', channels=3, keep_gray=True),
+                 dict(type='RefinePatches', patch_size=32, patch_scale=2.0, test_mode=True),
+                 dict(type='LetterboxResize', size=(64, 64)), dict(type='PackLandmarkInputs')]
+train_dataloader = dict(batch_size=2, dataset=dict(type='CsvLandmarkDataset', data_root={str(data)!r},
+                        ann_file='train.csv', spacing={TRAIN_MM}, pipeline=test_pipeline))
+test_dataloader = dict(batch_size=2, num_workers=0, sampler=dict(type='DefaultSampler', shuffle=False),
+    collate_fn=dict(type='pseudo_collate'),
+    dataset=dict(type='CsvLandmarkDataset', data_root={str(data)!r}, ann_file='test.csv',
+                 pipeline=test_pipeline, test_mode=True))
+test_evaluator = dict(type='LandmarkMetric')
+"""
+    cfg_path = folder / "two_stage.py"
+    cfg_path.write_text(text)
+    cfg = Config.fromfile(str(cfg_path))
+    torch.manual_seed(0)
+    model = MODELS.build(cfg.model).eval()
+    ckpt = folder / "two stage.pth"
+    torch.save({"state_dict": model.state_dict(), "zoo_meta": build_zoo_meta(cfg, model)}, ckpt)
+    return ckpt, images
