@@ -32,10 +32,12 @@ model = dict(
                       loss=dict(type='CombinedHeatmapCoordLoss', coord_weight=5.0)),
     test_cfg=dict(iters=1, min_score=0.05),
 )
+# the refine patches cut at 0.7-1.4 times their pixel size: the predictor reads each image at the training images'
+# median pixel size, and these come from several machines, or from an estimate when an image's is unknown (#39)
 train_pipeline = [
     dict(type='LoadCephalogram', channels=3, keep_gray=True),
     dict(type='RefinePatches', patch_size=patch_size, patch_scale=patch_scale, jitter=20.0, max_shift=0.6,
-         rotate=10.0, scale=(0.9, 1.1), brightness=0.1, contrast=0.2, num_patches=12),
+         rotate=10.0, scale=(0.7, 1.4), brightness=0.1, contrast=0.2, num_patches=12),
     dict(type='LetterboxResize', size=input_size, pad_value=0),
     _base_.random_affine,
     _base_.photometric_jitter,
