@@ -17,7 +17,8 @@ def _read(pred, ceph, image=None, **kwargs):
     pred.backend.show(ceph, image)
     entry = pred.predict(ceph.image if image is None else image, name="ceph.png", **kwargs)
     xy = np.array([[lm["x"], lm["y"]] for lm in entry["landmarks"].values()])
-    return entry, xy, float(np.median(pred.backend.radii))
+    radii = pred.backend.radii
+    return entry, xy, float(np.median(radii)) if radii else None  # None: no refine stage saw a mark
 
 
 def test_the_training_pixel_size_reads_a_mark_at_its_size_in_patch_pixels(big_ceph):
@@ -162,3 +163,32 @@ def test_landmarks_map_back_exactly_for_any_factor():
     entry, xy, _ = _read(pred, ceph, spacing_mm=make_sample(7, 6, size=(300, 375)).spacing)
     assert entry["scale"]["factor"] != 1.0
     assert np.abs(xy - ceph.truth).max() < 1e-4  # the test model answers in float32
+
+
+def test_the_server_and_the_python_api_read_at_the_models_scale(small_ceph):
+    import cv2
+    from fastapi.testclient import TestClient
+
+    from zoo.api import LandmarkModel
+    from zoo.serve import create_app
+
+    pred = predictor()
+    pred.backend.show(small_ceph)
+    ok, png = cv2.imencode(".png", small_ceph.image)
+    with TestClient(create_app(pred)) as client:
+        answer = client.post("/v1/landmarks", files={"file": ("small ceph.png", png.tobytes(), "image/png")},
+                             data={"spacing_mm": str(small_ceph.spacing)})
+    assert answer.status_code == 200, answer.text
+    entry = answer.json()["predictions"][0]
+    assert entry["scale"]["source"] == "given"
+    assert entry["scale"]["factor"] == pytest.approx(small_ceph.spacing / pred.model_mm)
+    assert np.abs(_xy(entry) - small_ceph.truth).max() < 0.5
+
+    pred.backend.show(small_ceph)
+    result = LandmarkModel(pred, "marks").predict(small_ceph.image)  # nothing given: the anatomy's estimate
+    assert result.scale["source"] == "anatomy" and result.mm_per_pixel is None
+    assert np.abs(result.coords() - small_ceph.truth).max() < 0.6
+
+
+def _xy(entry) -> np.ndarray:
+    return np.array([[lm["x"], lm["y"]] for lm in entry["landmarks"].values()])
