@@ -96,7 +96,8 @@ class ScaleReading:
 
     @property
     def read_mm_per_pixel(self) -> float | None:
-        """The pixel size the image was read at, when the image's own is measured."""
+        """The pixel size the image was read at, when the image's own is measured (what the gate holds against the
+        calibrated one; an estimate is the anatomy's, which ``scale_error`` judges)."""
         return self.image_mm_per_pixel / self.factor if self.measured else None
 
     def to_dict(self) -> dict:
@@ -105,8 +106,8 @@ class ScaleReading:
 
         out = {"mode": self.mode, "model_mm_per_pixel": r(self.model_mm_per_pixel), "model_source": self.model_source,
                "image_mm_per_pixel": r(self.image_mm_per_pixel), "source": self.source, "factor": r(self.factor),
-               "read_mm_per_pixel": r(self.read_mm_per_pixel if self.measured else
-                                      self.model_mm_per_pixel if self.source == ESTIMATE else None),
+               "read_mm_per_pixel": r(None if self.image_mm_per_pixel is None
+                                      else self.image_mm_per_pixel / self.factor),
                "estimate_mm_per_pixel": r(self.estimate_mm_per_pixel), "estimate_source": self.estimate_source}
         if self.note:
             out["note"] = self.note
