@@ -192,3 +192,18 @@ def test_the_server_and_the_python_api_read_at_the_models_scale(small_ceph):
 
 def _xy(entry) -> np.ndarray:
     return np.array([[lm["x"], lm["y"]] for lm in entry["landmarks"].values()])
+
+
+def test_landmarks_that_are_no_skull_measure_no_pixel_size(big_ceph):
+    """A reading whose landmarks huddle in a few pixels (what a model makes of noise) would put the pixel size at
+    centimetres: the estimate is reported with why it cannot be, and the image is read as it lies."""
+    from scale_helpers import Ceph
+
+    huddled = Ceph(big_ceph.image, big_ceph.truth.mean(axis=0) + (big_ceph.truth - big_ceph.truth.mean(axis=0)) / 40,
+                   big_ceph.spacing)
+    pred = predictor()
+    entry, _, _ = _read(pred, huddled)
+    scale = entry["scale"]
+    assert scale["factor"] == 1.0 and scale["source"] is None and scale["estimate_mm_per_pixel"] > 5
+    assert "implausible" in scale["note"] and "read as it lies" in scale["note"]
+    assert entry["quality"]["status"] == "reject"

@@ -249,9 +249,13 @@ class Predictor:
             coarse = (self.members[0] if self.members else self).global_array(turned)
         ruler = self._coarse_ruler(coarse, ruler_mm, turned.shape)
         self._measure(scale, None, coarse[0])
+        implausible = self._implausible(scale.estimate_mm_per_pixel, coarse, turned.shape)
         if ruler is not None:
             scale.image_mm_per_pixel, scale.source = ruler, "ruler"
             scale.factor = factor_for(ruler, self.model_mm)
+        elif implausible:  # landmarks that are no skull (noise, another radiograph) measure nothing
+            scale.note = (f"the anatomy's estimate {scale.estimate_mm_per_pixel:.4g} mm/px is implausible "
+                          f"({'; '.join(implausible)}), so the image was read as it lies")
         elif scale.estimate_mm_per_pixel is not None:
             scale.image_mm_per_pixel, scale.source = scale.estimate_mm_per_pixel, ESTIMATE
             scale.factor = factor_for(scale.estimate_mm_per_pixel, self.model_mm, self.anatomy.log_sd)
@@ -268,6 +272,22 @@ class Predictor:
         if mm_per_read_px is not None:
             scale.estimate_mm_per_pixel = mm_per_read_px * per_px
             scale.estimate_source = f"{ESTIMATE}: {self.anatomy.source or 'the training anatomy'}"
+
+    def _implausible(self, mm_per_pixel, coarse, shape) -> list[str]:
+        """What contradicts an estimated pixel size: outside the physical range, or a field of view or S-N length no
+        cephalogram has (:func:`zoo.clinical.calibration.scale_problems`, the ruler's checks)."""
+        from zoo.clinical.calibration import scale_problems
+        from zoo.data.spacing import spacing_problem
+
+        if mm_per_pixel is None:
+            return []
+        problem = spacing_problem(mm_per_pixel)
+        if problem is not None:
+            return [f"a pixel size {problem}"]
+        xy, scores = coarse
+        points = {s: xy[k] for k, s in enumerate(self.symbols)}
+        flagged = {s for k, s in enumerate(self.symbols) if scores[k] < self.min_confidence}
+        return scale_problems(mm_per_pixel, points, flagged, (shape[1], shape[0]))
 
     def _coarse_ruler(self, coarse, ruler_mm, shape) -> float | None:
         """The pixel size of a plausible ruler among the global stage's landmarks, or None."""
