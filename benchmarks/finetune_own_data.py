@@ -77,10 +77,10 @@ def _recorded(path: Path) -> set[str]:
         return {row["run"] for row in csv.DictReader(f)}
 
 
-def command_for(run: str, export: Path, isbi: Path, minutes) -> list[str]:
+def command_for(run: str, export: Path, isbi: Path, minutes, work_root: Path = WORK) -> list[str]:
     argv = ["zoo", "train", "--data", str(export), "--images", str(isbi / "RawImage" / "TrainingData"),
             "--spacing-mm", str(SPACING), "--test", str(isbi), "--from", RUNS[run],
-            "--work-dir", str(WORK / run)]
+            "--work-dir", str(work_root / run)]
     return argv + (["--minutes", str(minutes)] if minutes else [])
 
 
@@ -96,22 +96,22 @@ def train_minutes(work: Path) -> float | None:
     return round(total / 60.0, 2) if total else None
 
 
-def run_one(run: str, export: Path, isbi: Path, minutes, log) -> dict:
-    """Train (or resume, or only read back) one run; its summary."""
-    work = WORK / run
+def run_one(run: str, export: Path, isbi: Path, minutes, log, work_root: Path = WORK) -> dict:
+    """Train (or resume, or only read back) one run in ``work_root``; its summary."""
+    work = work_root / run
     summary = work / "summary.json"
-    argv = command_for(run, export, isbi, minutes)
+    argv = command_for(run, export, isbi, minutes, work_root)
     elapsed = None
     if not summary.is_file():
         resume = ["--resume"] if any(work.glob("*.pth")) else []
         log(f"{run}: {'resuming' if resume else 'training'} in {work}")
         started = time.perf_counter()
-        with (WORK / f"{run}.log").open("a", encoding="utf-8") as out:
+        with (work_root / f"{run}.log").open("a", encoding="utf-8") as out:
             done = subprocess.run([sys.executable, "-m", "zoo.cli", *argv[1:], *resume], cwd=REPO, stdout=out,
                                   stderr=subprocess.STDOUT)
         elapsed = (time.perf_counter() - started) / 60.0
         if done.returncode != 0 or not summary.is_file():
-            raise SystemExit(f"{run}: `{shlex.join(argv)}` failed (exit {done.returncode}); see {WORK / run}.log")
+            raise SystemExit(f"{run}: `{shlex.join(argv)}` failed (exit {done.returncode}); see {work_root / run}.log")
     data = json.loads(summary.read_text())
     data["_command"] = shlex.join(argv)
     data["_total_minutes"] = elapsed
@@ -188,6 +188,7 @@ def main(argv=None) -> None:
     parser.add_argument("--runs", default=",".join(RUNS), help=f"which runs, comma-separated ({', '.join(RUNS)})")
     parser.add_argument("--minutes", type=float, help="give each run this wall-clock budget (--minutes)")
     parser.add_argument("--csv", type=Path, default=RESULTS)
+    parser.add_argument("--work", type=Path, default=WORK, help="where the export and the runs are written")
     parser.add_argument("--table", action="store_true", help="print the metafile table from the CSV and stop")
     parser.add_argument("--write-metafile", action="store_true",
                         help="put the table into configs/two_stage/metafile.yml (then: python tools/model_index.py)")
@@ -209,7 +210,7 @@ def main(argv=None) -> None:
     from zoo.benchmarking.machine import machine_info
     from zoo.benchmarking.results_csv import append_rows
 
-    export = write_export(args.isbi.resolve(), WORK / "isbi18 export")
+    export = write_export(args.isbi.resolve(), args.work / "isbi18 export")
     done = _recorded(args.csv)
     for run in runs:
         if run in done:
@@ -217,7 +218,7 @@ def main(argv=None) -> None:
             continue
         started = datetime.now().isoformat(timespec="seconds")
         machine = machine_info()
-        data = run_one(run, export, args.isbi.resolve(), args.minutes, lambda m: print(m, flush=True))
+        data = run_one(run, export, args.isbi.resolve(), args.minutes, lambda m: print(m, flush=True), args.work)
         if hasattr(os, "getloadavg"):
             machine["load_average_at_end"] = [round(v, 2) for v in os.getloadavg()]
         append_rows(args.csv, COLUMNS, [row_of(run, data, started, machine)])

@@ -74,7 +74,8 @@ def test_recorded_runs_are_skipped_and_the_table_goes_into_the_metafile(fake_isb
     machine = {"cpu": "Test CPU", "cores": 2, "torch": "2.x", "platform": "linux", "python": "3.11"}
     append_rows(csv, bench.COLUMNS, [bench.row_of("isbi19", _summary("isbi19"), "2030-01-01T10:00:00", machine),
                                      bench.row_of("scratch", _summary(None), "2030-01-01T11:00:00", machine)])
-    bench.main(["--isbi", str(fake_isbi), "--csv", str(csv)])  # both recorded: nothing is trained
+    # both recorded: nothing is trained (and nothing is written outside the test's own folder)
+    bench.main(["--isbi", str(fake_isbi), "--csv", str(csv), "--work", str(tmp_path / "work")])
     out = capsys.readouterr().out
     assert "isbi19: already in" in out and "scratch: already in" in out and "start: scratch" in out
 
