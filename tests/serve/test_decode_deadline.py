@@ -188,6 +188,21 @@ def test_decoding_in_a_child_gives_the_pixels_of_the_file(predictor, images):
     assert not alive(worker)
 
 
+def test_an_app_whose_host_runs_no_lifespan_still_decodes(predictor):
+    """A bare ``TestClient`` (or an ASGI host that skips the lifespan) never starts the decoding processes: the
+    first upload starts them, instead of waiting out its deadline and answering 504 (a full-size film, 4.6 MP)."""
+    import cv2
+    from fastapi.testclient import TestClient
+
+    from zoo.serve import create_app
+
+    film = np.random.default_rng(1).integers(0, 256, (2400, 1935), dtype=np.uint8)
+    client = TestClient(create_app(predictor))  # no `with`: no lifespan
+    png = cv2.imencode(".png", film)[1].tobytes()
+    answer = client.post("/v1/landmarks", files={"file": ("film.png", png, "image/png")})
+    assert answer.status_code == 200, answer.text
+
+
 def test_a_corrupt_image_is_a_422_and_the_decoding_process_goes_on(instant, images):
     """OpenCV decoding nothing is the client's 422, answered by the same process that then decodes the next
     image; a process that dies without an answer is replaced."""

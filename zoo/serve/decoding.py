@@ -98,13 +98,19 @@ class ProcessDecoder:
         self._all: set = set()
         self._lock = threading.Lock()
         self._closed = False
+        self._started = False
         self.isolated = sys.platform != "win32"  # Connection.poll needs select() on pipes
 
     def start(self, wait_s: float = START_S) -> None:
         """Start the processes and wait until each has imported OpenCV (about half a second, in parallel):
-        the first uploads then do not spend their deadline on it."""
+        the first uploads then do not spend their deadline on it. The app's lifespan calls this; an ASGI host
+        that runs no lifespan (a bare ``TestClient``, some embedders) gets its processes at the first upload."""
         if not self.isolated:  # pragma: no cover - Windows
             return
+        with self._lock:
+            if self._started:
+                return
+            self._started = True
         started = [self._spawn() for _ in range(self.workers)]
         deadline = time.monotonic() + wait_s
         for worker in started:
@@ -151,6 +157,8 @@ class ProcessDecoder:
         if not self.isolated:  # pragma: no cover - Windows
             return decode_stored(data, plan, name)
         within = time.monotonic() + seconds if within is None else within
+        if not self._started:
+            self.start(wait_s=max(0.0, within - time.monotonic()))
         worker = self._ready_worker(within, seconds)
         deadline = min(time.monotonic() + max(0.0, seconds), within)
         request_first = deadline == within
