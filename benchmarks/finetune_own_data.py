@@ -84,13 +84,21 @@ def command_for(run: str, export: Path, isbi: Path, minutes, work_root: Path = W
     return argv + (["--minutes", str(minutes)] if minutes else [])
 
 
+def _stamp(line: str) -> datetime:
+    """The time an mmengine log line starts with: ``2026/12/07 18:21:01`` in its log file, ``12/07 18:21:01`` on
+    the console."""
+    if line[4:5] == "/":
+        return datetime.strptime(line[:19], "%Y/%m/%d %H:%M:%S")
+    return datetime.strptime(line[:14], "%m/%d %H:%M:%S")
+
+
 def train_minutes(work: Path) -> float | None:
     """Wall minutes of training proper: first to last ``Iter(train)`` line of each log the run wrote (a resumed run
     has one log per start), without the test, the calibration and the pictures."""
     total = 0.0
     for log in sorted(work.glob("*/*.log")):
-        stamps = [datetime.strptime(line[:14], "%m/%d %H:%M:%S") for line in
-                  log.read_text(errors="replace").splitlines() if "Iter(train)" in line[:60] and line[:2].isdigit()]
+        stamps = [_stamp(line) for line in log.read_text(errors="replace").splitlines()
+                  if "Iter(train)" in line[:70] and line[:2].isdigit()]
         if len(stamps) > 1:
             total += (stamps[-1] - stamps[0]).total_seconds()
     return round(total / 60.0, 2) if total else None
