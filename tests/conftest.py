@@ -113,3 +113,20 @@ def one_torch_thread():
     torch.set_num_threads(1)
     yield
     torch.set_num_threads(before)
+
+
+@pytest.fixture
+def zoo_cli(capsys):
+    """``zoo_cli(args) -> (exit code, stdout, stderr)``: the ``zoo`` command run in this process, as a user sees it."""
+    from zoo.cli import main
+
+    def run(args):
+        try:
+            main([str(a) for a in args])
+            code = 0
+        except SystemExit as exc:
+            code = exc.code or 0
+        out = capsys.readouterr()
+        return code, out.out, out.err
+
+    return run

@@ -89,18 +89,6 @@ def _tiny_recipe(folder: Path, recipe: str) -> Path:
     return path
 
 
-def _zoo(args, capsys):
-    from zoo.cli import main
-
-    try:
-        main([str(a) for a in args])
-        code = 0
-    except SystemExit as exc:
-        code = exc.code or 0
-    out = capsys.readouterr()
-    return code, out.out, out.err
-
-
 def _run_log(work: Path) -> str:
     return "\n".join(p.read_text(errors="replace") for p in work.glob("*/*.log"))
 
@@ -110,13 +98,13 @@ def _one_thread(one_torch_thread):
     yield
 
 
-def test_a_ruler_only_export_trains_a_ruler_model(tmp_path, capsys):
+def test_a_ruler_only_export_trains_a_ruler_model(tmp_path, zoo_cli):
     """The seed lab's first export labels only the ruler's p1/p2: no shipped model shares them, so it trains from
     scratch, validates on a seeded split, says why it has no quality gate, and the model predicts."""
     export = write_export(tmp_path / "ruler export", 10, ["p1", "p2"])
     work = tmp_path / "work dir"
-    code, out, err = _zoo(["train", "--data", export, "--recipe", _tiny_recipe(tmp_path, "scratch_few"),
-                           "--work-dir", work], capsys)
+    code, out, err = zoo_cli(["train", "--data", export, "--recipe", _tiny_recipe(tmp_path, "scratch_few"),
+                           "--work-dir", work])
     assert code == 0, err[-3000:]
     assert "landmark set ruler (2)" in out and "8 images to train, 2 to validate, no test split" in out
     assert "from scratch: no shipped model shares a landmark with p1, p2" in out
@@ -134,20 +122,20 @@ def test_a_ruler_only_export_trains_a_ruler_model(tmp_path, capsys):
     log = _run_log(work)
     assert "Devices: 1 process on the CPU" in log and "GPU number" not in log and "nccl" not in log
 
-    code, out, err = _zoo(["predict", work / "model.pth", tmp_path / "ruler export" / "images" / "ceph 00.jpg",
-                           "--threads", "1"], capsys)
+    code, out, err = zoo_cli(["predict", work / "model.pth", tmp_path / "ruler export" / "images" / "ceph 00.jpg",
+                           "--threads", "1"])
     assert code == 0 and "p1" in out and "quality: UNCHECKED" in out, err
 
 
-def test_a_19_landmark_export_fine_tunes_isbi19_and_borrows_its_gate(tmp_path, capsys):
+def test_a_19_landmark_export_fine_tunes_isbi19_and_borrows_its_gate(tmp_path, zoo_cli):
     """A lab's 19 ISBI landmarks under its own names: the label map reads them, isbi19 is the start (every landmark
     shared), the fine-tuned model borrows isbi19's shape model and thresholds (too few images for its own), fits its
     radii on its validation images, and `zoo checkpoint calibrate` on the kept checkpoint names the way forward."""
     export = write_export(tmp_path / "lab export", 10, ISBI, rename={"S": "Sela", "Pog'": "Soft pogonion"})
     work = tmp_path / "fine tuned"
-    code, out, err = _zoo(["train", "--data", export, "--from", "isbi19", "--label-map", "Sela=S",
+    code, out, err = zoo_cli(["train", "--data", export, "--from", "isbi19", "--label-map", "Sela=S",
                            "--label-map", "Soft pogonion=Pog'", "--recipe", _tiny_recipe(tmp_path, "finetune"),
-                           "--work-dir", work], capsys)
+                           "--work-dir", work])
     assert code == 0, err[-3000:]
     assert "landmark set isbi2015 (19)" in out and "8 images to train, 2 to validate" in out
     assert "start: from isbi19: 19 of 19 landmarks shared by symbol" in out
@@ -162,11 +150,11 @@ def test_a_19_landmark_export_fine_tunes_isbi19_and_borrows_its_gate(tmp_path, c
     assert len(list((work / "validation").glob("*.png"))) == 2
 
     best = next(work.glob("best_*.pth"))
-    code, _, err = _zoo(["checkpoint", "calibrate", best, "--out", tmp_path / "strict.pth"], capsys)
+    code, _, err = zoo_cli(["checkpoint", "calibrate", best, "--out", tmp_path / "strict.pth"])
     assert code == 2 and "8 fully annotated shapes; the shape model needs at least 10" in err
     assert "--fallback START_MODEL" in err and not (tmp_path / "strict.pth").exists()
-    code, out, err = _zoo(["checkpoint", "calibrate", best, "--out", tmp_path / "borrowed.pth",
-                           "--fallback", "isbi19"], capsys)
+    code, out, err = zoo_cli(["checkpoint", "calibrate", best, "--out", tmp_path / "borrowed.pth",
+                           "--fallback", "isbi19"])
     assert code == 0 and "thresholds: isbi19" in out, err
 
 
@@ -182,12 +170,12 @@ def test_the_python_api_trains_the_same(tmp_path):
     assert set(prediction.landmarks) == {"p1", "p2"} and prediction.status == "unchecked"
 
 
-def test_a_test_split_is_evaluated_only_when_given(tmp_path, capsys):
+def test_a_test_split_is_evaluated_only_when_given(tmp_path, zoo_cli):
     export = write_export(tmp_path / "train", 8, ["p1", "p2"])
     test = write_export(tmp_path / "test", 3, ["p1", "p2"], first=20)
     work = tmp_path / "with test"
-    code, out, err = _zoo(["train", "--data", export, "--test", test, "--from", "none", "--recipe",
-                           _tiny_recipe(tmp_path, "scratch_few"), "--work-dir", work], capsys)
+    code, out, err = zoo_cli(["train", "--data", export, "--test", test, "--from", "none", "--recipe",
+                           _tiny_recipe(tmp_path, "scratch_few"), "--work-dir", work])
     assert code == 0, err[-3000:]
     assert "6 images to train, 2 to validate, 3 to test" in out and "MRE_px" in out
     assert f"zoo test \"{work / 'model.pth'}\"" in out
@@ -196,15 +184,15 @@ def test_a_test_split_is_evaluated_only_when_given(tmp_path, capsys):
     assert summary["test_images"] == 3 and summary["test"]["MRE_px"] > 0 and summary["validation_images"] == 2
 
 
-def test_a_folder_with_its_own_splits_fine_tunes_across_landmark_sets(tmp_path, capsys):
+def test_a_folder_with_its_own_splits_fine_tunes_across_landmark_sets(tmp_path, zoo_cli):
     """An Aariz-layout folder (the synthetic set: train/valid/test, 31 landmarks with the ruler): its own validation
     and test splits are used, and isbi19 starts the 19 landmarks it shares while the 12 new ones start fresh."""
     from zoo.data.synthetic import generate
 
     folder = generate(tmp_path / "my clinic", n=20, seed=3, size=SIZE)
     work = tmp_path / "ceph31 run"
-    code, out, err = _zoo(["train", "--data", folder, "--recipe", _tiny_recipe(tmp_path, "finetune"),
-                           "--work-dir", work], capsys)
+    code, out, err = zoo_cli(["train", "--data", folder, "--recipe", _tiny_recipe(tmp_path, "finetune"),
+                           "--work-dir", work])
     assert code == 0, err[-3000:]
     assert "16 images to train, 2 to validate, 2 to test" in out and "landmark set ceph31 (31)" in out
     assert "from isbi19: 19 of 31 landmarks shared by symbol; 12 new (" in out
@@ -262,25 +250,25 @@ def lab(tmp_path) -> Path:
     return write_export(tmp_path / "lab export", 10, ISBI)
 
 
-def _refused(args, capsys, work: Path) -> str:
-    code, _, err = _zoo(["train", "--data", *args, "--work-dir", work], capsys)
+def _refused(args, zoo_cli, work: Path) -> str:
+    code, _, err = zoo_cli(["train", "--data", *args, "--work-dir", work])
     assert code == 2 and "error: " in err, err  # (a reader's warning may come first)
     assert not work.exists() or not any(work.iterdir()), "nothing is written before the data is good"
     return err
 
 
-def test_an_export_of_three_images_is_refused(lab, tmp_path, capsys):
+def test_an_export_of_three_images_is_refused(lab, tmp_path, zoo_cli):
     three = lab.with_name("three.json")
     three.write_text(json.dumps(json.loads(lab.read_text())[:3]))
-    err = _refused([three], capsys, tmp_path / "w")
+    err = _refused([three], zoo_cli, tmp_path / "w")
     assert "3 annotated images: a model needs at least 6 (4 to learn from, 2 to pick the checkpoint on); annotate " \
            "3 more (nothing was trained)" in err
 
 
-def test_images_missing_on_disk_name_the_images_option(lab, tmp_path, capsys):
+def test_images_missing_on_disk_name_the_images_option(lab, tmp_path, zoo_cli):
     for image in sorted((lab.parent / "images").iterdir())[:2]:
         image.unlink()
-    err = _refused([lab], capsys, tmp_path / "w")
+    err = _refused([lab], zoo_cli, tmp_path / "w")
     assert "2 x unmatched image" in err and "ceph 00.jpg" in err and "--images DIR" in err
     elsewhere = tmp_path / "the images"
     shutil.move(str(lab.parent / "images"), str(elsewhere))
@@ -292,37 +280,37 @@ def test_images_missing_on_disk_name_the_images_option(lab, tmp_path, capsys):
     assert len(data.role("pool")[0].samples) == 10
 
 
-def test_two_landmark_sets_in_one_export_are_refused(lab, tmp_path, capsys):
+def test_two_landmark_sets_in_one_export_are_refused(lab, tmp_path, zoo_cli):
     ruler = write_export(tmp_path / "ruler", 4, ["p1", "p2"], first=10)
     shutil.copytree(tmp_path / "ruler" / "images", lab.parent / "images", dirs_exist_ok=True)
     mixed = lab.with_name("mixed.json")
     mixed.write_text(json.dumps(json.loads(lab.read_text()) + json.loads(ruler.read_text())))
-    err = _refused([mixed], capsys, tmp_path / "w")
+    err = _refused([mixed], zoo_cli, tmp_path / "w")
     assert "two landmark sets mixed in mixed.json: 10 images label landmarks of 'isbi2015', 4 only p1, p2" in err
     assert "train one set at a time" in err
 
 
-def test_labels_the_model_does_not_know_are_refused_with_suggestions(tmp_path, capsys):
+def test_labels_the_model_does_not_know_are_refused_with_suggestions(tmp_path, zoo_cli):
     export = write_export(tmp_path / "own names", 10, ISBI, rename={"S": "Sela", "Pog'": "SoftPog"})
-    err = _refused([export], capsys, tmp_path / "w")
+    err = _refused([export], zoo_cli, tmp_path / "w")
     assert "unknown labels: 'Sela' (did you mean S 'Sella'?), 'SoftPog' (did you mean Pog' 'Soft tissue " \
            "pogonion'?)" in err and "--label-map LABEL=SYMBOL" in err
 
 
-def test_options_of_the_other_kind_of_run_are_refused(lab, tmp_path, capsys):
-    code, _, err = _zoo(["train", "--data", lab, "--load-from", "isbi19"], capsys)
+def test_options_of_the_other_kind_of_run_are_refused(lab, tmp_path, zoo_cli):
+    code, _, err = zoo_cli(["train", "--data", lab, "--load-from", "isbi19"])
     assert code == 2 and "with --data the start model is --from MODEL" in err
-    code, _, err = _zoo(["train", str(configs_dir() / RECIPES["finetune"]), "--images", tmp_path], capsys)
+    code, _, err = zoo_cli(["train", str(configs_dir() / RECIPES["finetune"]), "--images", tmp_path])
     assert code == 2 and "--images goes with --data" in err
-    code, _, err = _zoo(["train"], capsys)
+    code, _, err = zoo_cli(["train"])
     assert code == 2 and "give a CONFIG, or --data YOUR_ANNOTATIONS" in err
 
 
-def test_a_second_run_into_a_trained_work_dir_is_refused(lab, tmp_path, capsys):
+def test_a_second_run_into_a_trained_work_dir_is_refused(lab, tmp_path, zoo_cli):
     work = tmp_path / "used"
     work.mkdir()
     (work / "iter_600.pth").write_bytes(b"a trained run")
-    code, _, err = _zoo(["train", "--data", lab, "--work-dir", work], capsys)
+    code, _, err = zoo_cli(["train", "--data", lab, "--work-dir", work])
     assert code == 2 and "already holds a trained run: --resume continues it" in err
     assert (work / "iter_600.pth").read_bytes() == b"a trained run"
 
@@ -354,20 +342,20 @@ def _copied_recipe(tmp_path: Path, export: Path, dataset: str) -> Path:
     return path
 
 
-def test_a_copied_recipe_pointed_at_an_export_names_delete_and_the_pipeline(lab, tmp_path, capsys):
+def test_a_copied_recipe_pointed_at_an_export_names_delete_and_the_pipeline(lab, tmp_path, zoo_cli):
     work = tmp_path / "w"
-    code, _, err = _zoo(["train", _copied_recipe(tmp_path, lab, ""), "--work-dir", work], capsys)
+    code, _, err = zoo_cli(["train", _copied_recipe(tmp_path, lab, ""), "--work-dir", work])
     assert code == 2 and "LabelStudioDataset does not take 'annotator', 'split'" in err
     assert "_delete_=True" in err and "pipeline=_base_.train_pipeline" in err
-    code, _, err = _zoo(["train", _copied_recipe(tmp_path, lab, "_delete_=True, "), "--work-dir", work], capsys)
+    code, _, err = zoo_cli(["train", _copied_recipe(tmp_path, lab, "_delete_=True, "), "--work-dir", work])
     assert code == 2 and "train_dataloader.dataset has no pipeline" in err and "pipeline=_base_.train_pipeline" in err
     assert not list(work.glob("*.pth"))
 
 
-def test_a_missing_test_split_stops_training_before_it_starts(lab, tmp_path, capsys):
+def test_a_missing_test_split_stops_training_before_it_starts(lab, tmp_path, zoo_cli):
     config = _copied_recipe(tmp_path, lab, "_delete_=True, pipeline=_base_.train_pipeline, ")
     work = tmp_path / "w"
-    code, _, err = _zoo(["train", config, "--work-dir", work, "--cfg-options",
-                         f"test_dataloader.dataset.data_root={tmp_path / 'no isbi here'}"], capsys)
+    code, _, err = zoo_cli(["train", config, "--work-dir", work, "--cfg-options",
+                         f"test_dataloader.dataset.data_root={tmp_path / 'no isbi here'}"])
     assert code == 2 and "ISBI" in err and "`--no-test` trains without it" in err
     assert not list(work.glob("*.pth")) and not list(work.glob("*/*.log")), "nothing was built or trained"

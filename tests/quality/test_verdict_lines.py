@@ -28,23 +28,11 @@ def test_every_verdict_is_said_in_words(status, words):
     assert f"\n  {words}" in format_entry(_entry(status))
 
 
-def _run(args, capsys):
-    from zoo.cli import main
-
-    try:
-        main([str(a) for a in args])
-        code = 0
-    except SystemExit as exc:
-        code = exc.code or 0
-    out = capsys.readouterr()
-    return code, out.out, out.err
-
-
-def test_isbi19_says_ok_on_a_clean_image_in_text_and_beside_out(isbi_data, tmp_path, capsys, one_torch_thread):
+def test_isbi19_says_ok_on_a_clean_image_in_text_and_beside_out(isbi_data, tmp_path, zoo_cli, one_torch_thread):
     image = isbi_data / "RawImage" / "Test1Data" / "151.jpg"
-    code, out, err = _run(["predict", "isbi19", image, "--threads", "1"], capsys)
+    code, out, err = zoo_cli(["predict", "isbi19", image, "--threads", "1"])
     assert code == 0 and "\n  quality: OK (" in out, err
     target = tmp_path / "my preds.json"
-    code, out, err = _run(["predict", "isbi19", image, "--threads", "1", "--out", target], capsys)
+    code, out, err = zoo_cli(["predict", "isbi19", image, "--threads", "1", "--out", target])
     assert code == 0 and f"{image}: quality: OK (" in err and out == ""
     assert json.loads(target.read_text())["predictions"][0]["quality"]["status"] == "ok"
