@@ -12,18 +12,6 @@ from dicom_helpers import dataset, phi_in, rle, to_bytes, write
 from zoo.data.pixels import to_uint8
 
 
-def _cli(argv, capsys):
-    from zoo.cli import main
-
-    code = 0
-    try:
-        main([str(a) for a in argv])
-    except SystemExit as exc:
-        code = exc.code
-    out = capsys.readouterr()
-    return code, out.out, out.err
-
-
 @pytest.fixture(scope="module")
 def scans(synthetic_image, tmp_path_factory):
     """The same synthetic cephalogram as a PNG and as DICOM files of several kinds, in a folder with spaces."""
@@ -46,10 +34,10 @@ def scans(synthetic_image, tmp_path_factory):
     return folder, spacing
 
 
-def test_predict_reads_dicom_like_the_png_with_the_header_spacing(tiny_model, scans, capsys, tmp_path):
+def test_predict_reads_dicom_like_the_png_with_the_header_spacing(tiny_model, scans, zoo_cli, tmp_path):
     folder, spacing = scans
     out = tmp_path / "preds.json"
-    code, _, err = _cli(["predict", tiny_model, folder, "--out", out, "--show-dir", tmp_path / "drawn"], capsys)
+    code, _, err = zoo_cli(["predict", tiny_model, folder, "--out", out, "--show-dir", tmp_path / "drawn"])
     assert code == 0, err
     entries = {e["image"].rsplit("/", 1)[-1]: e for e in json.loads(out.read_text())["predictions"]}
     png = entries.pop("plain.png")
@@ -93,7 +81,7 @@ def test_given_beats_header_beats_ruler_and_each_disagreement_warns(ruler_model,
         assert any("the image header's pixel size" in w and "ruler's" in w for w in ruler["warnings"])
 
 
-def test_python_api_and_analyze_read_dicom(tiny_model, scans, capsys):
+def test_python_api_and_analyze_read_dicom(tiny_model, scans, zoo_cli):
     import zoo
 
     folder, spacing = scans
@@ -103,7 +91,7 @@ def test_python_api_and_analyze_read_dicom(tiny_model, scans, capsys):
     assert by_path.mm_per_pixel == pytest.approx(spacing) and by_path.mm_per_pixel_source == "dicom:PixelSpacing"
     assert by_bytes.dicom["sop_instance_uid"] == by_path.dicom["sop_instance_uid"]
     assert np.allclose(by_path.coords(), by_bytes.coords())
-    code, out, err = _cli(["analyze", folder / "mono2 8bit.dcm", "--model", tiny_model], capsys)
+    code, out, err = zoo_cli(["analyze", folder / "mono2 8bit.dcm", "--model", tiny_model])
     assert code == 0, err
     assert "dicom:PixelSpacing" in out
 
