@@ -19,8 +19,8 @@ import numpy as np
 import pytest
 from serve_helpers import assert_same_landmarks, post_image, running_server, server_sized_heap
 
-#: the latency /healthz must keep under any load (a liveness probe's patience)
-HEALTHZ_S = 0.100
+#: how much of one decode a /healthz poll may wait: a loop blocked by the decode waits all of it
+BLOCKED_SHARE = 0.5
 BIG = (3000, 4000)  # 12 MP: decodes for long enough to poll /healthz, small enough for a quick test
 
 
@@ -184,6 +184,18 @@ def test_decoding_a_one_strip_tiff_takes_the_planned_memory(tmp_path, mode, chan
 
 
 def test_healthz_answers_while_a_16bit_rgba_png_decodes(predictor, big_png):
+    """The decode runs off the event loop: no poll waits for it.
+
+    Judged against the same decode timed here, in this process, not against a fixed number of
+    milliseconds: a loaded CI machine slows both alike, while a blocked loop makes a poll wait the whole
+    decode.
+    """
+    from zoo.data.imageio import decode_for_model
+
+    data = big_png.read_bytes()
+    started = time.perf_counter()
+    decode_for_model(data, big_png.name, predictor.channels)
+    decode_s = time.perf_counter() - started
     latencies, stop = [], threading.Event()
 
     def poll(url):
@@ -206,7 +218,7 @@ def test_healthz_answers_while_a_16bit_rgba_png_decodes(predictor, big_png):
     assert answer.status_code == 200, answer.text
     busy = [seconds for seconds, running in latencies if running]
     assert len(busy) >= 3, latencies  # polled while the image was in its slot, not only before or after
-    assert max(seconds for seconds, _ in latencies) < HEALTHZ_S, latencies
+    assert max(seconds for seconds, _ in latencies) < BLOCKED_SHARE * decode_s, (decode_s, latencies)
     without_alpha = rgba16(*BIG)[:, :, :3]  # OpenCV's BGR order, as decoded
     local = predictor.predict(without_alpha, name="rgba16.png")
     assert_same_landmarks(answer.json()["predictions"][0], local)
