@@ -332,7 +332,11 @@ class _LoadGuard:
         self.user_interrupt = False
         self.handler_installed = False
         self._previous = None
-        self._state = threading.Lock()
+        # reentrant: the SIGINT handler takes it in the main thread, which may hold it when the signal lands
+        self._state = threading.RLock()
+        #: SIGINTs the watchdog sent and the handler has not seen yet: a signal is handled when the main thread
+        #: next runs Python code, which under load can be after the late plugin finished and the next one began
+        self._sent = 0
 
     def __enter__(self):
         in_main = threading.current_thread() is threading.main_thread()
@@ -348,8 +352,12 @@ class _LoadGuard:
             self.handler_installed = False
 
     def _on_sigint(self, signum, frame) -> None:
-        if self.expired is not None:
-            if self.expired == self.current:
+        with self._state:
+            ours = self._sent > 0
+            if ours:
+                self._sent -= 1
+        if ours:
+            if self.expired is not None and self.expired == self.current:
                 raise _PluginTimeout(self.expired)
             return  # the plugin finished as its deadline passed: nothing to stop
         self.user_interrupt = True
@@ -379,6 +387,7 @@ class _LoadGuard:
                 return
             if self.handler_installed:
                 self.expired = name
+                self._sent += 1
                 signal.pthread_kill(threading.main_thread().ident, signal.SIGINT)
                 return
         _warn(f"zoo plugin {name!r} ({label}) is still loading after {self.timeout_s:g} s (${ENV_TIMEOUT}) "
