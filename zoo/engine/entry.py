@@ -4,6 +4,7 @@ from __future__ import annotations
 import argparse
 import json
 import math
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -53,6 +54,7 @@ def test(target, checkpoint=None, *, out=None, show_dir=None, cfg_options=None, 
     cfg.resume = False
     cfg.zoo_strict_load = True  # scoring a checkpoint that does not fit would score random weights
     _read_at_model_scale(cfg, checkpoint)
+    _shape_model_for_decoding(cfg, checkpoint)
     prepare(cfg, work_dir=work_dir, launcher=launcher, phases=("test",))
     runner = build_runner(cfg)
     metrics = runner.test()
@@ -92,6 +94,25 @@ def _read_at_model_scale(cfg, checkpoint) -> None:
         mm = model_pixel_size(meta)[0] if isinstance(meta, dict) and meta.get("preprocess") else None
     if mm is not None:
         cfg.model["test_cfg"] = {**dict(test_cfg), "read_mm_per_pixel": float(mm)}
+
+
+def _shape_model_for_decoding(cfg, checkpoint) -> None:
+    """A two-stage model tested with ``test_cfg.shape_decoding`` reads the shape model of its file's quality block,
+    as the predictor does; a file without one (never calibrated) is tested without shape decoding, and says so."""
+    from zoo.modelfile import is_weights_file, read_meta, safe_load
+
+    model = cfg.get("model") or {}
+    test_cfg = model.get("test_cfg") or {}
+    if model.get("type") != "TwoStageDetector" or not test_cfg.get("shape_decoding") or test_cfg.get("shape_model"):
+        return
+    path = Path(str(checkpoint))
+    meta = (read_meta(path) if is_weights_file(path) else safe_load(path).get("zoo_meta")) if path.is_file() else None
+    shape = ((meta or {}).get("quality") or {}).get("shape") if isinstance(meta, dict) else None
+    if shape:
+        cfg.model["test_cfg"] = {**dict(test_cfg), "shape_model": shape}
+    else:
+        print(f"note: {path.name} carries no shape model (run `zoo checkpoint calibrate`), so it is tested without "
+              f"shape decoding", file=sys.stderr)
 
 
 def write_predictions(metric, checkpoint, path) -> None:

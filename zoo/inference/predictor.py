@@ -14,6 +14,7 @@ from pathlib import Path
 import numpy as np
 
 from zoo.models.refinement import RefineSpec, refine_landmarks
+from zoo.models.shape_decoding import reconsider
 from zoo.quality import REJECT, SUSPECT, QualityModel, unchecked
 from zoo.registry import ZooError
 from zoo.structures import apply_warp, to_original
@@ -168,8 +169,14 @@ class Predictor:
         coarse_xy = apply_warp(coarse_xy, resize) if factor != 1.0 else coarse_xy
         if self.refine is None:
             return Reading(self.symbols, coarse_xy, coarse_scores, coarse_xy, coarse_scores)
-        [refined] = refine_landmarks([img], [np.linalg.inv(resize)], [coarse_xy], [coarse_scores],
-                                     self.backend.refine, self.refine)
+        def refine_from(centres):
+            return refine_landmarks([img], [np.linalg.inv(resize)], [centres], [coarse_scores], self.backend.refine,
+                                    self.refine)[0]
+
+        refined = refine_from(coarse_xy)
+        shape = self.quality.shape if self.quality is not None else None
+        if self.refine.shape_decoding is not None and shape is not None:
+            refined, _ = reconsider(refined, shape, self.symbols, self.refine.shape_decoding, refine_from)
         return Reading(self.symbols, refined.coords, refined.scores, coarse_xy, coarse_scores, refined.spread)
 
     def predict_array(self, img: np.ndarray, coarse=None) -> tuple[np.ndarray, np.ndarray]:

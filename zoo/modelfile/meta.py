@@ -208,6 +208,16 @@ def _check_refine(refine, where: str, fail) -> None:
     graph = refine.get("graph")
     if graph is not None and not (isinstance(graph, str) and _FILE_NAME.fullmatch(graph)):
         fail(f"{where}.graph must be the file name of the refine graph beside this one (no folders), got {graph!r}")
+    if refine.get("aggregate", "mean") not in ("mean", "median"):
+        fail(f"{where}.aggregate must be 'mean' or 'median', got {refine.get('aggregate')!r}")
+    rule = refine.get("shape_decoding")
+    if rule is not None:
+        limit = rule.get("max_outliers") if isinstance(rule, dict) else None
+        ok = (isinstance(rule, dict) and set(rule) <= {"threshold", "max_outliers"}
+              and _number(rule.get("threshold")) and 0 < rule["threshold"] <= 1e3
+              and (limit is None or (isinstance(limit, int) and not isinstance(limit, bool) and 1 <= limit <= 1000)))
+        if not ok:
+            fail(f"{where}.shape_decoding must be dict(threshold=0..1000, max_outliers=None or 1..1000), got {rule!r}")
 
 
 def checkpoint_meta(checkpoint: dict, path) -> dict:

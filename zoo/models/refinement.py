@@ -22,7 +22,10 @@ import numpy as np
 
 from zoo.data.patches import channel_mean, crop_patches, patch_to_original
 
+from .shape_decoding import ShapeDecoding
+
 IDENTITY_VIEW = (0.0, 0.0, 0.0, 1.0)
+AGGREGATES = ("mean", "median")
 
 
 class RefineViewError(ValueError):
@@ -72,6 +75,10 @@ class RefineSpec:
             whose peak reaches ``min_score`` are averaged. One identity view: no augmentation.
         context: sampling-step multipliers of the patches' context channels (``zoo.data.patches``); empty:
             the image's own channels.
+        shape_decoding: :class:`zoo.models.shape_decoding.ShapeDecoding`, the rule by which landmarks off the
+            model's shape are looked for again (None: off; it also needs the model file's shape model).
+        aggregate: how the agreeing views' answers become one: ``"mean"``, or ``"median"`` (their geometric
+            median: where views split between two contours, the mean lands between them, on neither).
     """
 
     patch_size: int
@@ -83,22 +90,33 @@ class RefineSpec:
     std: tuple = (58.395, 57.12, 57.375)
     views: tuple = (IDENTITY_VIEW,)
     context: tuple = ()
+    shape_decoding: ShapeDecoding | None = None
+    aggregate: str = "mean"
+
+    def __post_init__(self):
+        if self.aggregate not in AGGREGATES:
+            raise RefineViewError(f"aggregate must be one of {', '.join(AGGREGATES)}, got {self.aggregate!r}.")
 
     def to_dict(self) -> dict:
         d = asdict(self)
         d["mean"], d["std"] = [float(v) for v in self.mean], [float(v) for v in self.std]
         d["views"] = [[float(v) for v in view] for view in self.views]
         d["context"] = [float(v) for v in self.context]
+        if self.shape_decoding is None:  # files without the rule stay as they were, readable by older zoos
+            d.pop("shape_decoding")
+        if self.aggregate == "mean":
+            d.pop("aggregate")
         return d
 
     @classmethod
     def from_dict(cls, d: dict) -> RefineSpec:
-        """The inverse of ``to_dict``; metadata written before views (or context) existed reads as one
-        identity view (and no context channels)."""
+        """The inverse of ``to_dict``; metadata written before views (or context, or shape decoding) existed reads as
+        one identity view (no context channels, no shape decoding)."""
         fields = {k: d[k] for k in cls.__dataclass_fields__ if k in d}
         return cls(**{**fields, "mean": tuple(fields.get("mean", cls.mean)), "std": tuple(fields.get("std", cls.std)),
                       "views": parse_views(fields.get("views")),
-                      "context": tuple(float(v) for v in fields.get("context", ()))})
+                      "context": tuple(float(v) for v in fields.get("context", ())),
+                      "shape_decoding": ShapeDecoding.parse(fields.get("shape_decoding"))})
 
     def crop(self, img: np.ndarray, centres: np.ndarray, src_warp=None, **kwargs):
         """:func:`crop_patches` with this spec's size, scale and context: ``(patches, warps)``."""
@@ -175,11 +193,25 @@ def refine_landmarks(images, src_warps, coarse, scores, run, spec: RefineSpec) -
             n = ok.sum(axis=0)
             hit = n > 0
             mean_xy = np.where(ok[..., None], new, 0.0).sum(axis=0)[hit] / n[hit, None]
+            if spec.aggregate == "median":
+                mean_xy = _geometric_median(new[:, hit], ok[:, hit], mean_xy)
             mean_sc = np.where(ok, sc, 0.0).sum(axis=0)[hit] / n[hit]
             points[i][hit], confs[i][hit] = mean_xy, mean_sc
             refined[i] |= hit
             spreads[i] = _view_spread(new, ok)
     return [Refined(*parts) for parts in zip(points, confs, refined, spreads)]
+
+
+def _geometric_median(xy: np.ndarray, ok: np.ndarray, start: np.ndarray, steps: int = 30) -> np.ndarray:
+    """(V, K, 2) answers, (V, K) agreement, (K, 2) their mean -> (K, 2) geometric median of the agreeing answers
+    (Weiszfeld's iteration from the mean; the point with the least summed distance to them)."""
+    point = start.copy()
+    weight_ok = ok.astype(np.float64)
+    for _ in range(steps):
+        distance = np.hypot(*np.moveaxis(xy - point[None], -1, 0))  # (V, K)
+        w = weight_ok / np.maximum(distance, 1e-6)
+        point = (w[..., None] * np.where(ok[..., None], xy, 0.0)).sum(axis=0) / w.sum(axis=0)[:, None]
+    return point
 
 
 def _view_spread(xy: np.ndarray, ok: np.ndarray) -> np.ndarray:

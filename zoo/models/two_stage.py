@@ -24,9 +24,10 @@ from zoo.structures import apply_warp, resample_warp, to_original
 from .data_preprocessor import normalisation
 from .detector import LandmarkSetMixin
 from .errors import ModelConfigError
-from .refinement import RefineSpec, RefineViewError, parse_views, refine_landmarks
+from .refinement import AGGREGATES, RefineSpec, RefineViewError, parse_views, refine_landmarks
+from .shape_decoding import ShapeDecoding, reconsider
 
-TEST_CFG_KEYS = ("iters", "min_score", "views", "read_mm_per_pixel")
+TEST_CFG_KEYS = ("iters", "min_score", "views", "aggregate", "read_mm_per_pixel", "shape_decoding", "shape_model")
 
 
 def _stage(cfg, landmark_set: str, what: str) -> dict:
@@ -74,6 +75,9 @@ class TwoStageDetector(LandmarkSetMixin, BaseModel):
             ``dict(shift=(dx, dy), angle=deg, scale=s)``, shift in patch px; ``zoo.models.refinement``);
             ``read_mm_per_pixel``: the pixel size the refine stage reads a sample of known ``spacing`` at (the
             model's training one, which ``zoo test`` sets from the model file, #39), None: as it lies.
+            ``shape_decoding``: landmarks off the anatomy's shape are refined again from where the others put them
+            (``zoo.models.shape_decoding``; None: off, True or ``dict(threshold=4.0)``: on); it reads the model
+            file's shape model, which ``zoo test`` puts in ``shape_model`` (a model never calibrated has none).
         data_preprocessor: normalises both the images and the patches (one mean/std for both stages).
     """
 
@@ -120,6 +124,18 @@ class TwoStageDetector(LandmarkSetMixin, BaseModel):
             parse_views(self.test_cfg["views"])  # a bad view fails when the model is built, not mid-test
         except RefineViewError as err:
             raise ModelConfigError(f"TwoStageDetector: test_cfg.views: {err}") from None
+        ShapeDecoding.parse(self.test_cfg.get("shape_decoding"))
+        if self.test_cfg.get("aggregate", "mean") not in AGGREGATES:
+            raise ModelConfigError(f"TwoStageDetector: test_cfg.aggregate must be one of {', '.join(AGGREGATES)}, "
+                                   f"got {self.test_cfg['aggregate']!r}.")
+        self.shape_model = None
+        if self.test_cfg.get("shape_model"):
+            from zoo.quality.shape import ShapeModel, ShapeModelError
+
+            try:
+                self.shape_model = ShapeModel.from_dict(dict(self.test_cfg["shape_model"]))
+            except ShapeModelError as err:
+                raise ModelConfigError(f"TwoStageDetector: test_cfg.shape_model: {err}") from None
 
     @classmethod
     def _smoke_cfgs(cls) -> list[dict]:
@@ -139,7 +155,9 @@ class TwoStageDetector(LandmarkSetMixin, BaseModel):
         channels, mean, std = normalisation(self.data_preprocessor)
         return RefineSpec(patch_size=self.patch_size, patch_scale=self.patch_scale, iters=int(self.test_cfg["iters"]),
                           min_score=float(self.test_cfg["min_score"]), channels=channels,
-                          mean=mean, std=std, views=parse_views(self.test_cfg["views"]), context=self.patch_context)
+                          mean=mean, std=std, views=parse_views(self.test_cfg["views"]), context=self.patch_context,
+                          shape_decoding=ShapeDecoding.parse(self.test_cfg.get("shape_decoding")),
+                          aggregate=str(self.test_cfg.get("aggregate", "mean")))
 
     def refine_tensor(self, patches: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """The refine graph: normalised patches (M, C, P, P), K per image in landmark order (M = n x K) ->
@@ -226,11 +244,17 @@ class TwoStageDetector(LandmarkSetMixin, BaseModel):
         # each sample read at the model's pixel size when both are known: patches cut from the frame of the image
         # resized by spacing / read_mm_per_pixel (as the Predictor reads it), the answers mapped back
         resizes = [resample_warp(self._read_factor(s.metainfo.get("spacing"))) for s in data_samples]
-        results = refine_landmarks([s.metainfo["refine_img"] for s in data_samples],
-                                   [np.asarray(s.metainfo["refine_warp"], np.float64) @ np.linalg.inv(r)
-                                    for s, r in zip(data_samples, resizes)],
-                                   [apply_warp(c, r) for c, r in zip(coarse, resizes)],
-                                   list(scores_np), run, self.refine_spec())
+        spec = self.refine_spec()
+        images = [s.metainfo["refine_img"] for s in data_samples]
+        src_warps = [np.asarray(s.metainfo["refine_warp"], np.float64) @ np.linalg.inv(r)
+                     for s, r in zip(data_samples, resizes)]
+        results = refine_landmarks(images, src_warps, [apply_warp(c, r) for c, r in zip(coarse, resizes)],
+                                   list(scores_np), run, spec)
+        if spec.shape_decoding is not None and self.shape_model is not None:
+            results = [reconsider(first, self.shape_model, self.landmark_symbols, spec.shape_decoding,
+                                  lambda centres, i=i: refine_landmarks([images[i]], [src_warps[i]], [centres],
+                                                                        [scores_np[i]], run, spec)[0])[0]
+                       for i, first in enumerate(results)]
         for sample, warp, first, resize, (xy, conf, moved, _) in zip(data_samples, warps, coarse, resizes, results):
             xy = to_original(xy, resize)
             sample.pred_coarse_keypoints = first
