@@ -74,3 +74,12 @@ def test_csv_without_header_and_its_errors(tmp_path):
     ds = CsvLandmarkDataset(ann_file="landmarks.csv", data_root=str(root), landmark_set="ruler", skip_invalid=True)
     assert len(ds) == 1
     assert sorted(r for _, r, _ in ds.skipped) == ["missing image", "nan coordinates"]
+
+
+def test_a_cell_nested_deeper_than_json_parses_is_not_a_crash():
+    """A hostile or corrupt export cell ('[[[[...' a million deep) is read as no keypoints, like other bad JSON."""
+    from zoo.data.labelstudio import _keypoint_values
+
+    assert _keypoint_values("[" * 1_000_000 + '{"keypointlabels": ["S"]}' + "]" * 1_000_000) is None
+    assert _keypoint_values('[{"x": 1, "y": 2, "keypointlabels": ["S"]}]') == [{"x": 1, "y": 2,
+                                                                                 "keypointlabels": ["S"]}]

@@ -177,7 +177,7 @@ def _keypoint_values(cell) -> list[dict] | None:
             return None
         try:
             cell = json.loads(text)
-        except ValueError:
+        except (ValueError, RecursionError):  # RecursionError: a cell nested deeper than the parser goes
             return None
     if isinstance(cell, dict):
         cell = [cell]
