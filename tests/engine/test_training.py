@@ -46,8 +46,10 @@ def test_train_writes_a_self_describing_weights_only_checkpoint_and_test_reprodu
     assert meta["canonical_orientation"]["profile_faces"] == "right" and meta["canonical_orientation"]["upright"]
     assert f'zoo checkpoint calibrate "{best}"' in result.stdout
 
-    alone = _run([*TEST, str(ckpt), "--out", str(tmp_path / "alone.json")])
-    with_cfg = _run([*TEST, str(tiny_config), str(ckpt), "--out", str(tmp_path / "cfg.json")])
+    # each with a work dir of its own: without one `zoo test` logs under ./work_dirs/, here the checkout
+    alone = _run([*TEST, str(ckpt), "--out", str(tmp_path / "alone.json"), "--work-dir", str(tmp_path / "t1")])
+    with_cfg = _run([*TEST, str(tiny_config), str(ckpt), "--out", str(tmp_path / "cfg.json"),
+                     "--work-dir", str(tmp_path / "t2")])
     assert alone.returncode == 0 and with_cfg.returncode == 0, alone.stderr[-2000:] + with_cfg.stderr[-2000:]
     import json
 
@@ -135,8 +137,8 @@ def test_checkpoint_of_another_architecture_is_refused_by_test(tmp_path, tiny_co
     work = tmp_path / "w"
     assert _run([*TRAIN, str(tiny_config), "--work-dir", str(work), "--no-test",
                  "--cfg-options", "train_cfg.max_iters=2"]).returncode == 0
-    other = _run([*TEST, str(tiny_config), str(work / "iter_2.pth"), "--cfg-options",
-                  "model.backbone.arch=hrnet_w18_small_v2"])
+    other = _run([*TEST, str(tiny_config), str(work / "iter_2.pth"), "--work-dir", str(tmp_path / "t"),
+                  "--cfg-options", "model.backbone.arch=hrnet_w18_small_v2"])
     assert other.returncode == 2
     assert "does not fit" in other.stderr and "Traceback" not in other.stderr
 
