@@ -1,4 +1,5 @@
-"""Read the predictions file ``zoo predict --out`` writes, with errors that name the file and entry."""
+"""Read the predictions file ``zoo predict --out`` writes, or the JSONL results of a batch run (``zoo predict
+--out results.jsonl``), with errors that name the file and entry."""
 from __future__ import annotations
 
 import json
@@ -7,13 +8,42 @@ from pathlib import Path
 from zoo.clinical.errors import ClinicalError
 
 
+def _batch_entries(path: Path, text: str) -> list | None:
+    """The entries of a batch run's JSONL file (its first line a ``{"kind": "batch"}`` header), the latest record of
+    each image, in the order they were first written; images that failed have no entry. None for any other file."""
+    first, _, rest = text.partition("\n")
+    try:
+        header = json.loads(first)
+    except (ValueError, RecursionError):
+        return None
+    if not isinstance(header, dict) or header.get("kind") != "batch":
+        return None
+    latest: dict = {}
+    lines = rest.split("\n")
+    for number, line in enumerate(lines, 2):
+        if not line.strip():
+            continue
+        try:
+            record = json.loads(line)
+        except (ValueError, RecursionError):
+            if number == len(lines) + 1:  # a crash may cut the last line short: the run resumes from there
+                continue
+            raise ClinicalError(f"batch file {path}:{number}: a damaged line in the middle of the file") from None
+        if isinstance(record, dict):
+            latest[record.get("path_key") or f"line {number}"] = record
+    return [r["entry"] for r in latest.values() if isinstance(r.get("entry"), dict)]
+
+
 def read_predictions(path: str | Path) -> list[dict]:
-    """The ``predictions`` list of a predictions file, each entry checked for an image and landmarks."""
+    """The ``predictions`` list of a predictions file (or a batch run's JSONL results), each entry checked for an
+    image and landmarks."""
     path = Path(path)
     if not path.is_file():
         raise ClinicalError(f"predictions file {str(path)!r} not found")
     try:
-        data = json.loads(path.read_text(encoding="utf-8-sig"))
+        text = path.read_text(encoding="utf-8-sig")
+        batch = _batch_entries(path, text)
+        data = {"predictions": batch} if batch is not None else json.loads(text)
     except json.JSONDecodeError as exc:
         raise ClinicalError(f"predictions file {path}: not valid JSON (line {exc.lineno}: {exc.msg})") from None
     except (ValueError, RecursionError) as exc:  # bad UTF-8, a 5000-digit number, nesting past the stack
