@@ -16,7 +16,8 @@ are put back, and the culprit is refused as a whole and named.
 A plugin whose import or hook hangs is stopped after ``$ZOO_PLUGIN_TIMEOUT`` seconds (default 60, ``0`` for no
 limit; the built-ins are not timed), named, and skipped. Python cannot stop code from outside, so this is done
 the way Ctrl-C is: a SIGINT sent to the main thread, which our own handler (installed only while plugins load,
-and only over Python's default one) turns into an exception inside the plugin. That interrupts Python code and
+and only over Python's default one or over an ignored SIGINT, as a process started in the background has it; a
+Ctrl-C stays ignored there) turns into an exception inside the plugin. That interrupts Python code and
 blocking waits (``time.sleep``, sockets, locks), not a C extension that never returns to Python; and where no
 handler could be installed (another thread, a program with its own SIGINT handler, Windows) the plugin is
 named in a warning at its deadline and then waited for. Threads a stopped plugin started keep running. The
@@ -331,6 +332,7 @@ class _LoadGuard:
         self.expired: str | None = None  # the plugin whose deadline the watchdog acted on
         self.user_interrupt = False
         self.handler_installed = False
+        self.ignoring = False
         self._previous = None
         # reentrant: the SIGINT handler takes it in the main thread, which may hold it when the signal lands
         self._state = threading.RLock()
@@ -340,7 +342,11 @@ class _LoadGuard:
 
     def __enter__(self):
         in_main = threading.current_thread() is threading.main_thread()
-        ours_to_take = signal.getsignal(signal.SIGINT) is signal.default_int_handler
+        current = signal.getsignal(signal.SIGINT)
+        # a process started in the background (nohup, `cmd &` in a script) inherits SIGINT ignored: the watchdog
+        # still needs the signal, and a Ctrl-C stays ignored (the handler drops every SIGINT it did not send)
+        self.ignoring = current == signal.SIG_IGN
+        ours_to_take = current is signal.default_int_handler or self.ignoring
         if in_main and ours_to_take and hasattr(signal, "pthread_kill"):
             self._previous = signal.signal(signal.SIGINT, self._on_sigint)
             self.handler_installed = True
@@ -360,6 +366,8 @@ class _LoadGuard:
             if self.expired is not None and self.expired == self.current:
                 raise _PluginTimeout(self.expired)
             return  # the plugin finished as its deadline passed: nothing to stop
+        if self.ignoring:
+            return  # the process ignores Ctrl-C: so does the loader
         self.user_interrupt = True
         raise KeyboardInterrupt
 
