@@ -80,7 +80,6 @@ def _read_at_model_scale(cfg, checkpoint) -> None:
     ``.pth`` checkpoint is read a second time only when its config's dataset does not state one."""
     from zoo.data.datasets.declared import declared_spacing
     from zoo.inference.scale import model_pixel_size
-    from zoo.modelfile import is_weights_file, read_meta, safe_load
 
     model = cfg.get("model") or {}
     test_cfg = model.get("test_cfg") or {}
@@ -90,24 +89,29 @@ def _read_at_model_scale(cfg, checkpoint) -> None:
     mm = declared_spacing(train.to_dict() if hasattr(train, "to_dict") else train) if train else None
     path = Path(str(checkpoint))
     if mm is None and path.is_file():
-        meta = read_meta(path) if is_weights_file(path) else (safe_load(path).get("zoo_meta") or {})
+        meta = _file_meta(path)
         mm = model_pixel_size(meta)[0] if isinstance(meta, dict) and meta.get("preprocess") else None
     if mm is not None:
         cfg.model["test_cfg"] = {**dict(test_cfg), "read_mm_per_pixel": float(mm)}
 
 
+def _file_meta(path: Path):
+    """The ``zoo_meta`` of a weights file (its header only) or a checkpoint ({} when it has none)."""
+    from zoo.modelfile import is_weights_file, read_meta, safe_load
+
+    return read_meta(path) if is_weights_file(path) else (safe_load(path).get("zoo_meta") or {})
+
+
 def _shape_model_for_decoding(cfg, checkpoint) -> None:
     """A two-stage model tested with ``test_cfg.shape_decoding`` reads the shape model of its file's quality block,
     as the predictor does; a file without one (never calibrated) is tested without shape decoding, and says so."""
-    from zoo.modelfile import is_weights_file, read_meta, safe_load
-
     model = cfg.get("model") or {}
     test_cfg = model.get("test_cfg") or {}
     if model.get("type") != "TwoStageDetector" or not test_cfg.get("shape_decoding") or test_cfg.get("shape_model"):
         return
     path = Path(str(checkpoint))
-    meta = (read_meta(path) if is_weights_file(path) else safe_load(path).get("zoo_meta")) if path.is_file() else None
-    shape = ((meta or {}).get("quality") or {}).get("shape") if isinstance(meta, dict) else None
+    meta = _file_meta(path) if path.is_file() else None
+    shape = (meta.get("quality") or {}).get("shape") if isinstance(meta, dict) else None
     if shape:
         cfg.model["test_cfg"] = {**dict(test_cfg), "shape_model": shape}
     else:

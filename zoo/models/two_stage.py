@@ -24,7 +24,7 @@ from zoo.structures import apply_warp, resample_warp, to_original
 from .data_preprocessor import normalisation
 from .detector import LandmarkSetMixin
 from .errors import ModelConfigError
-from .refinement import AGGREGATES, RefineSpec, RefineViewError, parse_views, refine_landmarks
+from .refinement import RefineSpec, RefineViewError, parse_views, refine_landmarks
 from .shape_decoding import ShapeDecoding, reconsider
 
 TEST_CFG_KEYS = ("iters", "min_score", "views", "aggregate", "read_mm_per_pixel", "shape_decoding", "shape_model")
@@ -124,10 +124,10 @@ class TwoStageDetector(LandmarkSetMixin, BaseModel):
             parse_views(self.test_cfg["views"])  # a bad view fails when the model is built, not mid-test
         except RefineViewError as err:
             raise ModelConfigError(f"TwoStageDetector: test_cfg.views: {err}") from None
-        ShapeDecoding.parse(self.test_cfg.get("shape_decoding"))
-        if self.test_cfg.get("aggregate", "mean") not in AGGREGATES:
-            raise ModelConfigError(f"TwoStageDetector: test_cfg.aggregate must be one of {', '.join(AGGREGATES)}, "
-                                   f"got {self.test_cfg['aggregate']!r}.")
+        try:
+            self.refine_spec()  # the aggregate and the shape-decoding rule, checked when the model is built
+        except RefineViewError as err:
+            raise ModelConfigError(f"TwoStageDetector: test_cfg.{err}") from None
         self.shape_model = None
         if self.test_cfg.get("shape_model"):
             from zoo.quality.shape import ShapeModel, ShapeModelError

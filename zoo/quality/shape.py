@@ -37,12 +37,18 @@ def _normalise(shape: np.ndarray) -> np.ndarray:
     return centred / size
 
 
+def rotation_onto(shape: np.ndarray, reference: np.ndarray) -> tuple[np.ndarray, float]:
+    """``(R, trace)``: the rotation minimising ``|shape @ R - reference|`` for centred point sets (never a reflection:
+    a mirrored skull is not anatomy), and ``trace(shape @ R . reference)``, which a best-fitting scale divides by
+    ``|shape|^2``."""
+    u, singular, vt = np.linalg.svd(shape.T @ reference)
+    d = np.sign(np.linalg.det(u @ vt)) or 1.0
+    return u @ np.diag([1.0, d]) @ vt, float(singular[0] + d * singular[1])
+
+
 def align(shape: np.ndarray, reference: np.ndarray) -> np.ndarray:
     """``shape`` (centred, unit size) rotated onto ``reference`` (rotation only: a reflection is not anatomy)."""
-    u, _, vt = np.linalg.svd(shape.T @ reference)
-    d = np.sign(np.linalg.det(u @ vt)) or 1.0
-    rotation = u @ np.diag([1.0, d]) @ vt
-    return shape @ rotation
+    return shape @ rotation_onto(shape, reference)[0]
 
 
 @dataclass(frozen=True)

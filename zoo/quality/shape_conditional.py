@@ -7,7 +7,7 @@ the model's frame by a similarity transform (fitted to the model's own estimate 
 
 Two uses: a landmark's *surprise* -- its distance from the estimate the *other* landmarks give, in the conditional
 standard deviations (a 2-D Mahalanobis distance: about 1 for a typical anatomy, whatever the landmark's own
-variability) -- and the estimate itself, where shape-constrained decoding (:mod:`zoo.inference.shape_decoding`)
+variability) -- and the estimate itself, where shape-constrained decoding (:mod:`zoo.models.shape_decoding`)
 looks again for a landmark the detector put somewhere no skull has it.
 """
 from __future__ import annotations
@@ -16,7 +16,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .shape import ShapeModel
+from .shape import ShapeModel, rotation_onto
 
 ITERATIONS = 10
 
@@ -44,12 +44,11 @@ def _covariance(model: ShapeModel) -> np.ndarray:
 def _similarity(src: np.ndarray, dst: np.ndarray) -> tuple[float, np.ndarray, np.ndarray]:
     """``(s, R, t)`` with ``dst ~ s * src @ R.T + t`` in least squares, no reflection (Umeyama)."""
     mu_s, mu_d = src.mean(axis=0), dst.mean(axis=0)
-    a, b = src - mu_s, dst - mu_d
-    u, sing, vt = np.linalg.svd(b.T @ a)
-    d = np.sign(np.linalg.det(u @ vt)) or 1.0
-    rotation = u @ np.diag([1.0, d]) @ vt
+    a = src - mu_s
+    onto, trace = rotation_onto(a, dst - mu_d)
     var = float((a ** 2).sum())
-    scale = float((sing * np.array([1.0, d])).sum() / var) if var > 1e-12 else 1.0
+    scale = trace / var if var > 1e-12 else 1.0
+    rotation = onto.T
     return scale, rotation, mu_d - scale * mu_s @ rotation.T
 
 

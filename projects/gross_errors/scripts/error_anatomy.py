@@ -42,7 +42,6 @@ SCRIPT = "projects/gross_errors/scripts/error_anatomy.py"
 THRESHOLDS_MM = (2.0, 4.0)
 #: a secondary global peak counts when it holds at least this share of the main peak's height
 SECOND_PEAK_SHARE = 0.1
-#: a secondary peak "was right" when the refine stage would have found the landmark from it
 CAUSES = ("global_miss", "refine_disagrees", "refine_moved_away", "refine_missed")
 
 
@@ -172,6 +171,7 @@ def analyse(predictor, dataset, pictures: Path | None) -> dict:
             peaks = r["peaks"][j]
             others = [p for p, sh in zip(peaks[1:], r["peak_share"][j][1:])
                       if np.isfinite(sh) and sh >= SECOND_PEAK_SHARE]
+            # a secondary peak "was right" when it lies well inside the refine patch's reach of the truth
             right_peak = any(np.hypot(*(p - truth[j])) <= reach_px / 2 for p in others)
             threshold = THRESHOLDS_MM[1] if err["final"][j] * mm > THRESHOLDS_MM[1] else THRESHOLDS_MM[0]
             case = {"image": name, "landmark": s, "error_mm": float(err["final"][j] * mm),
